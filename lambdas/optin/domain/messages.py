@@ -1,0 +1,129 @@
+"""Every text a person sees: SMS bodies, the form's consent disclosure, API messages.
+
+Texts are configuration (``messageTemplates``) with compliant defaults. A template may use
+``{brand}``, ``{program}``, ``{frequency}``, ``{terms}``, ``{privacy}``, ``{help}``,
+``{keyword}`` and ``{number}``; never a form field, so no name is ever echoed into an SMS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+
+from optin.domain.errors import SettingError
+
+DEFAULT_TEMPLATES: Mapping[str, str] = {
+    "confirmation": (
+        "{brand}: {program}. Reply {keyword} to confirm. {frequency}. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to cancel. Terms: {terms}"
+    ),
+    "welcome": (
+        "{brand}: you're subscribed to {program}. {frequency}. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+    ),
+    "expired": (
+        "{brand}: your request expired. Please register again on our form. "
+        "Reply HELP for help, STOP to cancel."
+    ),
+    "help": (
+        "{brand} {program}: help at {help}. {frequency}. "
+        "Msg & data rates may apply. Reply STOP to cancel."
+    ),
+    "stop": "{brand}: you're unsubscribed and will get no more messages. Reply START to rejoin.",
+    "disclosure": (
+        "By checking this box I agree to receive {program} text messages from {brand} "
+        "at the number above. {frequency}. Msg & data rates may apply. "
+        "Reply HELP for help, STOP to cancel. Consent is not a condition of purchase. "
+        "Terms: {terms} Privacy: {privacy}"
+    ),
+}
+
+# What each SMS must keep for carrier compliance when an operator overrides it.
+REQUIRED_PARTS: Mapping[str, tuple[str, ...]] = {
+    "confirmation": ("{brand}", "{keyword}", "HELP", "STOP", "{terms}", "rates may apply"),
+    "welcome": ("{brand}", "HELP", "STOP"),
+    "expired": ("{brand}",),
+    "help": ("{brand}", "{help}", "STOP"),
+    "stop": ("{brand}",),
+    "disclosure": ("{brand}", "{program}", "{frequency}", "{terms}", "{privacy}", "STOP"),
+}
+_FIELDS = {"brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number"}
+
+
+@dataclass(frozen=True)
+class Branding:
+    brand: str
+    program: str
+    frequency: str
+    terms: str
+    privacy: str
+    help: str
+    keyword: str = "YES"
+    number: str = ""
+
+
+def check_templates(overrides: Mapping[str, str]) -> None:
+    """Refuse an override that is unknown, malformed or drops a compliance element."""
+    for name, template in overrides.items():
+        if name not in DEFAULT_TEMPLATES:
+            known = ", ".join(DEFAULT_TEMPLATES)
+            raise SettingError("MESSAGE_TEMPLATES", "messageTemplates", f"{name!r}: not one of {known}")
+        try:
+            fields = {field for _, field, _, _ in Formatter().parse(template) if field is not None}
+        except ValueError as error:
+            raise SettingError("MESSAGE_TEMPLATES", "messageTemplates", f"{name}: {error}") from None
+        unknown = fields - _FIELDS
+        if unknown:
+            raise SettingError(
+                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: unknown field {sorted(unknown)[0]}"
+            )
+        missing = [part for part in REQUIRED_PARTS[name] if part not in template]
+        if missing:
+            raise SettingError(
+                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: must contain {missing[0]!r}"
+            )
+
+
+class Texts:
+    def __init__(self, branding: Branding, overrides: Mapping[str, str] | None = None) -> None:
+        check_templates(overrides or {})
+        self._branding = branding
+        self._templates = {**DEFAULT_TEMPLATES, **(overrides or {})}
+
+    def render(self, name: str) -> str:
+        b = self._branding
+        text = self._templates[name].format(
+            brand=b.brand,
+            program=b.program,
+            frequency=b.frequency.rstrip("."),
+            terms=b.terms,
+            privacy=b.privacy,
+            help=b.help,
+            keyword=b.keyword,
+            number=b.number or "our number",
+        )
+        return " ".join(text.split())
+
+    @property
+    def disclosure(self) -> str:
+        return self.render("disclosure")
+
+    @property
+    def disclosure_version(self) -> str:
+        return disclosure_version(self.disclosure)
+
+    def accepted_message(self) -> str:
+        """The one 202 message, the same whatever the number's state."""
+        where = f" to {self._branding.number}" if self._branding.number else " to our number"
+        return (
+            "Thanks! Check your phone: reply "
+            f"{self._branding.keyword} to the text message we sent to confirm. "
+            f"If you once replied STOP to us, text {self._branding.keyword}{where} to subscribe again."
+        )
+
+
+def disclosure_version(text: str) -> str:
+    """A short, stable id of a disclosure text: what the person saw, by content."""
+    return "d-" + hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,76 @@
+"""The subscriber and its consent ledger, as plain data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    OPTED_OUT = "OPTED_OUT"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def opt_out(self) -> str:
+        """The seed's endpoint OptOut value: NONE only once confirmed."""
+        return "NONE" if self is Status.CONFIRMED else "ALL"
+
+
+class EventType(enum.StrEnum):
+    REGISTERED = "REGISTERED"
+    REGISTRATION_REPEATED = "REGISTRATION_REPEATED"
+    RESUBSCRIBE_REQUESTED = "RESUBSCRIBE_REQUESTED"
+    CONFIRMATION_SENT = "CONFIRMATION_SENT"
+    WELCOME_SENT = "WELCOME_SENT"
+    EXPIRED_NOTICE_SENT = "EXPIRED_NOTICE_SENT"
+    SMS_FAILED = "SMS_FAILED"
+    SMS_BLOCKED_OPTED_OUT = "SMS_BLOCKED_OPTED_OUT"
+    INBOUND = "INBOUND"
+    CONFIRMED = "CONFIRMED"
+    EXPIRED = "EXPIRED"
+    OPTED_OUT = "OPTED_OUT"
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One immutable ledger entry. ``details`` holds what the type calls for
+    (request IP and user agent, disclosure version, message ids, raw inbound body...)."""
+
+    type: EventType
+    at: datetime
+    source: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    phone_number: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    first_name: str = ""
+    last_name: str = ""
+    source: str = ""
+    country: str = ""
+    timezone: str = ""
+    carrier: str = ""
+    number_type: str = ""
+    requested_at: datetime | None = None  # start of the confirmation window
+    confirmation_sent_at: datetime | None = None
+    confirmations_day: str = ""  # UTC date the counter below belongs to
+    confirmations_that_day: int = 0
+    confirmed_at: datetime | None = None
+    opted_out_at: datetime | None = None
+    expired_at: datetime | None = None
+    expired_notice_at: datetime | None = None
+    resubscribe_requested_at: datetime | None = None
+    correlation_id: str = ""
+    version: int = 0
+
+    @property
+    def opt_out(self) -> str:
+        return self.status.opt_out

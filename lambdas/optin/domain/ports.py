@@ -1,0 +1,81 @@
+"""What the domain needs from the outside world. Adapters implement these; tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.phone import NumberFacts
+
+
+class ConcurrentUpdate(Exception):
+    """Another request changed the subscriber since it was read; read again and decide again."""
+
+
+class AlreadyProcessed(Exception):
+    """This inbound message id was recorded before: a redelivery."""
+
+
+@dataclass(frozen=True)
+class InboundMarker:
+    """Remembers one processed inbound message, and an SMS still owed for it (if any)."""
+
+    message_id: str
+    phone_number: str
+    owed_sms: str = ""  # template name of an SMS decided but not yet sent
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class SubscriberStore(Protocol):
+    def get(self, phone_number: str) -> Subscriber | None: ...
+
+    def save(
+        self,
+        subscriber: Subscriber,
+        events: Sequence[ConsentEvent] = (),
+        *,
+        expected_version: int | None,
+        inbound: InboundMarker | None = None,
+    ) -> Subscriber:
+        """Write the subscriber (version + 1), its new ledger events and the inbound marker
+        in one transaction. ``expected_version`` None means "must not exist yet".
+        Raises ConcurrentUpdate, or AlreadyProcessed when the marker exists."""
+        ...
+
+    def append(
+        self, phone_number: str, events: Sequence[ConsentEvent], *, inbound: InboundMarker | None = None
+    ) -> None:
+        """Add ledger events (and the inbound marker) without touching the subscriber.
+        Raises AlreadyProcessed when the marker exists."""
+        ...
+
+    def events(self, phone_number: str) -> list[ConsentEvent]: ...
+
+    def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
+
+    def settle_inbound(self, message_id: str) -> None:
+        """The SMS owed for this inbound message was sent (or is no longer owed)."""
+        ...
+
+    def keep_disclosure(self, version: str, text: str) -> None:
+        """Store a disclosure text under its version, once."""
+        ...
+
+
+class SmsSender(Protocol):
+    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+        """Send one SMS; return the provider's message id.
+        Raises SmsUnavailable (throttled or failing: retry later) or DestinationOptedOut."""
+        ...
+
+    def remove_opt_out(self, phone_number: str) -> bool:
+        """Take the number off the platform's opt-out list; False when the platform refuses."""
+        ...
+
+
+class NumberLookup(Protocol):
+    def lookup(self, phone_number: str) -> NumberFacts:
+        """Number type, carrier and timezone. Raises SmsUnavailable when the lookup fails."""
+        ...
