@@ -5,25 +5,10 @@ Tests and local mode install their own (in-memory fakes, moto, the phone simulat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from optin.domain.ports import NumberLookup, SmsSender, SubscriberStore
+from optin.domain.ports import NumberLookup, Ports, utc_now
 from optin.settings import Settings
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Ports:
-    settings: Settings
-    store: SubscriberStore
-    sender: SmsSender
-    lookup: NumberLookup
-    clock: Callable[[], datetime] = utc_now
+__all__ = ["Ports", "current", "from_environment", "install", "utc_now"]
 
 
 _current: Ports | None = None
@@ -58,4 +43,5 @@ def from_environment() -> Ports:
         store=DynamoSubscriberStore(settings.table_name),
         sender=EndUserMessagingSender(settings, client),
         lookup=lookup,
+        clock=utc_now,
     )

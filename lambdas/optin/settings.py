@@ -6,10 +6,10 @@ so an operator knows what to fix whichever side they look from.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
-import functools
 from dataclasses import dataclass, field
 
 from optin.domain.errors import SettingError

@@ -69,15 +69,21 @@ def check_templates(overrides: Mapping[str, str]) -> None:
     for name, template in overrides.items():
         if name not in DEFAULT_TEMPLATES:
             known = ", ".join(DEFAULT_TEMPLATES)
-            raise SettingError("MESSAGE_TEMPLATES", "messageTemplates", f"{name!r}: not one of {known}")
+            raise SettingError(
+                "MESSAGE_TEMPLATES", "messageTemplates", f"{name!r}: not one of {known}"
+            )
         try:
             fields = {field for _, field, _, _ in Formatter().parse(template) if field is not None}
         except ValueError as error:
-            raise SettingError("MESSAGE_TEMPLATES", "messageTemplates", f"{name}: {error}") from None
+            raise SettingError(
+                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: {error}"
+            ) from None
         unknown = fields - _FIELDS
         if unknown:
             raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: unknown field {sorted(unknown)[0]}"
+                "MESSAGE_TEMPLATES",
+                "messageTemplates",
+                f"{name}: unknown field {sorted(unknown)[0]}",
             )
         missing = [part for part in REQUIRED_PARTS[name] if part not in template]
         if missing:
@@ -116,11 +122,11 @@ class Texts:
 
     def accepted_message(self) -> str:
         """The one 202 message, the same whatever the number's state."""
-        where = f" to {self._branding.number}" if self._branding.number else " to our number"
+        keyword = self._branding.keyword
+        where = f"to {self._branding.number}" if self._branding.number else "to our number"
         return (
-            "Thanks! Check your phone: reply "
-            f"{self._branding.keyword} to the text message we sent to confirm. "
-            f"If you once replied STOP to us, text {self._branding.keyword}{where} to subscribe again."
+            f"Thanks! Check your phone: reply {keyword} to the text message we sent to confirm. "
+            f"If you once replied STOP to us, text {keyword} {where} to subscribe again."
         )
 
 

@@ -77,10 +77,6 @@ def offline_facts(e164: str) -> NumberFacts:
     return NumberFacts(number_type=number_type, timezone=zones[0] if len(zones) == 1 else "")
 
 
-def timezone_for(e164: str) -> str:
-    return offline_facts(e164).timezone
-
-
 def mask(e164: str) -> str:
     """``+12065550142`` -> ``+1******0142``: enough to follow a number, not to dial it."""
     if len(e164) <= 6:
@@ -91,3 +87,10 @@ def mask(e164: str) -> str:
 def mask_in_text(text: str) -> str:
     """Mask every E.164-looking number inside free text (a safety net for log lines)."""
     return _E164_IN_TEXT.sub(lambda match: mask(match.group(0)), text)
+
+
+class OfflineLookup:
+    """NumberLookup from phonenumbers metadata: no paid call (``numberLookup=offline``)."""
+
+    def lookup(self, phone_number: str) -> NumberFacts:
+        return offline_facts(phone_number)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts
+from optin.settings import Settings
 
 
 class ConcurrentUpdate(Exception):
@@ -45,7 +47,11 @@ class SubscriberStore(Protocol):
         ...
 
     def append(
-        self, phone_number: str, events: Sequence[ConsentEvent], *, inbound: InboundMarker | None = None
+        self,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        inbound: InboundMarker | None = None,
     ) -> None:
         """Add ledger events (and the inbound marker) without touching the subscriber.
         Raises AlreadyProcessed when the marker exists."""
@@ -55,8 +61,11 @@ class SubscriberStore(Protocol):
 
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
 
-    def settle_inbound(self, message_id: str) -> None:
-        """The SMS owed for this inbound message was sent (or is no longer owed)."""
+    def settle_inbound(
+        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+    ) -> None:
+        """The SMS owed for this inbound message was sent (or is no longer owed): clear the
+        debt and record ``events`` in one transaction."""
         ...
 
     def keep_disclosure(self, version: str, text: str) -> None:
@@ -79,3 +88,18 @@ class NumberLookup(Protocol):
     def lookup(self, phone_number: str) -> NumberFacts:
         """Number type, carrier and timezone. Raises SmsUnavailable when the lookup fails."""
         ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Ports:
+    """Everything a handler hands the domain: settings, the three adapters and a clock."""
+
+    settings: Settings
+    store: SubscriberStore
+    sender: SmsSender
+    lookup: NumberLookup
+    clock: Callable[[], datetime] = utc_now

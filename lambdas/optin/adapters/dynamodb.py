@@ -1,0 +1,376 @@
+"""SubscriberStore on one DynamoDB table (layout in ``schema``).
+
+Every state change is conditional on the version that was read, and a transaction writes
+the subscriber, its ledger events and the inbound marker together, or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from optin.adapters.schema import (
+    PARTITION_KEY,
+    SORT_KEY,
+    STATUS_INDEX,
+    STATUS_INDEX_PARTITION_KEY,
+    TTL_ATTRIBUTE,
+)
+from optin.domain.errors import SmsUnavailable
+from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
+
+PROFILE = "PROFILE"
+INBOUND = "INBOUND"
+DISCLOSURE = "DISCLOSURE"
+INBOUND_MARKER_DAYS = 30
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+}
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# Subscriber field -> item attribute (the seed's endpoint meaning, in camelCase).
+_TEXT_FIELDS = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "source": "source",
+    "country": "country",
+    "timezone": "timezone",
+    "carrier": "carrier",
+    "number_type": "numberType",
+    "confirmations_day": "confirmationsDay",
+    "correlation_id": "correlationId",
+}
+_TIME_FIELDS = {
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "requested_at": "requestedAt",
+    "confirmation_sent_at": "confirmationSentAt",
+    "confirmed_at": "confirmedAt",
+    "opted_out_at": "optedOutAt",
+    "expired_at": "expiredAt",
+    "expired_notice_at": "expiredNoticeAt",
+    "resubscribe_requested_at": "resubscribeRequestedAt",
+}
+
+
+def subscriber_key(phone_number: str) -> dict[str, Any]:
+    return {PARTITION_KEY: {"S": f"SUB#{phone_number}"}, SORT_KEY: {"S": PROFILE}}
+
+
+def inbound_key(message_id: str) -> dict[str, Any]:
+    return {PARTITION_KEY: {"S": f"INBOUND#{message_id}"}, SORT_KEY: {"S": INBOUND}}
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _unavailable(error: ClientError | BotoCoreError) -> SmsUnavailable:
+    name = (
+        error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+    )
+    return SmsUnavailable(f"DynamoDB unavailable: {name}")
+
+
+class DynamoSubscriberStore:
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+    # Reads -------------------------------------------------------------------------------
+
+    def get(self, phone_number: str) -> Subscriber | None:
+        item = self._get_item(subscriber_key(phone_number))
+        return _subscriber_from_item(item) if item else None
+
+    def events(self, phone_number: str) -> list[ConsentEvent]:
+        events: list[ConsentEvent] = []
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"SUB#{phone_number}"},
+                ":prefix": {"S": "EVENT#"},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._call("query", **params)
+            events.extend(_event_from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return events
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def phone_numbers_with_status(self, status: Status) -> list[str]:
+        """Numbers in one state, from the sparse status index (operator use)."""
+        numbers: list[str] = []
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": STATUS_INDEX_PARTITION_KEY},
+            "ExpressionAttributeValues": {":status": {"S": status.value}},
+        }
+        while True:
+            page = self._call("query", **params)
+            numbers.extend(item["phoneNumber"]["S"] for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return numbers
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def inbound_marker(self, message_id: str) -> InboundMarker | None:
+        item = self._get_item(inbound_key(message_id))
+        if item is None:
+            return None
+        return InboundMarker(
+            message_id=message_id,
+            phone_number=item["phoneNumber"]["S"],
+            owed_sms=item.get("owedSms", {}).get("S", ""),
+            details=_deserializer.deserialize(item["details"]) if "details" in item else {},
+        )
+
+    # Writes ------------------------------------------------------------------------------
+
+    def save(
+        self,
+        subscriber: Subscriber,
+        events: Sequence[ConsentEvent] = (),
+        *,
+        expected_version: int | None,
+        inbound: InboundMarker | None = None,
+    ) -> Subscriber:
+        saved = replace(subscriber, version=(expected_version or 0) + 1)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": _subscriber_item(saved)}
+        if expected_version is None:
+            put["ConditionExpression"] = "attribute_not_exists(#pk)"
+            put["ExpressionAttributeNames"] = {"#pk": PARTITION_KEY}
+        else:
+            put["ConditionExpression"] = "#version = :version"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":version": {"N": str(expected_version)}}
+        writes = [{"Put": put}, *self._event_puts(saved.phone_number, events)]
+        if inbound is not None:
+            writes.append(self._marker_put(inbound, events))
+        self._transact(writes, profile_index=0, marker_index=len(writes) - 1 if inbound else None)
+        return saved
+
+    def append(
+        self,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        inbound: InboundMarker | None = None,
+    ) -> None:
+        writes = self._event_puts(phone_number, events)
+        if inbound is not None:
+            writes.append(self._marker_put(inbound, events))
+        if writes:
+            self._transact(writes, marker_index=len(writes) - 1 if inbound else None)
+
+    def settle_inbound(
+        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+    ) -> None:
+        settle = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": inbound_key(message_id),
+                "UpdateExpression": "REMOVE owedSms",
+                "ConditionExpression": "attribute_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        }
+        self._transact([settle, *self._event_puts(phone_number, events)])
+
+    def keep_disclosure(self, version: str, text: str) -> None:
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    PARTITION_KEY: {"S": f"DISCLOSURE#{version}"},
+                    SORT_KEY: {"S": DISCLOSURE},
+                    "text": {"S": text},
+                },
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+
+    def disclosure(self, version: str) -> str | None:
+        key = {PARTITION_KEY: {"S": f"DISCLOSURE#{version}"}, SORT_KEY: {"S": DISCLOSURE}}
+        item = self._get_item(key)
+        return item["text"]["S"] if item else None
+
+    # Plumbing ----------------------------------------------------------------------------
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**params)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _THROTTLED:
+                raise _unavailable(error) from error
+            raise
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+
+    def _get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        response = self._call("get_item", TableName=self.table_name, Key=key, ConsistentRead=True)
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _event_puts(
+        self, phone_number: str, events: Sequence[ConsentEvent]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _event_item(phone_number, event),
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+                }
+            }
+            for event in events
+        ]
+
+    def _marker_put(self, marker: InboundMarker, events: Sequence[ConsentEvent]) -> dict[str, Any]:
+        at = events[0].at if events else datetime.now().astimezone()
+        item: dict[str, Any] = {
+            **inbound_key(marker.message_id),
+            "phoneNumber": {"S": marker.phone_number},
+            "receivedAt": {"S": _time(at)},
+            "details": _serializer.serialize(marker.details),
+            TTL_ATTRIBUTE: {"N": str(int((at + timedelta(days=INBOUND_MARKER_DAYS)).timestamp()))},
+        }
+        if marker.owed_sms:
+            item["owedSms"] = {"S": marker.owed_sms}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        }
+
+    def _transact(
+        self,
+        writes: list[dict[str, Any]],
+        *,
+        profile_index: int | None = None,
+        marker_index: int | None = None,
+    ) -> None:
+        try:
+            if len(writes) == 1 and "Put" in writes[0]:
+                self._client.put_item(**writes[0]["Put"])
+            else:
+                self._client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                if marker_index is not None:
+                    raise AlreadyProcessed() from error
+                raise ConcurrentUpdate() from error
+            if code != "TransactionCanceledException":
+                if code in _THROTTLED:
+                    raise _unavailable(error) from error
+                raise
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if marker_index is not None and _reason_at(reasons, marker_index) == (
+                "ConditionalCheckFailed"
+            ):
+                raise AlreadyProcessed() from error
+            if profile_index is not None and _reason_at(reasons, profile_index) == (
+                "ConditionalCheckFailed"
+            ):
+                raise ConcurrentUpdate() from error
+            if "TransactionConflict" in reasons:
+                raise ConcurrentUpdate() from error
+            if any(reason in _THROTTLED for reason in reasons):
+                raise _unavailable(error) from error
+            raise
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+
+
+def _reason_at(reasons: list[str], index: int) -> str:
+    return reasons[index] if index < len(reasons) else ""
+
+
+def _subscriber_item(subscriber: Subscriber) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **subscriber_key(subscriber.phone_number),
+        "phoneNumber": {"S": subscriber.phone_number},
+        STATUS_INDEX_PARTITION_KEY: {"S": subscriber.status.value},
+        "optOut": {"S": subscriber.opt_out},
+        "confirmationsThatDay": {"N": str(subscriber.confirmations_that_day)},
+        "version": {"N": str(subscriber.version)},
+    }
+    for field, attribute in _TEXT_FIELDS.items():
+        value = getattr(subscriber, field)
+        if value:
+            item[attribute] = {"S": value}
+    for field, attribute in _TIME_FIELDS.items():
+        moment = getattr(subscriber, field)
+        if moment is not None:
+            item[attribute] = {"S": _time(moment)}
+    return item
+
+
+def _subscriber_from_item(item: dict[str, Any]) -> Subscriber:
+    fields: dict[str, Any] = {
+        "phone_number": item["phoneNumber"]["S"],
+        "status": Status(item[STATUS_INDEX_PARTITION_KEY]["S"]),
+        "confirmations_that_day": int(item.get("confirmationsThatDay", {"N": "0"})["N"]),
+        "version": int(item["version"]["N"]),
+    }
+    for field, attribute in _TEXT_FIELDS.items():
+        fields[field] = item.get(attribute, {}).get("S", "")
+    for field, attribute in _TIME_FIELDS.items():
+        fields[field] = _parse_time(item.get(attribute, {}).get("S"))
+    return Subscriber(**fields)
+
+
+def _event_item(phone_number: str, event: ConsentEvent) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: {"S": f"SUB#{phone_number}"},
+        SORT_KEY: {"S": f"EVENT#{_time(event.at)}#{uuid.uuid4().hex[:12]}"},
+        "type": {"S": event.type.value},
+        "at": {"S": _time(event.at)},
+        "source": {"S": event.source},
+        "details": _serializer.serialize(event.details),
+    }
+
+
+def _event_from_item(item: dict[str, Any]) -> ConsentEvent:
+    return ConsentEvent(
+        type=EventType(item["type"]["S"]),
+        at=datetime.fromisoformat(item["at"]["S"]),
+        source=item["source"]["S"],
+        details=_deserializer.deserialize(item["details"]),
+    )

@@ -1,0 +1,358 @@
+"""The subscriber lifecycle of SPEC section 3 as pure functions: state in, decision out.
+
+Nothing here does I/O; ``service`` reads and writes through the ports and calls these.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from optin.domain.errors import NotAMobileNumber, TooManyRequests
+from optin.domain.keywords import Keyword
+from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
+from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
+from optin.domain.registration import RegistrationRequest
+from optin.settings import Settings
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Policy:
+    window: timedelta
+    cooldown: timedelta
+    daily_cap: int
+    allow_voip: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            window=timedelta(hours=settings.confirmation_window_hours),
+            cooldown=timedelta(seconds=settings.resend_cooldown_seconds),
+            daily_cap=settings.max_confirmations_per_day,
+            allow_voip=settings.allow_voip,
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a registration came from, for the ledger. Never logged."""
+
+    ip: str
+    user_agent: str
+    disclosure_version: str
+    correlation_id: str
+
+
+class RegistrationOutcome(enum.StrEnum):
+    SEND_CONFIRMATION = "confirmation"
+    ALREADY_CONFIRMED = "already_confirmed"
+    RESUBSCRIBE_REQUESTED = "resubscribe_requested"
+
+
+def decide_registration(
+    existing: Subscriber | None, now: datetime, policy: Policy
+) -> RegistrationOutcome:
+    """What a registration does to this number; raises TooManyRequests inside the limits."""
+    if existing is None:
+        return RegistrationOutcome.SEND_CONFIRMATION
+    if existing.status is Status.CONFIRMED:
+        return RegistrationOutcome.ALREADY_CONFIRMED
+    if existing.status is Status.OPTED_OUT:
+        return RegistrationOutcome.RESUBSCRIBE_REQUESTED
+    _check_send_limits(existing, now, policy)
+    return RegistrationOutcome.SEND_CONFIRMATION
+
+
+def _check_send_limits(existing: Subscriber, now: datetime, policy: Policy) -> None:
+    last = existing.confirmation_sent_at
+    if last is not None and now - last < policy.cooldown:
+        wait = policy.cooldown - (now - last)
+        raise TooManyRequests(
+            "We just sent you a text message. Please wait before asking for another.",
+            _seconds_up(wait),
+        )
+    if _sent_today(existing, now) >= policy.daily_cap:
+        tomorrow = datetime.combine(now.date() + ONE_DAY, datetime.min.time(), now.tzinfo)
+        raise TooManyRequests(
+            "Too many confirmation requests for this number today. Please try again tomorrow.",
+            _seconds_up(tomorrow - now),
+        )
+
+
+def _seconds_up(delta: timedelta) -> int:
+    seconds = delta.total_seconds()
+    return max(1, int(seconds) + (0 if seconds == int(seconds) else 1))
+
+
+def _sent_today(subscriber: Subscriber, now: datetime) -> int:
+    return subscriber.confirmations_that_day if subscriber.confirmations_day == _day(now) else 0
+
+
+def _day(now: datetime) -> str:
+    return now.date().isoformat()
+
+
+def check_mobile(facts: NumberFacts, policy: Policy) -> None:
+    """Only numbers that can receive SMS: no landline, no invalid, VoIP only if allowed."""
+    refused = {LANDLINE, INVALID} | (set() if policy.allow_voip else {VOIP})
+    if facts.number_type in refused:
+        raise NotAMobileNumber(
+            "This number can't receive text messages. Please use a mobile number.", "phoneNumber"
+        )
+
+
+def _registration_details(request: RegistrationRequest, evidence: Evidence) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "ip": evidence.ip,
+        "userAgent": evidence.user_agent,
+        "disclosureVersion": evidence.disclosure_version,
+        "correlationId": evidence.correlation_id,
+        "firstName": request.first_name,
+        "lastName": request.last_name,
+        "consentCheckbox": request.consent,
+    }
+    if request.form_disclosure_version:
+        details["formDisclosureVersion"] = request.form_disclosure_version
+    return details
+
+
+def claim_confirmation(
+    existing: Subscriber | None,
+    request: RegistrationRequest,
+    phone: PhoneNumber,
+    facts: NumberFacts,
+    evidence: Evidence,
+    now: datetime,
+) -> tuple[Subscriber, list[ConsentEvent]]:
+    """The PENDING state that reserves one confirmation SMS (written before it is sent)."""
+    base = existing or Subscriber(
+        phone_number=phone.e164, status=Status.PENDING, created_at=now, updated_at=now
+    )
+    pending = replace(
+        base,
+        status=Status.PENDING,
+        updated_at=now,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        source=request.source,
+        country=phone.country,
+        timezone=facts.timezone or base.timezone,
+        carrier=facts.carrier or base.carrier,
+        number_type=facts.number_type,
+        requested_at=now,
+        confirmation_sent_at=now,
+        confirmations_day=_day(now),
+        confirmations_that_day=_sent_today(base, now) + 1,
+        expired_at=None,
+        correlation_id=evidence.correlation_id,
+    )
+    event = ConsentEvent(
+        type=EventType.REGISTERED,
+        at=now,
+        source=request.source or "registration form",
+        details={
+            **_registration_details(request, evidence),
+            "fromStatus": existing.status.value if existing else "",
+            "toStatus": Status.PENDING.value,
+        },
+    )
+    return pending, [event]
+
+
+def release_confirmation(claimed: Subscriber, previous: Subscriber | None) -> Subscriber:
+    """Undo a claim whose SMS could not be sent, so that an immediate retry sends it."""
+    return replace(
+        claimed,
+        confirmation_sent_at=previous.confirmation_sent_at if previous else None,
+        confirmations_day=previous.confirmations_day if previous else "",
+        confirmations_that_day=previous.confirmations_that_day if previous else 0,
+    )
+
+
+def request_resubscription(
+    existing: Subscriber, request: RegistrationRequest, evidence: Evidence, now: datetime
+) -> tuple[Subscriber, list[ConsentEvent]]:
+    updated = replace(
+        existing,
+        resubscribe_requested_at=now,
+        updated_at=now,
+        correlation_id=evidence.correlation_id,
+    )
+    event = ConsentEvent(
+        type=EventType.RESUBSCRIBE_REQUESTED,
+        at=now,
+        source=request.source or "registration form",
+        details=_registration_details(request, evidence),
+    )
+    return updated, [event]
+
+
+def repeated_registration(
+    request: RegistrationRequest, evidence: Evidence, now: datetime
+) -> ConsentEvent:
+    return ConsentEvent(
+        type=EventType.REGISTRATION_REPEATED,
+        at=now,
+        source=request.source or "registration form",
+        details=_registration_details(request, evidence),
+    )
+
+
+def platform_opted_out(existing: Subscriber, now: datetime, source: str) -> Subscriber:
+    """The platform refused to send because the number is on its opt-out list."""
+    return replace(
+        existing,
+        status=Status.OPTED_OUT,
+        opted_out_at=existing.opted_out_at or now,
+        updated_at=now,
+        resubscribe_requested_at=now if source == "registration" else None,
+    )
+
+
+# Inbound replies -------------------------------------------------------------------------
+
+
+class ReplyOutcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    OPTED_OUT = "opted_out"
+    EXPIRED = "expired"
+    HELP = "help"
+    UNMATCHED = "unmatched"
+    IGNORED = "ignored"  # a keyword that changes nothing in this state
+    UNKNOWN_SENDER = "unknown_sender"
+
+
+@dataclass(frozen=True)
+class Reply:
+    phone_number: str
+    body: str
+    message_id: str
+    keyword: Keyword
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReplyDecision:
+    outcome: ReplyOutcome
+    subscriber: Subscriber | None  # the new state, or None when it does not change
+    events: list[ConsentEvent]
+    sms: str = ""  # template to send: "welcome", "expired" or ""
+    remove_opt_out: bool = False
+
+
+def decide_reply(
+    existing: Subscriber | None, reply: Reply, now: datetime, policy: Policy
+) -> ReplyDecision:
+    inbound = ConsentEvent(
+        type=EventType.INBOUND,
+        at=now,
+        source="sms",
+        details={
+            "body": reply.body,
+            "keyword": reply.keyword.value,
+            "inboundMessageId": reply.message_id,
+            **reply.details,
+        },
+    )
+    if existing is None:
+        return ReplyDecision(ReplyOutcome.UNKNOWN_SENDER, None, [inbound])
+    keyword = reply.keyword
+    if keyword is Keyword.OPT_OUT:
+        if existing.status is Status.OPTED_OUT:
+            return ReplyDecision(ReplyOutcome.IGNORED, None, [inbound])
+        opted_out = replace(
+            existing,
+            status=Status.OPTED_OUT,
+            opted_out_at=now,
+            resubscribe_requested_at=None,
+            updated_at=now,
+        )
+        return ReplyDecision(
+            ReplyOutcome.OPTED_OUT,
+            opted_out,
+            [inbound, _transition(EventType.OPTED_OUT, existing, opted_out, reply, now)],
+        )
+    if keyword is Keyword.HELP:
+        return ReplyDecision(ReplyOutcome.HELP, None, [inbound])
+    if keyword is Keyword.UNMATCHED:
+        return ReplyDecision(ReplyOutcome.UNMATCHED, None, [inbound])
+    return _decide_confirmation(existing, reply, inbound, now, policy)
+
+
+def _decide_confirmation(
+    existing: Subscriber, reply: Reply, inbound: ConsentEvent, now: datetime, policy: Policy
+) -> ReplyDecision:
+    """A confirm keyword (or START/UNSTOP) from a known number."""
+    if existing.status is Status.PENDING:
+        started = existing.requested_at or existing.created_at
+        if now - started <= policy.window:
+            return _confirm(existing, reply, inbound, now, remove_opt_out=False)
+        expired = replace(existing, status=Status.EXPIRED, expired_at=now, updated_at=now)
+        return _expire(existing, expired, reply, inbound, now)
+    if existing.status is Status.EXPIRED:
+        return _expire(existing, existing, reply, inbound, now)
+    if existing.status is Status.OPTED_OUT:
+        requested = existing.resubscribe_requested_at
+        if requested is not None and now - requested <= policy.window:
+            return _confirm(existing, reply, inbound, now, remove_opt_out=True)
+    return ReplyDecision(ReplyOutcome.IGNORED, None, [inbound])
+
+
+def _confirm(
+    existing: Subscriber,
+    reply: Reply,
+    inbound: ConsentEvent,
+    now: datetime,
+    *,
+    remove_opt_out: bool,
+) -> ReplyDecision:
+    confirmed = replace(
+        existing,
+        status=Status.CONFIRMED,
+        confirmed_at=now,
+        opted_out_at=None,
+        resubscribe_requested_at=None,
+        updated_at=now,
+    )
+    event = _transition(EventType.CONFIRMED, existing, confirmed, reply, now)
+    return ReplyDecision(
+        ReplyOutcome.CONFIRMED,
+        confirmed,
+        [inbound, event],
+        sms="welcome",
+        remove_opt_out=remove_opt_out,
+    )
+
+
+def _expire(
+    existing: Subscriber, expired: Subscriber, reply: Reply, inbound: ConsentEvent, now: datetime
+) -> ReplyDecision:
+    """Past the window: EXPIRED, and the "register again" notice at most once a day."""
+    notice_due = expired.expired_notice_at is None or now - expired.expired_notice_at >= ONE_DAY
+    events = [inbound]
+    if existing.status is not Status.EXPIRED:
+        events.append(_transition(EventType.EXPIRED, existing, expired, reply, now))
+    if notice_due:
+        expired = replace(expired, expired_notice_at=now, updated_at=now)
+    changed = expired if expired != existing else None
+    return ReplyDecision(ReplyOutcome.EXPIRED, changed, events, sms="expired" if notice_due else "")
+
+
+def _transition(
+    kind: EventType, before: Subscriber, after: Subscriber, reply: Reply, now: datetime
+) -> ConsentEvent:
+    return ConsentEvent(
+        type=kind,
+        at=now,
+        source="sms",
+        details={
+            "fromStatus": before.status.value,
+            "toStatus": after.status.value,
+            "keyword": reply.keyword.value,
+            "inboundMessageId": reply.message_id,
+        },
+    )

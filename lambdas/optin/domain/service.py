@@ -1,0 +1,272 @@
+"""Use cases: register a number, receive a reply, describe a subscriber.
+
+Reads and writes go through the ports; decisions come from ``lifecycle``. Every state
+change is a conditional write, so concurrent requests for one number decide once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from optin.domain import lifecycle
+from optin.domain.errors import DestinationOptedOut, SmsUnavailable, TooManyRequests
+from optin.domain.lifecycle import Evidence, Policy, RegistrationOutcome, Reply, ReplyOutcome
+from optin.domain.model import ConsentEvent, EventType, Subscriber
+from optin.domain.phone import NumberFacts, PhoneNumber, normalise
+from optin.domain.ports import (
+    AlreadyProcessed,
+    ConcurrentUpdate,
+    InboundMarker,
+    Ports,
+    SubscriberStore,
+)
+from optin.domain.registration import RegistrationRequest
+
+MAX_ATTEMPTS = 5
+
+_kept_disclosures: set[str] = set()
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    outcome: RegistrationOutcome
+    phone_number: str
+    message_id: str = ""
+    blocked_by_opt_out: bool = False
+
+
+def register(
+    request: RegistrationRequest, ports: Ports, *, ip: str, user_agent: str, correlation_id: str
+) -> RegistrationResult:
+    """Record the registration and send at most one confirmation SMS for it."""
+    settings = ports.settings
+    phone = normalise(request.phone_number, request.country, settings.allowed_countries)
+    texts = settings.texts
+    _keep_disclosure(ports, texts.disclosure_version, texts.disclosure)
+    evidence = Evidence(ip, user_agent, texts.disclosure_version, correlation_id)
+    policy = Policy.from_settings(settings)
+
+    for _ in range(MAX_ATTEMPTS):
+        now = ports.clock()
+        existing = ports.store.get(phone.e164)
+        outcome = lifecycle.decide_registration(existing, now, policy)
+        try:
+            if outcome is RegistrationOutcome.ALREADY_CONFIRMED:
+                event = lifecycle.repeated_registration(request, evidence, now)
+                ports.store.append(phone.e164, [event])
+                return RegistrationResult(outcome, phone.e164)
+            if outcome is RegistrationOutcome.RESUBSCRIBE_REQUESTED:
+                assert existing is not None
+                updated, events = lifecycle.request_resubscription(existing, request, evidence, now)
+                ports.store.save(updated, events, expected_version=existing.version)
+                return RegistrationResult(outcome, phone.e164)
+            facts = _number_facts(ports, phone, existing)
+            lifecycle.check_mobile(facts, policy)
+            claimed, events = lifecycle.claim_confirmation(
+                existing, request, phone, facts, evidence, now
+            )
+            claimed = ports.store.save(
+                claimed, events, expected_version=existing.version if existing else None
+            )
+        except ConcurrentUpdate:
+            continue
+        return _send_confirmation(ports, claimed, existing, correlation_id)
+    raise TooManyRequests("This number is being registered right now. Please retry.", 1)
+
+
+def _keep_disclosure(ports: Ports, version: str, text: str) -> None:
+    """The disclosure text is stored by version once per container, before it is cited."""
+    if version not in _kept_disclosures:
+        ports.store.keep_disclosure(version, text)
+        _kept_disclosures.add(version)
+
+
+def _number_facts(ports: Ports, phone: PhoneNumber, existing: Subscriber | None) -> NumberFacts:
+    """A known number keeps its looked-up facts: the paid lookup runs once per number."""
+    if existing is not None and existing.number_type:
+        return NumberFacts(existing.number_type, existing.carrier, existing.timezone)
+    return ports.lookup.lookup(phone.e164)
+
+
+def _send_confirmation(
+    ports: Ports, claimed: Subscriber, previous: Subscriber | None, correlation_id: str
+) -> RegistrationResult:
+    e164 = claimed.phone_number
+    body = ports.settings.texts.render("confirmation")
+    try:
+        message_id = ports.sender.send(
+            e164, body, kind="confirmation", correlation_id=correlation_id
+        )
+    except SmsUnavailable as error:
+        _release(ports, claimed, previous, str(error))
+        raise
+    except DestinationOptedOut:
+        _mark_platform_opted_out(ports, e164, via="registration")
+        return RegistrationResult(
+            RegistrationOutcome.SEND_CONFIRMATION, e164, blocked_by_opt_out=True
+        )
+    sent = ConsentEvent(
+        type=EventType.CONFIRMATION_SENT,
+        at=ports.clock(),
+        source="registration",
+        details={"messageId": message_id, "correlationId": correlation_id},
+    )
+    ports.store.append(e164, [sent])
+    return RegistrationResult(RegistrationOutcome.SEND_CONFIRMATION, e164, message_id)
+
+
+def _release(ports: Ports, claimed: Subscriber, previous: Subscriber | None, reason: str) -> None:
+    """Give back the reserved send so that an immediate retry is not rate limited."""
+    failed = ConsentEvent(
+        type=EventType.SMS_FAILED,
+        at=ports.clock(),
+        source="registration",
+        details={"template": "confirmation", "reason": reason[:200]},
+    )
+    released = lifecycle.release_confirmation(claimed, previous)
+    try:
+        ports.store.save(released, [failed], expected_version=claimed.version)
+    except ConcurrentUpdate:
+        ports.store.append(claimed.phone_number, [failed])
+
+
+def _mark_platform_opted_out(ports: Ports, e164: str, *, via: str) -> None:
+    for _ in range(MAX_ATTEMPTS):
+        existing = ports.store.get(e164)
+        if existing is None:
+            return
+        now = ports.clock()
+        updated = lifecycle.platform_opted_out(existing, now, via)
+        event = ConsentEvent(
+            type=EventType.SMS_BLOCKED_OPTED_OUT,
+            at=now,
+            source="platform",
+            details={"fromStatus": existing.status.value, "toStatus": updated.status.value},
+        )
+        try:
+            ports.store.save(updated, [event], expected_version=existing.version)
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+# Replies ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    outcome: ReplyOutcome | None  # None: a redelivery, already processed
+    message_id: str = ""
+    sms_message_id: str = ""
+    registration_correlation_id: str = ""
+
+
+def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
+    """Apply one inbound message exactly once, then send the SMS it calls for.
+
+    The decision, its ledger events and the inbound marker are written in one transaction;
+    the marker remembers an SMS still owed, so a redelivery after a failed send sends it.
+    Raises SmsUnavailable when the provider fails: the caller lets the platform retry.
+    """
+    marker = ports.store.inbound_marker(reply.message_id)
+    if marker is not None:
+        if marker.owed_sms:
+            _deliver_owed(ports, marker)
+        return ReplyResult(None, reply.message_id)
+    policy = Policy.from_settings(ports.settings)
+    for _ in range(MAX_ATTEMPTS):
+        now = ports.clock()
+        existing = ports.store.get(reply.phone_number)
+        decision = lifecycle.decide_reply(existing, reply, now, policy)
+        marker = InboundMarker(
+            message_id=reply.message_id,
+            phone_number=reply.phone_number,
+            owed_sms=decision.sms,
+            details={"removeOptOut": decision.remove_opt_out},
+        )
+        try:
+            if decision.subscriber is not None and existing is not None:
+                ports.store.save(
+                    decision.subscriber,
+                    decision.events,
+                    expected_version=existing.version,
+                    inbound=marker,
+                )
+            else:
+                ports.store.append(reply.phone_number, decision.events, inbound=marker)
+        except ConcurrentUpdate:
+            continue
+        except AlreadyProcessed:
+            return ReplyResult(None, reply.message_id)
+        sms_id = _deliver_owed(ports, marker) if decision.sms else ""
+        return ReplyResult(
+            decision.outcome,
+            reply.message_id,
+            sms_id,
+            existing.correlation_id if existing else "",
+        )
+    raise ConcurrentUpdate(f"inbound message {reply.message_id} kept conflicting")
+
+
+_SENT_EVENTS = {"welcome": EventType.WELCOME_SENT, "expired": EventType.EXPIRED_NOTICE_SENT}
+
+
+def _deliver_owed(ports: Ports, marker: InboundMarker) -> str:
+    e164 = marker.phone_number
+    if marker.details.get("removeOptOut"):
+        ports.sender.remove_opt_out(e164)
+    body = ports.settings.texts.render(marker.owed_sms)
+    try:
+        message_id = ports.sender.send(
+            e164, body, kind=marker.owed_sms, correlation_id=marker.message_id
+        )
+    except DestinationOptedOut:
+        _mark_platform_opted_out(ports, e164, via="reply")
+        ports.store.settle_inbound(marker.message_id, e164, [])
+        return ""
+    sent = ConsentEvent(
+        type=_SENT_EVENTS[marker.owed_sms],
+        at=ports.clock(),
+        source="sms",
+        details={"messageId": message_id, "inboundMessageId": marker.message_id},
+    )
+    ports.store.settle_inbound(marker.message_id, e164, [sent])
+    return message_id
+
+
+# Operator view ---------------------------------------------------------------------------
+
+
+def describe_subscriber(store: SubscriberStore, phone_number: str) -> dict[str, Any] | None:
+    """The subscriber representation of SPEC section 9, or None for an unknown number."""
+    subscriber = store.get(phone_number)
+    if subscriber is None:
+        return None
+    return {
+        "phoneNumber": subscriber.phone_number,
+        "status": subscriber.status.value,
+        "optOut": subscriber.opt_out,
+        "firstName": subscriber.first_name,
+        "lastName": subscriber.last_name,
+        "source": subscriber.source,
+        "country": subscriber.country,
+        "timezone": subscriber.timezone,
+        "carrier": subscriber.carrier,
+        "numberType": subscriber.number_type,
+        "createdAt": iso(subscriber.created_at),
+        "confirmedAt": iso(subscriber.confirmed_at),
+        "optedOutAt": iso(subscriber.opted_out_at),
+        "consentEvents": [
+            {"type": event.type.value, "at": iso(event.at), "source": event.source, **event.details}
+            for event in store.events(phone_number)
+        ],
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with milliseconds and a Z, or None."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,124 @@
+"""Two-way SMS replies: SNS event in (SPEC sections 2 and 3).
+
+Each record is applied once. A malformed message is logged (masked) and counted, never
+retried; any other failure is raised after the batch, so Lambda retries the event and the
+dead-letter queue catches what keeps failing (processed records are skipped on retry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from optin import runtime
+from optin.domain.keywords import classify
+from optin.domain.lifecycle import Reply, ReplyOutcome
+from optin.domain.phone import mask
+from optin.domain.service import receive_reply
+from optin.observability import count, logger, metrics, tracer
+
+MAX_BODY_CHARACTERS = 2000
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_OUTCOME_METRICS = {
+    ReplyOutcome.CONFIRMED: "Confirmed",
+    ReplyOutcome.OPTED_OUT: "OptedOut",
+    ReplyOutcome.EXPIRED: "Expired",
+    ReplyOutcome.UNMATCHED: "UnmatchedReply",
+    ReplyOutcome.UNKNOWN_SENDER: "UnmatchedReply",
+    ReplyOutcome.HELP: "HelpRequested",
+}
+
+
+class MalformedMessage(ValueError):
+    pass
+
+
+def parse_record(record: Any, confirm_keywords: tuple[str, ...]) -> Reply:
+    """One SNS record carrying End User Messaging's two-way JSON document."""
+    sns = record.get("Sns") if isinstance(record, dict) else None
+    if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
+        raise MalformedMessage("record has no Sns.Message")
+    try:
+        message = json.loads(sns["Message"])
+    except json.JSONDecodeError:
+        raise MalformedMessage("Sns.Message is not JSON") from None
+    if not isinstance(message, dict):
+        raise MalformedMessage("Sns.Message is not a JSON object")
+    number = message.get("originationNumber")
+    body = message.get("messageBody")
+    if not isinstance(number, str) or not _E164.match(number):
+        raise MalformedMessage("originationNumber is not an E.164 number")
+    if not isinstance(body, str):
+        raise MalformedMessage("messageBody is not text")
+    message_id = (
+        _text(message.get("inboundMessageId"))
+        or _text(sns.get("MessageId"))
+        or "sha256-"
+        + hashlib.sha256(f"{sns['Message']}|{sns.get('Timestamp', '')}".encode()).hexdigest()
+    )
+    details = {
+        "destinationNumber": _text(message.get("destinationNumber")),
+        "messageKeyword": _text(message.get("messageKeyword")),
+        "previousPublishedMessageId": _text(message.get("previousPublishedMessageId")),
+        "snsTimestamp": _text(sns.get("Timestamp")),
+    }
+    return Reply(
+        phone_number=number,
+        body=body[:MAX_BODY_CHARACTERS],
+        message_id=message_id[:200],
+        keyword=classify(body, confirm_keywords),
+        details={key: value for key, value in details.items() if value},
+    )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    ports = runtime.current()
+    records = event.get("Records") if isinstance(event, dict) else None
+    failures: list[Exception] = []
+    processed = 0
+    for record in records if isinstance(records, list) else [event]:
+        try:
+            reply = parse_record(record, ports.settings.confirm_keywords)
+        except MalformedMessage as error:
+            count("MalformedInbound")
+            logger.warning("malformed inbound message dropped", extra={"reason": str(error)})
+            continue
+        logger.set_correlation_id(reply.message_id)
+        try:
+            result = receive_reply(reply, ports)
+        except Exception as error:  # retried by Lambda; the dead-letter queue keeps the rest
+            logger.exception(
+                "inbound message failed", extra={"phoneNumber": mask(reply.phone_number)}
+            )
+            failures.append(error)
+            continue
+        processed += 1
+        if result.outcome is None:
+            logger.info("inbound message already processed")
+            continue
+        metric = _OUTCOME_METRICS.get(result.outcome)
+        if metric:
+            count(metric)
+        logger.info(
+            "inbound message processed",
+            extra={
+                "phoneNumber": mask(reply.phone_number),
+                "keyword": reply.keyword.value,
+                "outcome": result.outcome.value,
+                "smsMessageId": result.sms_message_id,
+                "registrationCorrelationId": result.registration_correlation_id,
+            },
+        )
+    if failures:
+        count("InboundFailed", len(failures))
+        raise failures[0]
+    return {"processed": processed}

@@ -1,0 +1,67 @@
+"""POST /register: API Gateway REST proxy event in, JSON response out (SPEC section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from optin import runtime
+from optin.domain.errors import RegistrationError
+from optin.domain.lifecycle import RegistrationOutcome
+from optin.domain.phone import mask
+from optin.domain.registration import parse_registration
+from optin.domain.service import register
+from optin.handlers.http import error_body, error_headers, header, response
+from optin.observability import count, count_rejection, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ports = runtime.current()
+    settings = ports.settings
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    correlation_id = logger.get_correlation_id() or getattr(context, "aws_request_id", "")
+    try:
+        request = parse_registration(
+            event.get("body"),
+            header(event, "content-type"),
+            is_base64=bool(event.get("isBase64Encoded")),
+            default_country=settings.default_country,
+            allowed_countries=settings.allowed_countries,
+            require_consent=settings.require_consent_checkbox,
+        )
+        result = register(
+            request,
+            ports,
+            ip=str(identity.get("sourceIp") or ""),
+            user_agent=str(identity.get("userAgent") or header(event, "user-agent") or "")[:512],
+            correlation_id=str(correlation_id),
+        )
+    except RegistrationError as error:
+        count_rejection(error.code)
+        if error.code == "SMS_UNAVAILABLE":
+            count("SmsSendFailed")
+        logger.info(
+            "registration rejected",
+            extra={"code": error.code, "status": error.status, "field": error.field},
+        )
+        return response(
+            event, error.status, error_body(error), settings.allowed_origins, error_headers(error)
+        )
+    count("RegistrationAccepted")
+    if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
+        count("ConfirmationSent")
+    logger.info(
+        "registration accepted",
+        extra={
+            "phoneNumber": mask(result.phone_number),
+            "outcome": result.outcome.value,
+            "messageId": result.message_id,
+            "blockedByOptOut": result.blocked_by_opt_out,
+        },
+    )
+    body = {"status": "accepted", "message": settings.texts.accepted_message()}
+    return response(event, 202, body, settings.allowed_origins)
