@@ -1,0 +1,168 @@
+"""The service as it runs in local mode: the real handlers, DynamoDB emulated in process by
+moto, and the phone simulator in place of End User Messaging SMS."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
+from local.simulator import PhoneSimulator, Printer
+
+TABLE_NAME = "optin-local-subscribers"
+ORIGINATION_NUMBER = "+18005550100"
+
+# Settings local mode uses unless the environment says otherwise (same variable names as
+# the functions, so an operator can preview their own branding and texts).
+LOCAL_SETTINGS: Mapping[str, str] = {
+    "TABLE_NAME": TABLE_NAME,
+    "ORIGINATION_IDENTITY": "local-phone-simulator",
+    "ORIGINATION_NUMBER": ORIGINATION_NUMBER,
+    "BRAND_NAME": "Example Co",
+    "PROGRAM_DESCRIPTION": "delivery alerts",
+    "MESSAGE_FREQUENCY": "Up to 4 msgs/month",
+    "TERMS_URL": "https://example.com/sms-terms",
+    "PRIVACY_URL": "https://example.com/privacy",
+    "HELP_CONTACT": "support@example.com",
+    "NUMBER_LOOKUP": "offline",
+}
+# Never AWS: moto intercepts every call, and these make sure nothing could reach an account.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+QUIET_POWERTOOLS = {
+    "POWERTOOLS_SERVICE_NAME": "optin-local",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "OptInLocal",
+}
+
+
+def local_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """Function settings for local mode: the defaults above, then any set in ``environ``."""
+    from optin.settings import ENVIRONMENT
+
+    settings = dict(LOCAL_SETTINGS)
+    settings.update({name: environ[name] for name in ENVIRONMENT if environ.get(name)})
+    settings["TABLE_NAME"] = TABLE_NAME
+    if not environ.get("ALLOWED_ORIGINS"):
+        settings["ALLOWED_ORIGINS"] = f"http://127.0.0.1:{port},http://localhost:{port}"
+    return settings
+
+
+class LocalService:
+    """Starts the emulated AWS side and calls the handlers one at a time, as Lambda would.
+
+    Handlers and moto are not thread-safe, so every invocation (and every read of the
+    store) holds one lock; the HTTP server itself is threaded so pages stay responsive.
+    """
+
+    def __init__(self, port: int, *, printer: Printer = print, verbose: bool = False) -> None:
+        self.port = port
+        self._print = printer
+        self._lock = threading.Lock()
+        for name, value in {**FAKE_AWS, **QUIET_POWERTOOLS}.items():
+            os.environ[name] = value
+        if not verbose:
+            os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ.update(local_environment(port, os.environ))
+
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start()
+
+        import boto3
+
+        from optin import runtime
+        from optin.adapters.dynamodb import DynamoSubscriberStore
+        from optin.adapters.schema import table_definition
+        from optin.domain.phone import OfflineLookup
+        from optin.settings import Settings
+
+        self.settings = Settings.from_env(os.environ)
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(**table_definition(self.settings.table_name))
+        self.store = DynamoSubscriberStore(self.settings.table_name, client=dynamodb)
+        self.simulator = PhoneSimulator(self.settings, printer=printer)
+        runtime.install(
+            runtime.Ports(
+                settings=self.settings,
+                store=self.store,
+                sender=self.simulator,
+                lookup=OfflineLookup(),
+            )
+        )
+
+    def close(self) -> None:
+        from optin import runtime
+
+        runtime.install(None)
+        self._mock.stop()
+
+    def form_config(self, api_url: str) -> dict[str, Any]:
+        from optin.formconfig import form_config
+
+        return form_config(self.settings, api_url)
+
+    def register(
+        self, body: bytes, headers: dict[str, str], source_ip: str
+    ) -> tuple[int, dict[str, str], str]:
+        """POST /register through an API Gateway proxy event; (status, headers, body)."""
+        from optin.handlers import registration
+
+        event = api_gateway_event(body, headers=headers, source_ip=source_ip)
+        response = self._invoke(registration.handler, event)
+        return (
+            int(response["statusCode"]),
+            {str(k): str(v) for k, v in (response.get("headers") or {}).items()},
+            str(response.get("body") or ""),
+        )
+
+    def preflight(self, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+        """OPTIONS /register, answered by the handler as API Gateway's proxy would pass it."""
+        from optin.handlers import registration
+
+        event = api_gateway_event(None, method="OPTIONS", headers=headers)
+        response = self._invoke(registration.handler, event)
+        return (
+            int(response["statusCode"]),
+            {str(k): str(v) for k, v in (response.get("headers") or {}).items()},
+            str(response.get("body") or ""),
+        )
+
+    def deliver_inbound(self, phone_number: str, body: str) -> None:
+        """A reply typed on the simulated phone: the platform's own keyword handling, then the
+        two-way channel's SNS event to the inbound handler."""
+        from optin.handlers import inbound
+
+        with self._lock:
+            self.simulator.receive(phone_number, body)
+            message = two_way_message(
+                phone_number,
+                body,
+                destination_number=self.settings.origination_number or ORIGINATION_NUMBER,
+            )
+            self._invoke_locked(inbound.handler, sns_event(message))
+
+    def describe(self, phone_number: str) -> dict[str, Any] | None:
+        from optin.domain.service import describe_subscriber
+
+        with self._lock:
+            described = describe_subscriber(self.store, phone_number)
+        return json.loads(json.dumps(described, default=str)) if described else None
+
+    def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
+        with self._lock:
+            return self._invoke_locked(handler, event)
+
+    def _invoke_locked(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
+        return handler(event, LambdaContext())
