@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
-from local.simulator import PhoneSimulator, Printer
+from local.simulator import PhoneSimulator, Printer, SimulatedLookup
 
 TABLE_NAME = "optin-local-subscribers"
 ORIGINATION_NUMBER = "+18005550100"
@@ -85,7 +85,6 @@ class LocalService:
         from optin import runtime
         from optin.adapters.dynamodb import DynamoSubscriberStore
         from optin.adapters.schema import table_definition
-        from optin.domain.phone import OfflineLookup
         from optin.settings import Settings
 
         self.settings = Settings.from_env(os.environ)
@@ -98,7 +97,7 @@ class LocalService:
                 settings=self.settings,
                 store=self.store,
                 sender=self.simulator,
-                lookup=OfflineLookup(),
+                lookup=SimulatedLookup(),
             )
         )
 

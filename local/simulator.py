@@ -17,11 +17,14 @@ from typing import Any
 
 from optin.domain.errors import DestinationOptedOut, SmsUnavailable
 from optin.domain.keywords import Keyword, classify
-from optin.domain.phone import mask, mask_in_text
+from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
 
 # AWS's SMS simulator destination whose messages fail; here sending to it fails at once.
 FAILURE_NUMBER = "+14254147167"
+# Offline metadata calls every US and Canadian number "fixed line or mobile"; a carrier
+# lookup knows better. This number plays a landline so NOT_A_MOBILE_NUMBER can be tried.
+LANDLINE_NUMBER = "+12015550000"
 # The platform accepts DeleteOptedOutNumber once per number per 30 days.
 OPT_OUT_REMOVAL_INTERVAL = timedelta(days=30)
 
@@ -155,3 +158,19 @@ class PhoneSimulator:
         )
         self._conversations.setdefault(phone_number, []).append(message)
         return message
+
+
+class SimulatedLookup:
+    """The offline lookup (``numberLookup=offline``), except that ``LANDLINE_NUMBER`` is a
+    landline, as a carrier lookup would report it."""
+
+    def __init__(self) -> None:
+        self._offline = OfflineLookup()
+
+    def lookup(self, phone_number: str) -> NumberFacts:
+        facts = self._offline.lookup(phone_number)
+        if phone_number == LANDLINE_NUMBER:
+            return NumberFacts(
+                number_type=LANDLINE, carrier="Simulated landline", timezone=facts.timezone
+            )
+        return facts
