@@ -1,0 +1,163 @@
+"""In-memory stand-ins for the ports: the domain's tests and the warm benchmark use them."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.phone import NumberFacts, offline_facts
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
+
+BASE_ENV = {
+    "TABLE_NAME": "subscribers",
+    "ORIGINATION_IDENTITY": "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123",
+    "ORIGINATION_NUMBER": "+18005550100",
+    "CONFIGURATION_SET_NAME": "optin-events",
+    "PROTECT_CONFIGURATION_ID": "protect-0123456789abcdef",
+    "OPT_OUT_LIST_NAME": "optin-opt-outs",
+    "BRAND_NAME": "ExampleCorp",
+    "PROGRAM_DESCRIPTION": "Order updates and offers",
+    "MESSAGE_FREQUENCY": "Up to 4 msgs/month",
+    "TERMS_URL": "https://example.com/terms-sms",
+    "PRIVACY_URL": "https://example.com/privacy",
+    "HELP_CONTACT": "help@example.com",
+    "ALLOWED_ORIGINS": "https://form.example.com",
+    "NUMBER_LOOKUP": "offline",
+}
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class MemoryStore:
+    """SubscriberStore with the same conditional-write semantics as the DynamoDB adapter."""
+
+    def __init__(self) -> None:
+        self.subscribers: dict[str, Subscriber] = {}
+        self.ledger: dict[str, list[ConsentEvent]] = defaultdict(list)
+        self.markers: dict[str, InboundMarker] = {}
+        self.disclosures: dict[str, str] = {}
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def get(self, phone_number: str) -> Subscriber | None:
+        self.calls.append("get")
+        return self.subscribers.get(phone_number)
+
+    def save(
+        self,
+        subscriber: Subscriber,
+        events: Sequence[ConsentEvent] = (),
+        *,
+        expected_version: int | None,
+        inbound: InboundMarker | None = None,
+    ) -> Subscriber:
+        self.calls.append("save")
+        with self._lock:
+            if inbound is not None and inbound.message_id in self.markers:
+                raise AlreadyProcessed()
+            current = self.subscribers.get(subscriber.phone_number)
+            if (current.version if current else None) != expected_version:
+                raise ConcurrentUpdate()
+            saved = replace(subscriber, version=(expected_version or 0) + 1)
+            self.subscribers[saved.phone_number] = saved
+            self.ledger[saved.phone_number].extend(events)
+            if inbound is not None:
+                self.markers[inbound.message_id] = inbound
+            return saved
+
+    def append(
+        self,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        inbound: InboundMarker | None = None,
+    ) -> None:
+        self.calls.append("append")
+        with self._lock:
+            if inbound is not None:
+                if inbound.message_id in self.markers:
+                    raise AlreadyProcessed()
+                self.markers[inbound.message_id] = inbound
+            self.ledger[phone_number].extend(events)
+
+    def events(self, phone_number: str) -> list[ConsentEvent]:
+        return list(self.ledger.get(phone_number, []))
+
+    def inbound_marker(self, message_id: str) -> InboundMarker | None:
+        self.calls.append("inbound_marker")
+        return self.markers.get(message_id)
+
+    def settle_inbound(
+        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+    ) -> None:
+        self.calls.append("settle_inbound")
+        with self._lock:
+            self.markers[message_id] = replace(self.markers[message_id], owed_sms="")
+            self.ledger[phone_number].extend(events)
+
+    def keep_disclosure(self, version: str, text: str) -> None:
+        self.calls.append("keep_disclosure")
+        self.disclosures.setdefault(version, text)
+
+    def snapshot(self) -> tuple[dict[str, Subscriber], dict[str, list[ConsentEvent]]]:
+        return copy.deepcopy(self.subscribers), copy.deepcopy(dict(self.ledger))
+
+
+class FakeSender:
+    """SmsSender that records messages; failures can be queued; keeps an opt-out list."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str, str]] = []
+        self.opted_out: set[str] = set()
+        self.removed: list[str] = []
+        self.failures: list[Exception] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            if phone_number in self.opted_out:
+                raise DestinationOptedOut()
+            self.sent.append((phone_number, body, kind, correlation_id))
+            return f"msg-{next(self._ids)}"
+
+    def remove_opt_out(self, phone_number: str) -> bool:
+        self.removed.append(phone_number)
+        self.opted_out.discard(phone_number)
+        return True
+
+    def kinds(self, phone_number: str | None = None) -> list[str]:
+        return [kind for number, _, kind, _ in self.sent if phone_number in (None, number)]
+
+
+class FakeLookup:
+    """NumberLookup answering from a table, else from offline metadata; can fail."""
+
+    def __init__(self, facts: dict[str, NumberFacts] | None = None) -> None:
+        self.facts = facts or {}
+        self.calls: list[str] = []
+        self.fail = False
+
+    def lookup(self, phone_number: str) -> NumberFacts:
+        self.calls.append(phone_number)
+        if self.fail:
+            raise SmsUnavailable("CarrierLookup failed: ThrottlingException")
+        return self.facts.get(phone_number) or offline_facts(phone_number)

@@ -1,0 +1,62 @@
+"""Drive the real use cases to put a number in a given state."""
+
+from __future__ import annotations
+
+import uuid
+
+from optin.domain import service
+from optin.domain.keywords import classify
+from optin.domain.lifecycle import Reply
+from optin.domain.ports import Ports
+from optin.domain.registration import RegistrationRequest
+
+NUMBER = "+12065550142"
+
+
+def register(ports: Ports, number: str = NUMBER, **fields: str) -> service.RegistrationResult:
+    request = RegistrationRequest(
+        phone_number=fields.get("phone_number", number),
+        country=fields.get("country", "US"),
+        first_name=fields.get("first_name", "Carlos"),
+        last_name=fields.get("last_name", "Salazar"),
+        source=fields.get("source", "Registration form test"),
+        consent=True,
+    )
+    return service.register(
+        request, ports, ip="203.0.113.9", user_agent="pytest", correlation_id="corr-1"
+    )
+
+
+def reply(
+    ports: Ports, body: str, number: str = NUMBER, message_id: str | None = None
+) -> service.ReplyResult:
+    message = Reply(
+        phone_number=number,
+        body=body,
+        message_id=message_id or str(uuid.uuid4()),
+        keyword=classify(body, ports.settings.confirm_keywords),
+        details={},
+    )
+    return service.receive_reply(message, ports)
+
+
+def arrange(ports: Ports, state: str) -> None:
+    """Bring NUMBER into ``state`` through the real flows, then let the cool-down pass."""
+    clock = ports.clock
+    if state == "none":
+        return
+    register(ports)
+    if state == "CONFIRMED":
+        reply(ports, "YES")
+    elif state == "OPTED_OUT":
+        reply(ports, "YES")
+        reply(ports, "STOP")
+    elif state == "OPTED_OUT_REQUESTED":
+        reply(ports, "STOP")
+        register(ports)
+    elif state == "EXPIRED":
+        clock.advance(hours=25)  # type: ignore[attr-defined]
+        reply(ports, "YES")
+    elif state != "PENDING":
+        raise ValueError(state)
+    clock.advance(seconds=61)  # type: ignore[attr-defined]

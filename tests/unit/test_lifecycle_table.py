@@ -1,0 +1,181 @@
+"""SPEC section 3, one test per row of the lifecycle table (domain with in-memory ports)."""
+
+from __future__ import annotations
+
+import pytest
+
+from optin.domain.errors import TooManyRequests
+from optin.domain.model import EventType, Status
+from tests.unit.lifecycle_support import NUMBER, arrange, register, reply
+
+
+def sms_during(ports, action) -> list[str]:
+    before = len(ports.sender.sent)
+    action()
+    return [kind for _, _, kind, _ in ports.sender.sent[before:]]
+
+
+@pytest.mark.parametrize(
+    ("start", "action", "status", "sms"),
+    [
+        ("none", "register", Status.PENDING, ["confirmation"]),
+        ("EXPIRED", "register", Status.PENDING, ["confirmation"]),
+        ("PENDING", "register", Status.PENDING, ["confirmation"]),
+        ("PENDING", "YES", Status.CONFIRMED, ["welcome"]),
+        ("CONFIRMED", "register", Status.CONFIRMED, []),
+        ("PENDING", "STOP", Status.OPTED_OUT, []),
+        ("CONFIRMED", "STOP", Status.OPTED_OUT, []),
+        ("EXPIRED", "STOP", Status.OPTED_OUT, []),
+        ("OPTED_OUT", "register", Status.OPTED_OUT, []),
+        ("OPTED_OUT_REQUESTED", "YES", Status.CONFIRMED, ["welcome"]),
+        ("OPTED_OUT_REQUESTED", "START", Status.CONFIRMED, ["welcome"]),
+    ],
+    ids=lambda value: str(value),
+)
+def test_lifecycle_row(ports, start, action, status, sms):
+    # Given a number in the starting state
+    arrange(ports, start)
+    # When the event happens
+    sent = sms_during(
+        ports, lambda: register(ports) if action == "register" else reply(ports, action)
+    )
+    # Then the state and the SMS sent are those of the table
+    subscriber = ports.store.get(NUMBER)
+    assert subscriber.status is status
+    assert subscriber.opt_out == ("NONE" if status is Status.CONFIRMED else "ALL")
+    assert sent == sms
+
+
+def test_registration_inside_cooldown_is_refused_without_sms(ports, clock):
+    register(ports)
+    clock.advance(seconds=30)
+    with pytest.raises(TooManyRequests) as refused:
+        sms_during(ports, lambda: register(ports))
+    assert refused.value.retry_after_seconds == 30
+    assert ports.sender.kinds() == ["confirmation"]
+    assert ports.store.get(NUMBER).status is Status.PENDING
+
+
+def test_registration_over_daily_cap_is_refused_until_midnight(ports, clock):
+    for _ in range(3):
+        register(ports)
+        clock.advance(seconds=61)
+    with pytest.raises(TooManyRequests) as refused:
+        register(ports)
+    midnight = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert refused.value.retry_after_seconds == int(86400 - (clock.now - midnight).total_seconds())
+    assert ports.sender.kinds() == ["confirmation"] * 3
+    clock.advance(days=1)
+    register(ports)
+    assert ports.sender.kinds() == ["confirmation"] * 4
+
+
+def test_confirm_after_window_expires_and_notices_at_most_once_a_day(ports, clock):
+    register(ports)
+    clock.advance(hours=24, seconds=1)
+    sent = sms_during(ports, lambda: reply(ports, "yes"))
+    assert ports.store.get(NUMBER).status is Status.EXPIRED
+    assert sent == ["expired"]
+    clock.advance(hours=3)
+    assert sms_during(ports, lambda: reply(ports, "YES")) == []
+    clock.advance(hours=21)
+    assert sms_during(ports, lambda: reply(ports, "YES")) == ["expired"]
+    assert ports.store.get(NUMBER).status is Status.EXPIRED
+
+
+def test_confirm_inside_window_edge_is_accepted(ports, clock):
+    register(ports)
+    clock.advance(hours=24)
+    reply(ports, "Yes")
+    assert ports.store.get(NUMBER).status is Status.CONFIRMED
+
+
+def test_confirmed_registration_is_never_downgraded(ports):
+    arrange(ports, "CONFIRMED")
+    confirmed_at = ports.store.get(NUMBER).confirmed_at
+    register(ports, first_name="Someone", last_name="Else")
+    subscriber = ports.store.get(NUMBER)
+    assert subscriber.status is Status.CONFIRMED
+    assert subscriber.confirmed_at == confirmed_at
+    assert subscriber.first_name == "Carlos"
+    assert ports.store.events(NUMBER)[-1].type is EventType.REGISTRATION_REPEATED
+
+
+def test_opted_out_registration_records_a_resubscription_request(ports):
+    arrange(ports, "OPTED_OUT")
+    register(ports)
+    subscriber = ports.store.get(NUMBER)
+    assert subscriber.status is Status.OPTED_OUT
+    assert subscriber.resubscribe_requested_at is not None
+    assert ports.store.events(NUMBER)[-1].type is EventType.RESUBSCRIBE_REQUESTED
+
+
+def test_resubscription_takes_the_number_off_the_platform_opt_out_list(ports):
+    arrange(ports, "OPTED_OUT_REQUESTED")
+    ports.sender.opted_out.add(NUMBER)
+    reply(ports, "YES")
+    assert ports.sender.removed == [NUMBER]
+    assert ports.sender.kinds() == ["confirmation", "welcome"]
+
+
+def test_opted_out_without_request_stays_opted_out_on_yes(ports):
+    arrange(ports, "OPTED_OUT")
+    assert sms_during(ports, lambda: reply(ports, "YES")) == []
+    assert ports.store.get(NUMBER).status is Status.OPTED_OUT
+
+
+def test_resubscription_request_expires_with_the_window(ports, clock):
+    arrange(ports, "OPTED_OUT_REQUESTED")
+    clock.advance(hours=25)
+    assert sms_during(ports, lambda: reply(ports, "YES")) == []
+    assert ports.store.get(NUMBER).status is Status.OPTED_OUT
+
+
+@pytest.mark.parametrize("body", ["YES", "STOP", "HELP", "hello", "START"])
+def test_unknown_number_never_becomes_a_subscriber(ports, body):
+    assert sms_during(ports, lambda: reply(ports, body, number="+14255550199")) == []
+    assert ports.store.get("+14255550199") is None
+    assert [event.type for event in ports.store.events("+14255550199")] == [EventType.INBOUND]
+
+
+@pytest.mark.parametrize("body", ["yesterday", "eyes", "no", "HELP", "what is this?"])
+def test_pending_stays_pending_on_anything_but_the_keyword(ports, body):
+    arrange(ports, "PENDING")
+    assert sms_during(ports, lambda: reply(ports, body)) == []
+    assert ports.store.get(NUMBER).status is Status.PENDING
+
+
+def test_every_transition_and_inbound_is_in_the_ledger(ports):
+    register(ports)
+    reply(ports, "YES please", message_id="in-1")
+    reply(ports, "STOP", message_id="in-2")
+    events = ports.store.events(NUMBER)
+    assert [event.type for event in events] == [
+        EventType.REGISTERED,
+        EventType.CONFIRMATION_SENT,
+        EventType.INBOUND,
+        EventType.CONFIRMED,
+        EventType.WELCOME_SENT,
+        EventType.INBOUND,
+        EventType.OPTED_OUT,
+    ]
+    registered = events[0].details
+    assert registered["ip"] == "203.0.113.9"
+    assert registered["userAgent"] == "pytest"
+    assert registered["disclosureVersion"] == ports.settings.texts.disclosure_version
+    assert events[1].details["messageId"] == "msg-1"
+    assert events[2].details["body"] == "YES please"
+    assert events[2].details["inboundMessageId"] == "in-1"
+    assert ports.store.disclosures == {
+        ports.settings.texts.disclosure_version: ports.settings.texts.disclosure
+    }
+
+
+def test_redelivered_inbound_message_is_processed_once(ports):
+    register(ports)
+    first = reply(ports, "YES", message_id="same")
+    again = reply(ports, "YES", message_id="same")
+    assert first.outcome is not None
+    assert again.outcome is None
+    assert ports.sender.kinds() == ["confirmation", "welcome"]
+    assert [e.type for e in ports.store.events(NUMBER)].count(EventType.INBOUND) == 1

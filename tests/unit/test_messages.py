@@ -1,0 +1,43 @@
+import re
+
+from optin.settings import Settings
+from tests.fakes import BASE_ENV
+
+
+def test_confirmation_carries_every_compliance_element():
+    text = Settings.from_env(BASE_ENV).texts.render("confirmation")
+    for part in (
+        "ExampleCorp",
+        "Order updates and offers",
+        "Up to 4 msgs/month",
+        "Msg & data rates may apply",
+        "Reply YES to confirm",
+        "Reply HELP for help, STOP to cancel",
+        "https://example.com/terms-sms",
+    ):
+        assert part in text
+
+
+def test_confirmation_uses_the_first_configured_keyword():
+    settings = Settings.from_env({**BASE_ENV, "CONFIRM_KEYWORDS": "OUI,YES"})
+    assert "Reply OUI to confirm" in settings.texts.render("confirmation")
+
+
+def test_disclosure_has_program_frequency_rates_stop_help_terms_privacy():
+    texts = Settings.from_env(BASE_ENV).texts
+    for part in ("Order updates", "Up to 4 msgs/month", "rates may apply", "STOP", "HELP",
+                 "https://example.com/terms-sms", "https://example.com/privacy"):  # fmt: skip
+        assert part in texts.disclosure
+    assert re.fullmatch(r"d-[0-9a-f]{12}", texts.disclosure_version)
+
+
+def test_disclosure_version_follows_the_text():
+    one = Settings.from_env(BASE_ENV).texts.disclosure_version
+    other = Settings.from_env({**BASE_ENV, "MESSAGE_FREQUENCY": "1 msg/week"})
+    assert other.texts.disclosure_version != one
+
+
+def test_accepted_message_names_the_keyword_and_our_number():
+    message = Settings.from_env(BASE_ENV).texts.accepted_message()
+    assert "check your phone" in message.lower()
+    assert "text YES to +18005550100" in message

@@ -1,0 +1,114 @@
+import base64
+import json
+
+import pytest
+
+from optin.domain.errors import RegistrationError
+from optin.domain.registration import parse_registration
+
+VALID = {
+    "phoneNumber": "+12065550142",
+    "firstName": "Carlos",
+    "lastName": "Salazar",
+    "consent": True,
+}
+
+
+def parse(document=None, *, raw=None, content_type="application/json", require_consent=True, **kw):
+    body = raw if raw is not None else json.dumps(document)
+    return parse_registration(
+        body,
+        content_type,
+        default_country="US",
+        allowed_countries=("US", "CA"),
+        require_consent=require_consent,
+        **kw,
+    )
+
+
+def refused(*args, **kwargs) -> RegistrationError:
+    with pytest.raises(RegistrationError) as error:
+        parse(*args, **kwargs)
+    return error.value
+
+
+def test_valid_request():
+    request = parse({**VALID, "source": " /signup ", "optTimestamp": "Tue Feb 19 2019"})
+    assert (request.phone_number, request.first_name, request.source) == (
+        "+12065550142",
+        "Carlos",
+        "/signup",
+    )
+    assert request.country == "US"
+    assert request.consent is True
+
+
+def test_seed_field_name_is_an_alias():
+    document = {"destinationNumber": "2065550142", "firstName": "Carlos", "lastName": "Salazar"}
+    assert parse(document, require_consent=False).phone_number == "2065550142"
+
+
+@pytest.mark.parametrize(
+    ("document", "status", "code", "field"),
+    [
+        ({**VALID, "phoneNumber": None}, 400, "MISSING_FIELD", "phoneNumber"),
+        ({k: v for k, v in VALID.items() if k != "firstName"}, 400, "MISSING_FIELD", "firstName"),
+        ({**VALID, "lastName": "   "}, 400, "MISSING_FIELD", "lastName"),
+        ({**VALID, "firstName": "x" * 101}, 400, "INVALID_FIELD", "firstName"),
+        ({**VALID, "firstName": "Car\u0000los"}, 400, "INVALID_FIELD", "firstName"),
+        ({**VALID, "lastName": "Sal\u202eazar"}, 400, "INVALID_FIELD", "lastName"),
+        ({**VALID, "lastName": 42}, 400, "INVALID_FIELD", "lastName"),
+        ({**VALID, "phoneNumber": 2065550142}, 400, "INVALID_FIELD", "phoneNumber"),
+        ({**VALID, "destinationNumber": "+14165550142"}, 400, "INVALID_FIELD", "phoneNumber"),
+        ({**VALID, "country": "USA"}, 400, "INVALID_FIELD", "country"),
+        ({**VALID, "country": "GB"}, 400, "UNSUPPORTED_COUNTRY", "country"),
+        ({**VALID, "source": "x" * 201}, 400, "INVALID_FIELD", "source"),
+        ({**VALID, "consent": "yes"}, 400, "INVALID_FIELD", "consent"),
+        ({**VALID, "consent": False}, 400, "CONSENT_REQUIRED", "consent"),
+        ({k: v for k, v in VALID.items() if k != "consent"}, 400, "CONSENT_REQUIRED", "consent"),
+    ],
+)
+def test_field_errors(document, status, code, field):
+    error = refused(document)
+    assert (error.status, error.code, error.field) == (status, code, field)
+
+
+def test_consent_optional_when_not_required():
+    assert parse({**VALID, "consent": None}, require_consent=False).consent is False
+
+
+@pytest.mark.parametrize("raw", ["{", "", "null", "[1]", '"text"', "\ud800"])
+def test_invalid_json(raw):
+    assert refused(raw=raw).code == "INVALID_JSON"
+
+
+def test_body_over_4_kib_is_too_large():
+    error = refused({**VALID, "source": "x" * 5000})
+    assert (error.status, error.code) == (413, "PAYLOAD_TOO_LARGE")
+
+
+def test_4_kib_exactly_is_fine():
+    document = {**VALID, "padding": ""}
+    room = 4096 - len(json.dumps(document))
+    assert parse({**VALID, "padding": "x" * room}).first_name == "Carlos"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_unsupported_media_type(content_type):
+    error = refused(VALID, content_type=content_type)
+    assert (error.status, error.code) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_json_with_charset_is_json():
+    assert parse(VALID, content_type="application/json; charset=utf-8").last_name == "Salazar"
+
+
+def test_base64_body():
+    raw = base64.b64encode(json.dumps(VALID).encode()).decode()
+    assert parse(raw=raw, is_base64=True).first_name == "Carlos"
+    assert refused(raw="%%%", is_base64=True).code == "INVALID_JSON"
+
+
+def test_client_disclosure_version_is_kept_only_when_well_formed():
+    assert parse({**VALID, "disclosureVersion": "d-0123456789ab"}).form_disclosure_version
+    assert parse({**VALID, "disclosureVersion": "<script>"}).form_disclosure_version == ""

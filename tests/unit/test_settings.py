@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from optin.domain.errors import SettingError
+from optin.settings import Settings
+from tests.fakes import BASE_ENV
+
+
+def test_defaults_of_spec_section_6():
+    settings = Settings.from_env(BASE_ENV)
+    assert settings.confirm_keywords == ("YES",)
+    assert settings.allowed_countries == ("US", "CA")
+    assert settings.default_country == "US"
+    assert settings.confirmation_window_hours == 24
+    assert settings.resend_cooldown_seconds == 60
+    assert settings.max_confirmations_per_day == 3
+    assert settings.number_lookup == "offline"
+    assert settings.require_consent_checkbox is True
+
+
+def test_lists_as_json_or_comma_separated():
+    settings = Settings.from_env(
+        {**BASE_ENV, "CONFIRM_KEYWORDS": '["yes", "Confirm"]', "ALLOWED_COUNTRIES": "us, ca ,GB"}
+    )
+    assert settings.confirm_keywords == ("YES", "CONFIRM")
+    assert settings.allowed_countries == ("US", "CA", "GB")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting"),
+    [
+        ("TABLE_NAME", "", "(stack: the subscribers table)"),
+        ("BRAND_NAME", "  ", "brandName"),
+        ("TERMS_URL", "http://example.com/terms", "termsUrl"),
+        ("CONFIRM_KEYWORDS", "yes please", "confirmKeywords"),
+        ("CONFIRM_KEYWORDS", "[1, 2]", "confirmKeywords"),
+        ("ALLOWED_COUNTRIES", "USA", "allowedCountries"),
+        ("DEFAULT_COUNTRY", "GB", "defaultCountry"),
+        ("CONFIRMATION_WINDOW_HOURS", "0", "confirmationWindowHours"),
+        ("RESEND_COOLDOWN_SECONDS", "soon", "resendCooldownSeconds"),
+        ("MAX_CONFIRMATIONS_PER_DAY", "1000", "maxConfirmationsPerDay"),
+        ("NUMBER_LOOKUP", "psychic", "numberLookup"),
+        ("REQUIRE_CONSENT_CHECKBOX", "yes", "requireConsentCheckbox"),
+        ("ALLOWED_ORIGINS", "https://example.com/", "allowedOrigins"),
+        ("MESSAGE_TEMPLATES", "{not json", "messageTemplates"),
+        ("MESSAGE_TEMPLATES", json.dumps({"confirmation": "{brand}: hi"}), "messageTemplates"),
+        (
+            "MESSAGE_TEMPLATES",
+            json.dumps({"welcome": "{brand} {name} HELP STOP"}),
+            "messageTemplates",
+        ),
+        ("MESSAGE_TEMPLATES", json.dumps({"bogus": "x"}), "messageTemplates"),
+    ],
+)
+def test_invalid_setting_names_itself(variable, value, setting):
+    with pytest.raises(SettingError) as error:
+        Settings.from_env({**BASE_ENV, variable: value})
+    assert error.value.variable == variable
+    assert setting in str(error.value)
+
+
+def test_template_override_is_used():
+    template = "{brand}: welcome aboard. Reply HELP for help, STOP to cancel."
+    settings = Settings.from_env(
+        {**BASE_ENV, "MESSAGE_TEMPLATES": json.dumps({"welcome": template})}
+    )
+    assert settings.texts.render("welcome") == (
+        "ExampleCorp: welcome aboard. Reply HELP for help, STOP to cancel."
+    )
