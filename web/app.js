@@ -247,7 +247,7 @@
       lastName: values.lastName.trim(),
       phoneNumber: values.phoneNumber.trim(),
       country: values.country,
-      source: window.location.pathname,
+      source: window.location.pathname.slice(0, 200),
       disclosureVersion: config.disclosureVersion
     };
     if (config.requireConsentCheckbox) body.consent = values.consent;

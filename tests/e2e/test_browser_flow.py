@@ -1,0 +1,312 @@
+"""The form and the phone simulator in Debian's Chromium, against local mode."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.e2e.harness import OUTPUT, LocalMode, wait_until
+
+pytestmark = pytest.mark.e2e
+
+NewNumber = Callable[[], str]
+
+
+def national(phone: str) -> str:
+    """+12015550123 -> (201) 555-0123, as a person in the US would type it."""
+    digits = phone[2:]
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+
+
+def open_form(page: Page, local_mode: LocalMode) -> None:
+    page.goto(local_mode.base_url + "/")
+    expect(page.locator("#signup[data-ready=true]")).to_be_visible()
+
+
+def fill_form(page: Page, phone: str, *, first: str = "Grace", consent: bool = True) -> None:
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name").fill("Hopper")
+    page.get_by_label("Mobile phone number").fill(phone)
+    if consent:
+        page.get_by_role("checkbox").check()
+
+
+def register_requests(page: Page) -> list[Any]:
+    requests: list[Any] = []
+    page.on("request", lambda r: requests.append(r) if r.url.endswith("/register") else None)
+    return requests
+
+
+def test_register_then_reply_yes_in_the_simulator(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    open_form(page, local_mode)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Get Example Co text messages")
+    expect(page.get_by_role("checkbox")).not_to_be_checked()
+    expect(page.get_by_role("link", name="https://example.com/privacy")).to_be_visible()
+    page.screenshot(path=str(OUTPUT / "form.png"), full_page=True)
+
+    fill_form(page, national(phone))
+    page.get_by_role("button", name="Sign up").click()
+
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("Almost done: check your phone")
+    expect(status).to_contain_text("reply YES")
+    page.screenshot(path=str(OUTPUT / "form-accepted.png"), full_page=True)
+    subscriber = local_mode.subscriber(phone)
+    assert subscriber is not None
+    assert subscriber["status"] == "PENDING"
+    assert subscriber["source"] == "/"
+    registered = subscriber["consentEvents"][0]
+    config = local_mode.json("GET", "/config.json")[1]
+    assert registered["disclosureVersion"] == config["disclosureVersion"]
+
+    page.goto(f"{local_mode.base_url}/simulator#{phone}")
+    conversation = page.get_by_role("log", name="Conversation")
+    expect(conversation).to_contain_text("Reply YES to confirm")
+    expect(page.locator("#subscriber")).to_contain_text("PENDING")
+    page.get_by_label("Reply from this phone").fill("Yes")
+    page.get_by_role("button", name="Send", exact=True).click()
+
+    expect(page.locator("#subscriber[data-status=CONFIRMED]")).to_be_visible()
+    expect(conversation.locator(".bubble-inbound")).to_have_text(re.compile("Yes"))
+    expect(conversation.locator(".bubble-outbound").last).to_contain_text("subscribed")
+    page.screenshot(path=str(OUTPUT / "simulator.png"), full_page=True)
+    subscriber = local_mode.subscriber(phone)
+    assert subscriber is not None
+    assert subscriber["status"] == "CONFIRMED"
+    assert subscriber["confirmedAt"]
+
+
+@pytest.mark.parametrize(
+    ("first", "phone", "consent", "field", "message"),
+    [
+        ("", "(201) 555-0123", True, "firstName", "Please fill in your first name."),
+        ("Grace", "", True, "phoneNumber", "Please fill in your mobile phone number."),
+        ("Grace", "12345", True, "phoneNumber", "This is not a valid phone number."),
+        ("Grace", "call me", True, "phoneNumber", "This is not a valid phone number."),
+        ("Grace", "+44 20 7946 0000", True, "phoneNumber",
+         "we can only send text messages to numbers in United States and Canada"),
+        ("Grace", "(201) 555-0123", False, "consent", "check the box to agree"),
+    ],
+)  # fmt: skip
+def test_each_validation_error_has_its_own_message_and_sends_nothing(
+    page: Page,
+    local_mode: LocalMode,
+    first: str,
+    phone: str,
+    consent: bool,
+    field: str,
+    message: str,
+) -> None:
+    sent = register_requests(page)
+    open_form(page, local_mode)
+
+    fill_form(page, phone, first=first, consent=consent)
+    page.get_by_role("button", name="Sign up").click()
+
+    error = page.locator(f"#{field}-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(re.compile(re.escape(message), re.IGNORECASE))
+    expect(page.locator(f"#{field}")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{field}")).to_be_focused()
+    expect(page.get_by_role("status")).to_contain_text("Please fix 1 problem")
+    assert sent == []
+
+
+def test_an_empty_form_lists_every_problem(page: Page, local_mode: LocalMode) -> None:
+    sent = register_requests(page)
+    open_form(page, local_mode)
+
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Please fix 4 problems")
+    for field in ("firstName", "lastName", "phoneNumber", "consent"):
+        expect(page.locator(f"#{field}-error")).to_be_visible()
+    expect(page.get_by_label("First name")).to_be_focused()
+    page.screenshot(path=str(OUTPUT / "form-errors.png"), full_page=True)
+    assert sent == []
+
+
+API_ERRORS = {
+    "INVALID_JSON": (400, None),
+    "MISSING_FIELD": (400, "lastName"),
+    "INVALID_FIELD": (400, "firstName"),
+    "INVALID_PHONE_NUMBER": (400, "phoneNumber"),
+    "CONSENT_REQUIRED": (400, "consent"),
+    "UNSUPPORTED_COUNTRY": (400, "phoneNumber"),
+    "NOT_A_MOBILE_NUMBER": (400, "phoneNumber"),
+    "PAYLOAD_TOO_LARGE": (413, None),
+    "UNSUPPORTED_MEDIA_TYPE": (415, None),
+    "TOO_MANY_REQUESTS": (429, None),
+    "SMS_UNAVAILABLE": (503, None),
+}
+
+
+def test_every_api_error_code_has_its_own_message(page: Page, local_mode: LocalMode) -> None:
+    answer: dict[str, Any] = {}
+
+    def fulfil(route: Route) -> None:
+        status, field = API_ERRORS[answer["code"]]
+        error = {
+            "code": answer["code"],
+            "message": "server text",
+            **({"field": field} if field else {}),
+        }
+        route.fulfill(
+            status=status,
+            headers={"Retry-After": "42", "Access-Control-Expose-Headers": "Retry-After"},
+            content_type="application/json",
+            body=json.dumps({"error": error}),
+        )
+
+    page.route("**/register", fulfil)
+    open_form(page, local_mode)
+    shown: dict[str, str] = {}
+    for code in API_ERRORS:
+        answer["code"] = code
+        fill_form(page, "(201) 555-0123")
+        page.get_by_role("button", name="Sign up").click()
+        status = page.get_by_role("status")
+        expect(status).not_to_contain_text("Sending")
+        shown[code] = status.inner_text()
+        field = API_ERRORS[code][1]
+        if field:
+            expect(page.locator(f"#{field}-error")).to_be_visible()
+    page.unroute("**/register")
+
+    assert len(set(shown.values())) == len(API_ERRORS), shown
+    assert "42 seconds" in shown["TOO_MANY_REQUESTS"]
+    assert "try again" in shown["SMS_UNAVAILABLE"]
+    assert "server text" not in " ".join(shown.values())
+
+
+def test_the_network_failing_is_explained(page: Page, local_mode: LocalMode) -> None:
+    page.route("**/register", lambda route: route.abort("connectionrefused"))
+    open_form(page, local_mode)
+
+    fill_form(page, "(201) 555-0123")
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page.get_by_role("status")).to_contain_text("could not reach our server")
+    page.console_problems.clear()  # type: ignore[attr-defined]
+
+
+def test_a_busy_form_never_posts_twice(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    held: list[Route] = []
+    page.route("**/register", lambda route: held.append(route))
+    sent = register_requests(page)
+    open_form(page, local_mode)
+    fill_form(page, national(phone))
+
+    button = page.get_by_role("button", name="Sign up")
+    button.click()
+    wait_until(lambda: held)
+    expect(page.locator("#submit")).to_have_attribute("aria-disabled", "true")
+    expect(page.locator("#signup")).to_have_attribute("aria-busy", "true")
+    page.locator("#submit").click(force=True)
+    page.get_by_label("Last name").press("Enter")
+    held[0].continue_()
+
+    expect(page.get_by_role("status")).to_contain_text("Almost done")
+    expect(page.locator("#submit")).to_have_attribute("aria-disabled", "false")
+    assert len(sent) == 1
+    assert len(local_mode.messages(phone)) == 1
+
+
+def test_stop_then_register_again_then_yes(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    local_mode.register(phone)
+    local_mode.reply(phone, "YES")
+    page.goto(f"{local_mode.base_url}/simulator#{phone}")
+    page.get_by_role("button", name="STOP").click()
+    expect(page.locator("#subscriber[data-status=OPTED_OUT]")).to_be_visible()
+    expect(page.get_by_role("log").locator(".bubble-outbound").last).to_contain_text("unsubscribed")
+
+    open_form(page, local_mode)
+    fill_form(page, national(phone))
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("status")).to_contain_text("text YES to +18005550100")
+    subscriber = local_mode.subscriber(phone)
+    assert subscriber is not None
+    assert subscriber["status"] == "OPTED_OUT"
+
+    page.goto(f"{local_mode.base_url}/simulator#{phone}")
+    page.get_by_role("button", name="Yes", exact=True).click()
+
+    expect(page.locator("#subscriber[data-status=CONFIRMED]")).to_be_visible()
+    expect(page.get_by_role("log").locator(".bubble-outbound").last).to_contain_text(
+        "you're subscribed"
+    )
+    page.screenshot(path=str(OUTPUT / "simulator-resubscribed.png"), full_page=True)
+
+
+def test_the_form_works_with_the_keyboard_alone(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    open_form(page, local_mode)
+    keyboard = page.keyboard
+
+    keyboard.press("Tab")
+    expect(page.get_by_label("First name")).to_be_focused()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "focus must be visible"
+    keyboard.type("Katherine")
+    keyboard.press("Tab")
+    keyboard.type("Johnson")
+    keyboard.press("Tab")
+    expect(page.get_by_label("Country")).to_be_focused()
+    keyboard.press("Tab")
+    expect(page.get_by_label("Mobile phone number")).to_be_focused()
+    keyboard.type(national(phone))
+    keyboard.press("Tab")
+    expect(page.get_by_role("checkbox")).to_be_focused()
+    keyboard.press("Space")
+    expect(page.get_by_role("checkbox")).to_be_checked()
+    while page.evaluate("document.activeElement.id") != "submit":
+        keyboard.press("Tab")  # past the terms and privacy links
+    page.screenshot(path=str(OUTPUT / "form-keyboard-focus.png"))
+    keyboard.press("Enter")
+
+    expect(page.get_by_role("status")).to_contain_text("Almost done")
+    wait_until(lambda: local_mode.messages(phone))
+
+
+def test_the_country_selector_offers_only_the_allowed_countries(
+    page: Page, local_mode: LocalMode
+) -> None:
+    open_form(page, local_mode)
+
+    options = page.get_by_label("Country").locator("option")
+
+    expect(options).to_have_count(2)
+    assert options.evaluate_all("os => os.map(o => o.value)") == ["US", "CA"]
+    expect(page.get_by_label("Country")).to_have_value("US")
+
+
+def test_a_wide_screen_and_the_simulator_list_look_right(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    local_mode.register(phone)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_form(page, local_mode)
+    page.screenshot(path=str(OUTPUT / "form-wide.png"), full_page=True)
+
+    page.goto(f"{local_mode.base_url}/simulator")
+    expect(page.locator(f"[data-phone='{phone}']")).to_be_visible()
+    page.locator(f"[data-phone='{phone}']").click()
+    expect(page.get_by_role("log")).to_contain_text("Reply YES to confirm")
+    page.screenshot(path=str(OUTPUT / "simulator-wide.png"), full_page=True)
