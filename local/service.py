@@ -68,6 +68,8 @@ class LocalService:
         self.port = port
         self._print = printer
         self._lock = threading.Lock()
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+            os.environ.pop(name, None)
         for name, value in {**FAKE_AWS, **QUIET_POWERTOOLS}.items():
             os.environ[name] = value
         if not verbose:

@@ -310,3 +310,56 @@ def test_a_wide_screen_and_the_simulator_list_look_right(
     page.locator(f"[data-phone='{phone}']").click()
     expect(page.get_by_role("log")).to_contain_text("Reply YES to confirm")
     page.screenshot(path=str(OUTPUT / "simulator-wide.png"), full_page=True)
+
+
+CONTRAST_SCRIPT = """
+(selectors) => {
+  function rgb(value) {
+    const m = value.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const [r, g, b, a = 1] = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return { r, g, b, a };
+  }
+  function luminance({ r, g, b }) {
+    const c = [r, g, b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+  function background(element) {
+    for (let e = element; e; e = e.parentElement) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color && color.a > 0.5) return color;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  }
+  return selectors.flatMap((selector) =>
+    Array.from(document.querySelectorAll(selector)).map((element) => {
+      const fg = luminance(rgb(getComputedStyle(element).color));
+      const bg = luminance(background(element));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      return [selector, Math.round(ratio * 100) / 100];
+    })
+  );
+}
+"""
+TEXT_SELECTORS = [
+    "h1", ".brand", ".lede", ".hint", "label", "#disclosure", "#disclosure a", "#submit",
+    ".field-error", ".result-title", ".result-text", ".page-footer",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_meets_aa_contrast(page: Page, local_mode: LocalMode, scheme: str) -> None:
+    page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    open_form(page, local_mode)
+    page.get_by_role("button", name="Sign up").click()  # show the error styles too
+    expect(page.get_by_role("status")).to_contain_text("Please fix")
+
+    ratios = page.evaluate(CONTRAST_SCRIPT, TEXT_SELECTORS)
+
+    assert ratios
+    too_low = [(selector, ratio) for selector, ratio in ratios if ratio < 4.5]
+    assert not too_low, too_low
+    page.screenshot(path=str(OUTPUT / f"form-errors-{scheme}.png"), full_page=True)
