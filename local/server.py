@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_ROOT = ROOT / "web"
 SIMULATOR_ROOT = Path(__file__).resolve().parent / "static"
 
-# The site's headers in production (CloudFront response headers policy), for static pages.
+# The site's headers in production (infra/site.py, a CloudFront response headers policy),
+# less upgrade-insecure-requests: local mode is plain http on the loopback interface.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -126,7 +126,7 @@ class LocalHandler(BaseHTTPRequestHandler):
                 if method == "POST":
                     self._register()
                 elif method == "OPTIONS":
-                    self._send_response(*self.service.preflight(self._headers()))
+                    self._preflight()
                 else:
                     self._method_not_allowed("POST, OPTIONS")
             elif path.startswith("/simulator/api/"):
@@ -167,6 +167,19 @@ class LocalHandler(BaseHTTPRequestHandler):
         who = _masked(number) if number else "(no valid number)"
         self.console(f"form   > POST /register {who} -> {status} {outcome}{_change(before, after)}")
         self._send_response(status, headers, text)
+
+    def _preflight(self) -> None:
+        """CORS preflight, answered as API Gateway's preflight options do (infra/api.py)."""
+        origin = self.headers.get("Origin", "")
+        self.send_response(HTTPStatus.NO_CONTENT)
+        if origin in self.service.settings.allowed_origins:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Allow-Methods", "POST,OPTIONS")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type")
+            self.send_header("Access-Control-Max-Age", "3600")
+            self.send_header("Vary", "Origin")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _number_in(self, body: bytes) -> str | None:
         """The E.164 number a registration names, for the console only (masked)."""

@@ -128,18 +128,6 @@ class LocalService:
             str(response.get("body") or ""),
         )
 
-    def preflight(self, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
-        """OPTIONS /register, answered by the handler as API Gateway's proxy would pass it."""
-        from optin.handlers import registration
-
-        event = api_gateway_event(None, method="OPTIONS", headers=headers)
-        response = self._invoke(registration.handler, event)
-        return (
-            int(response["statusCode"]),
-            {str(k): str(v) for k, v in (response.get("headers") or {}).items()},
-            str(response.get("body") or ""),
-        )
-
     def deliver_inbound(self, phone_number: str, body: str) -> None:
         """A reply typed on the simulated phone: the platform's own keyword handling, then the
         two-way channel's SNS event to the inbound handler."""

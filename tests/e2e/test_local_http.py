@@ -298,3 +298,22 @@ def test_the_console_shows_steps_with_masked_numbers_only(
     assert f"{masked} [confirmation]" in log
     assert "PENDING -> CONFIRMED" in log
     assert not re.search(r"\+\d{10,15}", log.replace("+18005550100", "")), "unmasked number"
+
+
+def test_cors_preflight_answers_only_the_form_origin(local_mode: LocalMode) -> None:
+    asking = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+
+    own = local_mode.request(
+        "OPTIONS", "/register", headers={"Origin": local_mode.base_url, **asking}
+    )
+    other = local_mode.request(
+        "OPTIONS", "/register", headers={"Origin": "https://evil.example", **asking}
+    )
+
+    assert own[0] == 204
+    assert own[1]["Access-Control-Allow-Origin"] == local_mode.base_url
+    assert "POST" in own[1]["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Origin" not in other[1]
