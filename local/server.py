@@ -197,8 +197,7 @@ class LocalHandler(BaseHTTPRequestHandler):
     def _status_of(self, number: str | None) -> str | None:
         if not number:
             return None
-        described = self.service.describe(number)
-        return str(described["status"]) if described else None
+        return self.service.status(number)
 
     # /simulator/api ---------------------------------------------------------------------
 

@@ -149,6 +149,12 @@ class LocalService:
             described = describe_subscriber(self.store, phone_number)
         return json.loads(json.dumps(described, default=str)) if described else None
 
+    def status(self, phone_number: str) -> str | None:
+        """The subscriber's status alone (for the console), or None."""
+        with self._lock:
+            subscriber = self.store.get(phone_number)
+        return subscriber.status.value if subscriber else None
+
     def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         with self._lock:
             return self._invoke_locked(handler, event)
