@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -51,3 +52,15 @@ def ports(settings: Settings, clock: Clock) -> Iterator[Ports]:
     service._kept_disclosures.clear()
     yield installed
     runtime.install(None)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[str]]]:
+    """Every line the functions' logger writes during the test."""
+    from optin.observability import logger
+
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield lambda: buffer.getvalue().splitlines()
+    handler.setStream(previous)  # type: ignore[attr-defined]

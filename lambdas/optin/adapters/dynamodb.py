@@ -6,6 +6,7 @@ the subscriber, its ledger events and the inbound marker together, or nothing.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -246,16 +247,17 @@ class DynamoSubscriberStore:
     def _event_puts(
         self, phone_number: str, events: Sequence[ConsentEvent]
     ) -> list[dict[str, Any]]:
+        batch = f"{time.time_ns():020d}{uuid.uuid4().hex[:8]}"
         return [
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": _event_item(phone_number, event),
+                    "Item": _event_item(phone_number, event, batch, position),
                     "ConditionExpression": "attribute_not_exists(#pk)",
                     "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
                 }
             }
-            for event in events
+            for position, event in enumerate(events)
         ]
 
     def _marker_put(self, marker: InboundMarker, events: Sequence[ConsentEvent]) -> dict[str, Any]:
@@ -356,10 +358,15 @@ def _subscriber_from_item(item: dict[str, Any]) -> Subscriber:
     return Subscriber(**fields)
 
 
-def _event_item(phone_number: str, event: ConsentEvent) -> dict[str, Any]:
+def _event_item(
+    phone_number: str, event: ConsentEvent, batch: str, position: int
+) -> dict[str, Any]:
+    """Sorted by time, then by the write that recorded it (``batch``: when it was written,
+    with a random part that keeps concurrent writers apart), then by position in that write
+    (INBOUND before the transition it caused)."""
     return {
         PARTITION_KEY: {"S": f"SUB#{phone_number}"},
-        SORT_KEY: {"S": f"EVENT#{_time(event.at)}#{uuid.uuid4().hex[:12]}"},
+        SORT_KEY: {"S": f"EVENT#{_time(event.at)}#{batch}#{position:02d}"},
         "type": {"S": event.type.value},
         "at": {"S": _time(event.at)},
         "source": {"S": event.source},

@@ -85,7 +85,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     records = event.get("Records") if isinstance(event, dict) else None
     failures: list[Exception] = []
     processed = 0
-    for record in records if isinstance(records, list) else [event]:
+    batch = records if isinstance(records, list) else [event]
+    count("InboundMessages", len(batch))
+    for record in batch:
         try:
             reply = parse_record(record, ports.settings.confirm_keywords)
         except MalformedMessage as error:

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from optin import runtime
+from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.adapters.schema import table_definition
+from optin.domain import service
+from optin.domain.ports import Ports
+from optin.settings import Settings
+from tests.fakes import Clock, FakeLookup, FakeSender
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A moto DynamoDB with the table built from the stack's own definition."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_definition("subscribers"))
+        yield client
+
+
+@pytest.fixture
+def store(dynamodb: Any) -> DynamoSubscriberStore:
+    return DynamoSubscriberStore("subscribers", client=dynamodb)
+
+
+@pytest.fixture
+def moto_ports(settings: Settings, clock: Clock, store: DynamoSubscriberStore) -> Iterator[Ports]:
+    """Handlers on the real DynamoDB adapter (moto) with an SMS fake at the boundary."""
+    ports = Ports(
+        settings=settings, store=store, sender=FakeSender(), lookup=FakeLookup(), clock=clock
+    )
+    runtime.install(ports)
+    service._kept_disclosures.clear()
+    yield ports
+    runtime.install(None)

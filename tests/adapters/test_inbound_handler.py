@@ -1,0 +1,132 @@
+"""Two-way SMS replies through real SNS event shapes, on the DynamoDB adapter (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.events import LambdaContext, sns_event, two_way_message
+from optin.domain.errors import SmsUnavailable
+from optin.domain.model import EventType, Status
+from optin.handlers import inbound
+from tests.unit.lifecycle_support import NUMBER, register
+
+SEED_REPLY_EVENT = {
+    "Records": [
+        {
+            "Sns": {
+                "Message": '{"originationNumber":"+12065550142","messageBody":"Yes"}',
+                "Timestamp": "2019-02-20T17:47:44.147Z",
+            }
+        }
+    ]
+}
+
+
+def deliver(event):
+    return inbound.handler(event, LambdaContext())
+
+
+def test_seed_reply_event_confirms_a_pending_number(moto_ports):
+    register(moto_ports)
+    assert deliver(SEED_REPLY_EVENT) == {"processed": 1}
+    subscriber = moto_ports.store.get(NUMBER)
+    assert subscriber.status is Status.CONFIRMED
+    assert subscriber.opt_out == "NONE"
+    assert moto_ports.sender.kinds() == ["confirmation", "welcome"]
+    deliver(SEED_REPLY_EVENT)  # same message again: derived id, processed once
+    assert moto_ports.sender.kinds() == ["confirmation", "welcome"]
+
+
+def test_every_record_of_a_batch_is_handled(moto_ports):
+    others = ["+14165550142", "+12065550143"]
+    for number in [NUMBER, *others]:
+        register(moto_ports, number)
+    event = sns_event(*(two_way_message(n, "YES") for n in [NUMBER, *others]))
+    assert deliver(event) == {"processed": 3}
+    for number in [NUMBER, *others]:
+        assert moto_ports.store.get(number).status is Status.CONFIRMED
+
+
+def test_redelivery_by_inbound_message_id_is_processed_once(moto_ports):
+    register(moto_ports)
+    message = two_way_message(NUMBER, "YES", inbound_message_id="in-7")
+    deliver(sns_event(message))
+    deliver(sns_event(message))  # a new SNS envelope around the same inbound message
+    assert moto_ports.sender.kinds() == ["confirmation", "welcome"]
+    inbound_events = [e for e in moto_ports.store.events(NUMBER) if e.type is EventType.INBOUND]
+    assert len(inbound_events) == 1
+    assert inbound_events[0].details["body"] == "YES"
+
+
+def test_sns_message_id_is_the_key_when_inbound_id_is_absent(moto_ports):
+    register(moto_ports)
+    message = two_way_message(NUMBER, "hello?")
+    del message["inboundMessageId"]
+    event = sns_event(message)
+    deliver(event)
+    deliver(event)
+    kinds = [e.type for e in moto_ports.store.events(NUMBER)]
+    assert kinds.count(EventType.INBOUND) == 1
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"Sns": {"Message": "not json"}},
+        {"Sns": {"Message": "[1, 2]"}},
+        {"Sns": {"Message": json.dumps({"messageBody": "YES"})}},
+        {
+            "Sns": {
+                "Message": json.dumps({"originationNumber": "12065550142", "messageBody": "YES"})
+            }
+        },
+        {"Sns": {"Message": json.dumps({"originationNumber": NUMBER, "messageBody": 7})}},
+        {"Sns": {}},
+        {"nothing": True},
+        "a string",
+    ],
+)
+def test_malformed_messages_are_dropped_not_retried(moto_ports, record, capsys, log_lines):
+    register(moto_ports)
+    good = sns_event(two_way_message(NUMBER, "YES"))["Records"][0]
+    assert deliver({"Records": [record, good]}) == {"processed": 1}
+    assert moto_ports.store.get(NUMBER).status is Status.CONFIRMED
+    assert '"MalformedInbound"' in capsys.readouterr().out  # the metric
+    logs = "\n".join(log_lines())
+    assert "malformed inbound message dropped" in logs
+    assert NUMBER not in logs
+
+
+def test_unexpected_failure_raises_after_the_batch_and_retry_completes(moto_ports):
+    for number in [NUMBER, "+14165550142"]:
+        register(moto_ports, number)
+    moto_ports.sender.failures.append(SmsUnavailable("throttled"))
+    event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "YES"))
+    with pytest.raises(SmsUnavailable):
+        deliver(event)
+    assert moto_ports.store.get("+14165550142").status is Status.CONFIRMED
+    assert deliver(event) == {"processed": 2}  # Lambda's retry of the same event
+    assert moto_ports.sender.kinds(NUMBER) == ["confirmation", "welcome"]
+    assert moto_ports.sender.kinds("+14165550142") == ["confirmation", "welcome"]
+
+
+def test_outcome_metrics_are_emitted(moto_ports, capsys):
+    register(moto_ports)
+    deliver(sns_event(two_way_message(NUMBER, "yes")))
+    deliver(sns_event(two_way_message(NUMBER, "eyes")))
+    deliver(sns_event(two_way_message(NUMBER, "Stop")))
+    metrics = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and "_aws" in line
+    ]
+    names = {
+        definition["Name"]
+        for blob in metrics
+        for directive in blob["_aws"]["CloudWatchMetrics"]
+        for definition in directive["Metrics"]
+    }
+    assert {"Confirmed", "UnmatchedReply", "OptedOut"} <= names
+    assert all(blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SmsOptIn" for blob in metrics)

@@ -1,0 +1,171 @@
+"""POST /register through real API Gateway proxy events, on the DynamoDB adapter (moto)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from local.events import LambdaContext, api_gateway_event
+from optin import runtime
+from optin.adapters.sms import EndUserMessagingSender
+from optin.domain.errors import SmsUnavailable
+from optin.domain.phone import NumberFacts
+from optin.handlers import registration
+from tests.unit.lifecycle_support import reply
+
+FORM = {
+    "phoneNumber": "+12065550142",
+    "firstName": "Carlos",
+    "lastName": "Salazar",
+    "source": "/signup",
+    "consent": True,
+}
+SEED_TEST_EVENT = {
+    "destinationNumber": "2065550142",
+    "firstName": "Carlos",
+    "lastName": "Salazar",
+    "source": "Registration form test",
+}
+
+
+def post(body, **kwargs):
+    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    result = registration.handler(api_gateway_event(text, **kwargs), LambdaContext())
+    return result["statusCode"], result["headers"], json.loads(result["body"])
+
+
+def test_new_registration_is_accepted_and_sends_one_confirmation(moto_ports):
+    status, headers, body = post(FORM)
+    assert status == 202
+    assert body["status"] == "accepted"
+    assert "Check your phone" in body["message"]
+    assert headers["Content-Type"] == "application/json"
+    [(number, text, kind, correlation)] = moto_ports.sender.sent
+    assert (number, kind) == ("+12065550142", "confirmation")
+    assert "Reply YES to confirm" in text
+    assert correlation  # the API Gateway request id
+    assert "Carlos" not in text
+    assert "Salazar" not in text
+    subscriber = moto_ports.store.get("+12065550142")
+    assert (subscriber.status.value, subscriber.first_name) == ("PENDING", "Carlos")
+
+
+def test_same_body_whatever_the_state(moto_ports, clock):
+    bodies = []
+    for answer in (None, "YES", "STOP"):
+        if answer:
+            reply(moto_ports, answer)
+        clock.advance(seconds=61)
+        status, _, body = post(FORM)
+        assert status == 202
+        bodies.append(body)
+    assert bodies[0] == bodies[1] == bodies[2]
+
+
+def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messaging(moto_ports):
+    settings = moto_ports.settings
+    client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
+    moto_ports.sender = EndUserMessagingSender(settings, client)
+    runtime.install(moto_ports)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "send_text_message",
+            {"MessageId": "seed-1"},
+            {
+                "DestinationPhoneNumber": "+12065550142",
+                "OriginationIdentity": settings.origination_identity,
+                "MessageBody": settings.texts.render("confirmation"),
+                "MessageType": "TRANSACTIONAL",
+                "TimeToLive": 14400,
+                "Context": {"correlationId": "req-seed", "kind": "confirmation"},
+                "ConfigurationSetName": settings.configuration_set_name,
+                "ProtectConfigurationId": settings.protect_configuration_id,
+            },
+        )
+        # The seed's form had no consent checkbox: its event is accepted when the
+        # deployment does not require one.
+        moto_ports.settings = replace(settings, require_consent_checkbox=False)
+        status, _, _ = post(SEED_TEST_EVENT, request_id="req-seed")
+        stub.assert_no_pending_responses()
+    assert status == 202
+    events = moto_ports.store.events("+12065550142")
+    assert events[-1].details["messageId"] == "seed-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "kwargs", "status", "code"),
+    [
+        ("{oops", {}, 400, "INVALID_JSON"),
+        ({**FORM, "firstName": ""}, {}, 400, "MISSING_FIELD"),
+        ({**FORM, "firstName": "a\tb"}, {}, 400, "INVALID_FIELD"),
+        ({**FORM, "phoneNumber": "123"}, {}, 400, "INVALID_PHONE_NUMBER"),
+        ({**FORM, "consent": False}, {}, 400, "CONSENT_REQUIRED"),
+        ({**FORM, "phoneNumber": "+447911123456"}, {}, 400, "UNSUPPORTED_COUNTRY"),
+        ({**FORM, "source": "x" * 4100}, {}, 413, "PAYLOAD_TOO_LARGE"),
+        (FORM, {"headers": {"Content-Type": "text/plain"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ],
+)
+def test_errors_change_nothing(moto_ports, body, kwargs, status, code):
+    got_status, _, got = post(body, **kwargs)
+    assert got_status == status
+    assert got["error"]["code"] == code
+    assert got["error"]["message"]
+    assert moto_ports.store.get("+12065550142") is None
+    assert moto_ports.sender.sent == []
+
+
+def test_landline_is_not_a_mobile_number(moto_ports):
+    moto_ports.lookup.facts["+12065550142"] = NumberFacts(number_type="LANDLINE")
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"], body["error"]["field"]) == (
+        400,
+        "NOT_A_MOBILE_NUMBER",
+        "phoneNumber",
+    )
+    assert moto_ports.store.get("+12065550142") is None
+
+
+def test_too_many_requests_has_retry_after(moto_ports, clock):
+    post(FORM)
+    clock.advance(seconds=20)
+    status, headers, body = post(FORM)
+    assert (status, body["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert headers["Retry-After"] == "40"
+    assert len(moto_ports.sender.sent) == 1
+
+
+def test_sms_unavailable_is_503_and_retry_is_safe(moto_ports):
+    moto_ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    status, _, _ = post(FORM)
+    assert status == 202
+    assert [kind for _, _, kind, _ in moto_ports.sender.sent] == ["confirmation"]
+
+
+def test_cors_only_for_configured_origins(moto_ports):
+    _, allowed, _ = post(
+        FORM, headers={"Content-Type": "application/json", "Origin": "https://form.example.com"}
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "https://form.example.com"
+    _, refused, _ = post(
+        FORM, headers={"Content-Type": "application/json", "Origin": "https://evil.example"}
+    )
+    assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_request_evidence_is_recorded_not_client_time(moto_ports):
+    post(
+        {**FORM, "optTimestamp": "Tue Feb 19 2019 09:00:00"},
+        headers={"Content-Type": "application/json", "User-Agent": "Mozilla/5.0 test"},
+        source_ip="198.51.100.7",
+    )
+    [registered, _sent] = moto_ports.store.events("+12065550142")
+    assert registered.details["ip"] == "198.51.100.7"
+    assert registered.details["userAgent"] == "Mozilla/5.0 test"
+    assert "2019" not in json.dumps(registered.details)
+    assert registered.at == moto_ports.clock()

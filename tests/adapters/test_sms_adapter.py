@@ -1,0 +1,130 @@
+"""End User Messaging adapters, checked call by call against the real service model."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
+from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.settings import Settings
+from tests.fakes import BASE_ENV
+
+NUMBER = "+12065550142"
+
+
+@pytest.fixture
+def client():
+    return boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
+
+
+def expected_send(settings: Settings, **overrides):
+    params = {
+        "DestinationPhoneNumber": NUMBER,
+        "OriginationIdentity": settings.origination_identity,
+        "MessageBody": "hello",
+        "MessageType": "TRANSACTIONAL",
+        "TimeToLive": 14400,
+        "Context": {"correlationId": "corr-1", "kind": "confirmation"},
+        "ConfigurationSetName": "optin-events",
+        "ProtectConfigurationId": "protect-0123456789abcdef",
+    }
+    params.update(overrides)
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def test_send_text_message(client, settings):
+    sender = EndUserMessagingSender(settings, client)
+    with Stubber(client) as stub:
+        stub.add_response("send_text_message", {"MessageId": "m-1"}, expected_send(settings))
+        assert sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1") == "m-1"
+        stub.assert_no_pending_responses()
+
+
+def test_send_without_configuration_set_or_protect_configuration(client):
+    env = {**BASE_ENV, "CONFIGURATION_SET_NAME": "", "PROTECT_CONFIGURATION_ID": ""}
+    settings = Settings.from_env(env)
+    sender = EndUserMessagingSender(settings, client)
+    params = expected_send(settings, ConfigurationSetName=None, ProtectConfigurationId=None)
+    with Stubber(client) as stub:
+        stub.add_response("send_text_message", {"MessageId": "m-2"}, params)
+        sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+
+
+@pytest.mark.parametrize(
+    "code", ["ThrottlingException", "ServiceQuotaExceededException", "InternalServerException"]
+)
+def test_provider_trouble_is_sms_unavailable(client, settings, code):
+    sender = EndUserMessagingSender(settings, client)
+    with Stubber(client) as stub:
+        stub.add_client_error("send_text_message", service_error_code=code, http_status_code=429)
+        with pytest.raises(SmsUnavailable, match=code):
+            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+
+
+def test_opted_out_destination(client, settings):
+    sender = EndUserMessagingSender(settings, client)
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "send_text_message",
+            service_error_code="ConflictException",
+            http_status_code=409,
+            modeled_fields={
+                "Message": "opted out",
+                "Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+                "ResourceType": "opt-out-list",
+                "ResourceId": "default",
+            },
+        )
+        with pytest.raises(DestinationOptedOut):
+            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+
+
+def test_other_conflicts_are_not_opt_outs(client, settings):
+    sender = EndUserMessagingSender(settings, client)
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "send_text_message",
+            service_error_code="ConflictException",
+            modeled_fields={"Message": "x", "Reason": "RESOURCE_NOT_ACTIVE"},
+        )
+        with pytest.raises(SmsUnavailable):
+            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+
+
+def test_remove_opt_out(client, settings):
+    sender = EndUserMessagingSender(settings, client)
+    params = {"OptOutListName": "optin-opt-outs", "OptedOutNumber": NUMBER}
+    with Stubber(client) as stub:
+        stub.add_response("delete_opted_out_number", {"OptedOutNumber": NUMBER}, params)
+        stub.add_client_error(
+            "delete_opted_out_number", "ResourceNotFoundException", ANY, 404, params
+        )
+        stub.add_client_error("delete_opted_out_number", "ValidationException", ANY, 400, params)
+        assert sender.remove_opt_out(NUMBER) is True
+        assert sender.remove_opt_out(NUMBER) is True  # not on the list: nothing to remove
+        assert sender.remove_opt_out(NUMBER) is False  # refused (once per 30 days)
+
+
+@pytest.mark.parametrize(
+    ("number_type", "carrier"), [("MOBILE", "Example Wireless"), ("LANDLINE", ""), ("VOIP", "X")]
+)
+def test_carrier_lookup(client, number_type, carrier):
+    lookup = CarrierNumberLookup(client)
+    answer = {"E164PhoneNumber": NUMBER, "PhoneNumberType": number_type, "Carrier": carrier}
+    with Stubber(client) as stub:
+        stub.add_response("carrier_lookup", answer, {"PhoneNumber": NUMBER})
+        facts = lookup.lookup(NUMBER)
+    assert (facts.number_type, facts.carrier) == (number_type, carrier)
+    assert facts.timezone == "America/Los_Angeles"
+
+
+def test_carrier_lookup_failures(client):
+    lookup = CarrierNumberLookup(client)
+    with Stubber(client) as stub:
+        stub.add_client_error("carrier_lookup", "ThrottlingException", http_status_code=429)
+        stub.add_client_error("carrier_lookup", "ValidationException", http_status_code=400)
+        with pytest.raises(SmsUnavailable):
+            lookup.lookup(NUMBER)
+        assert lookup.lookup(NUMBER).number_type == "INVALID"
