@@ -53,8 +53,19 @@ def test_register_then_reply_yes_in_the_simulator(
     page.screenshot(path=str(OUTPUT / "form.png"), full_page=True)
 
     fill_form(page, national(phone))
-    page.get_by_role("button", name="Sign up").click()
+    with page.expect_request("**/register") as posted:
+        page.get_by_role("button", name="Sign up").click()
 
+    config = local_mode.json("GET", "/config.json")[1]
+    assert posted.value.post_data_json == {
+        "firstName": "Grace",
+        "lastName": "Hopper",
+        "phoneNumber": national(phone),
+        "country": "US",
+        "consent": True,
+        "source": "/",
+        "disclosureVersion": config["disclosureVersion"],
+    }
     status = page.get_by_role("status")
     expect(status).to_contain_text("Almost done: check your phone")
     expect(status).to_contain_text("reply YES")
@@ -64,7 +75,6 @@ def test_register_then_reply_yes_in_the_simulator(
     assert subscriber["status"] == "PENDING"
     assert subscriber["source"] == "/"
     registered = subscriber["consentEvents"][0]
-    config = local_mode.json("GET", "/config.json")[1]
     assert registered["disclosureVersion"] == config["disclosureVersion"]
 
     page.goto(f"{local_mode.base_url}/simulator#{phone}")
