@@ -1,0 +1,177 @@
+"""The HTTP API (SPEC section 4): API Gateway REST, stage v1, POST /register.
+
+API Gateway REST has no setting for a body size below its own 10 MB: the registration
+function answers 413 above 4 KiB. In front of it, a request validator checks the body
+against a model that refuses what no legitimate form can send (a non-object, a field
+longer than the whole 4 KiB budget, more than 1024 properties), so such bodies never
+reach the function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra import names
+from infra.config import DeployConfig
+from infra.functions import FunctionFactory, OptInFunction, operational_log_group
+
+BODY_BUDGET = 4096
+_STRING_FIELDS = ("phoneNumber", "destinationNumber", "country", "firstName", "lastName", "source")
+
+
+def _error_body(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "field": None}})
+
+
+# Errors API Gateway answers itself, in the API's error shape (SPEC section 4).
+GATEWAY_ERRORS = {
+    apigateway.ResponseType.BAD_REQUEST_BODY: (
+        "400",
+        "INVALID_JSON",
+        "The request body must be a JSON object of at most 4 KiB.",
+    ),
+    apigateway.ResponseType.REQUEST_TOO_LARGE: (
+        "413",
+        "PAYLOAD_TOO_LARGE",
+        "The request body must be at most 4 KiB.",
+    ),
+    apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE: (
+        "415",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the request body as application/json.",
+    ),
+    apigateway.ResponseType.THROTTLED: (
+        "429",
+        "TOO_MANY_REQUESTS",
+        "Too many requests; retry in a moment.",
+    ),
+}
+
+
+class Api(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.access_logs = operational_log_group(self, "AccessLogs", config.log_retention_days)
+        self.rest_api = apigateway.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{config.stack_name}-api",
+            description="SMS double opt-in: POST /register",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            deploy_options=apigateway.StageOptions(
+                stage_name=names.API_STAGE,
+                throttling_rate_limit=config.throttling_rate_limit,
+                throttling_burst_limit=config.throttling_burst_limit,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # would log request bodies: names and numbers
+                metrics_enabled=True,
+                tracing_enabled=True,
+            ),
+        )
+        stack = Stack.of(self)
+        # Built from the API's id alone (not its URL, which depends on the deployment),
+        # so the site's CSP can name it without a dependency cycle.
+        self.origin = (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+        )
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def add_registration(
+        self,
+        factory: FunctionFactory,
+        environment: Mapping[str, str],
+        *,
+        site_origin: str,
+    ) -> OptInFunction:
+        registration = factory.create(
+            self,
+            "Registration",
+            handler=names.REGISTRATION_HANDLER,
+            description="SMS opt-in: the web form's POST /register",
+            environment=environment,
+            timeout=Duration.seconds(10),
+        )
+        if self._config.checked.number_lookup == "carrier":
+            registration.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="CarrierLookupHasNoResourceLevelPermissions",
+                    actions=["sms-voice:CarrierLookup"],
+                    resources=["*"],
+                )
+            )
+        origins = [site_origin, *self._config.allowed_origins]
+        register = self.rest_api.root.add_resource(
+            names.REGISTER_PATH,
+            default_cors_preflight_options=apigateway.CorsOptions(
+                allow_origins=origins,
+                allow_methods=["POST", "OPTIONS"],
+                allow_headers=["Content-Type"],
+                max_age=Duration.hours(1),
+            ),
+        )
+        validator = self.rest_api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        register.add_method(
+            "POST",
+            apigateway.LambdaIntegration(registration.function, proxy=True),
+            request_validator=validator,
+            request_models={"application/json": self._request_model()},
+        )
+        cors = {"Access-Control-Allow-Origin": f"'{site_origin}'", "Vary": "'Origin'"}
+        for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+            headers = dict(cors)
+            if status == "429":
+                headers["Retry-After"] = "'1'"
+            self.rest_api.add_gateway_response(
+                f"{code.title().replace('_', '')}Response",
+                type=response_type,
+                status_code=status,
+                response_headers=headers,
+                templates={"application/json": _error_body(code, message)},
+            )
+        for response_type, name in (
+            (apigateway.ResponseType.DEFAULT_4_XX, "Default4xx"),
+            (apigateway.ResponseType.DEFAULT_5_XX, "Default5xx"),
+        ):
+            self.rest_api.add_gateway_response(name, type=response_type, response_headers=cors)
+        return registration
+
+    def _request_model(self) -> apigateway.Model:
+        # No types here: a wrong type is the function's INVALID_FIELD, with the field named.
+        capped = apigateway.JsonSchema(max_length=BODY_BUDGET)
+        return self.rest_api.add_model(
+            "RegistrationRequest",
+            content_type="application/json",
+            model_name="RegistrationRequest",
+            schema=apigateway.JsonSchema(
+                schema=apigateway.JsonSchemaVersion.DRAFT4,
+                title="RegistrationRequest",
+                type=apigateway.JsonSchemaType.OBJECT,
+                max_properties=1024,
+                properties={field: capped for field in _STRING_FIELDS},
+            ),
+        )

@@ -1,0 +1,161 @@
+"""How both functions are built: runtime, architecture, logging, role, layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra import names
+from infra.bundling import function_code
+
+# The newest Python runtime the CDK offers that has a Powertools layer (checked 2026-11).
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+}
+_LAMBDA_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARNING": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    return _RETENTION[days]
+
+
+def operational_log_group(scope: Construct, construct_id: str, days: int) -> logs.LogGroup:
+    """Operational logs: bounded retention, removed with the stack (evidence is in DynamoDB)."""
+    return logs.LogGroup(
+        scope, construct_id, retention=retention(days), removal_policy=RemovalPolicy.DESTROY
+    )
+
+
+class FunctionFactory:
+    """Shared pieces (the code asset, the Powertools layer), built once per stack."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        powertools_version: str,
+        log_retention_days: int,
+        log_level: str,
+    ) -> None:
+        self.code = function_code(RUNTIME, names.PYTHON_VERSION)
+        parameter = names.POWERTOOLS_LAYER_PARAMETER.format(
+            python=names.PYTHON_VERSION, version=powertools_version
+        )
+        self.powertools = lambda_.LayerVersion.from_layer_version_arn(
+            scope,
+            "PowertoolsLayer",
+            ssm.StringParameter.value_for_string_parameter(scope, parameter),
+        )
+        self._log_retention_days = log_retention_days
+        self._log_level = log_level
+
+    def create(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        timeout: Duration,
+        memory_size: int = 256,
+        retry_attempts: int | None = None,
+        on_failure: lambda_.IDestination | None = None,
+    ) -> OptInFunction:
+        return OptInFunction(
+            scope,
+            construct_id,
+            factory=self,
+            handler=handler,
+            description=description,
+            environment=environment,
+            timeout=timeout,
+            memory_size=memory_size,
+            retry_attempts=retry_attempts,
+            on_failure=on_failure,
+        )
+
+
+class OptInFunction(Construct):
+    """A function with its own role (nothing attached but what the caller grants) and
+    its own log group (JSON logs, explicit retention)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        timeout: Duration,
+        memory_size: int,
+        retry_attempts: int | None,
+        on_failure: lambda_.IDestination | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = operational_log_group(self, "Logs", factory._log_retention_days)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description}: only what this function calls",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=factory.code,
+            handler=handler,
+            layers=[factory.powertools],
+            environment=dict(environment),
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=_LAMBDA_LOG_LEVELS[factory._log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=timeout,
+            memory_size=memory_size,
+            retry_attempts=retry_attempts,
+            on_failure=on_failure,
+        )

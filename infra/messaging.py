@@ -1,0 +1,277 @@
+"""End User Messaging SMS resources, the two-way channel and the inbound function.
+
+Phone number (requested here, or adopted) -> two-way channel -> SNS topic -> inbound
+function, with bounded retries and a dead-letter queue. Sending goes through a
+configuration set (delivery events to CloudWatch Logs) and a protect configuration that
+allows only the configured countries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import phonenumbers
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_smsvoice as smsvoice
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
+from constructs import Construct, IConstruct
+
+from infra import names
+from infra.config import AdoptedIdentity, DeployConfig, NewPhoneNumber
+from infra.functions import FunctionFactory, OptInFunction, operational_log_group
+
+# Codes phonenumbers knows that are not ISO 3166-1 assignments; End User Messaging
+# country rules take ISO codes only.
+_NOT_ISO_3166 = frozenset({"AC", "TA", "XK"})
+SMS_SDK = "@aws-sdk/client-pinpoint-sms-voice-v2"
+
+
+def blocked_countries(allowed: tuple[str, ...]) -> list[str]:
+    """Every destination country but the allowed ones: a new protect configuration
+    allows all countries, so the others must be blocked one by one."""
+    regions = set(phonenumbers.SUPPORTED_REGIONS) - _NOT_ISO_3166
+    return sorted(regions - set(allowed))
+
+
+class Messaging(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        settings = config.checked
+
+        self.inbound_topic = sns.Topic(self, "InboundTopic", enforce_ssl=True)
+        self.inbound_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EndUserMessagingPublishesInboundSms",
+                principals=[iam.ServicePrincipal(names.SMS_SERVICE_PRINCIPAL)],
+                actions=["sns:Publish"],
+                resources=[self.inbound_topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        topic_policy = self.inbound_topic.node.find_child("Policy")
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "InboundDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+
+        # Opt-outs are consent records: a list we create outlives the stack.
+        if config.existing_opt_out_list:
+            self.opt_out_list_name = config.existing_opt_out_list
+            self.opt_out_list_arn = stack.format_arn(
+                service="sms-voice", resource="opt-out-list", resource_name=self.opt_out_list_name
+            )
+        else:
+            opt_out_list = smsvoice.CfnOptOutList(self, "OptOutList")
+            opt_out_list.apply_removal_policy(RemovalPolicy.RETAIN)
+            self.opt_out_list_name = opt_out_list.ref
+            self.opt_out_list_arn = opt_out_list.attr_arn
+
+        rules = [
+            {"countryCode": code, "protectStatus": "ALLOW"} for code in settings.allowed_countries
+        ]
+        rules += [
+            {"countryCode": code, "protectStatus": "BLOCK"}
+            for code in blocked_countries(settings.allowed_countries)
+        ]
+        self.protect_configuration = smsvoice.CfnProtectConfiguration(
+            self, "ProtectConfiguration", country_rule_set={"sms": rules}
+        )
+
+        self.delivery_events = operational_log_group(
+            self, "DeliveryEvents", config.log_retention_days
+        )
+        delivery_events_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self.delivery_events.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        events_role = iam.Role(
+            self,
+            "DeliveryEventsRole",
+            assumed_by=iam.ServicePrincipal(
+                names.SMS_SERVICE_PRINCIPAL,
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description="End User Messaging writes delivery events to their log group",
+        )
+        events_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[self.delivery_events.log_group_arn],
+            )
+        )
+        self.configuration_set = smsvoice.CfnConfigurationSet(
+            self,
+            "ConfigurationSet",
+            protect_configuration_id=self.protect_configuration.attr_protect_configuration_id,
+            event_destinations=[
+                smsvoice.CfnConfigurationSet.EventDestinationProperty(
+                    event_destination_name="DeliveryEvents",
+                    enabled=True,
+                    matching_event_types=["TEXT_ALL"],
+                    cloud_watch_logs_destination=smsvoice.CfnConfigurationSet.CloudWatchLogsDestinationProperty(
+                        iam_role_arn=events_role.role_arn, log_group_arn=delivery_events_arn
+                    ),
+                )
+            ],
+        )
+        self.configuration_set.node.add_dependency(events_role)
+
+        help_text = settings.texts.render("help")
+        stop_text = settings.texts.render("stop")
+        origination = config.origination
+        if isinstance(origination, NewPhoneNumber):
+            number = self._request_number(origination, help_text, stop_text)
+            number.node.add_dependency(topic_policy)
+            self.origination_identity_arn = number.attr_arn
+            self.origination_number = number.attr_phone_number
+        else:
+            self.origination_identity_arn = origination.arn or stack.format_arn(
+                service="sms-voice",
+                resource=origination.kind,
+                resource_name=origination.resource_id,
+            )
+            self.origination_number = origination.number
+            self._adopt(origination, help_text, stop_text, topic_policy)
+
+    def _request_number(
+        self, request: NewPhoneNumber, help_text: str, stop_text: str
+    ) -> smsvoice.CfnPhoneNumber:
+        """A new number with its two-way channel, HELP/STOP answers and opt-out list.
+        Retained and protected from deletion: its registration is what takes weeks."""
+        number = smsvoice.CfnPhoneNumber(
+            self,
+            "PhoneNumber",
+            iso_country_code=request.country,
+            number_type=request.number_type,
+            number_capabilities=["SMS"],
+            mandatory_keywords=smsvoice.CfnPhoneNumber.MandatoryKeywordsProperty(
+                help=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=help_text),
+                stop=smsvoice.CfnPhoneNumber.MandatoryKeywordProperty(message=stop_text),
+            ),
+            opt_out_list_name=self.opt_out_list_name,
+            self_managed_opt_outs_enabled=False,
+            two_way=smsvoice.CfnPhoneNumber.TwoWayProperty(
+                enabled=True, channel_arn=self.inbound_topic.topic_arn
+            ),
+            deletion_protection_enabled=True,
+        )
+        number.apply_removal_policy(RemovalPolicy.RETAIN)
+        return number
+
+    def _adopt(
+        self, identity: AdoptedIdentity, help_text: str, stop_text: str, topic_policy: IConstruct
+    ) -> None:
+        """Point an existing number or pool at our topic and opt-out list, and set its
+        HELP/STOP answers. On stack deletion the two-way channel is switched off."""
+        is_pool = identity.kind == "pool"
+        update = "UpdatePool" if is_pool else "UpdatePhoneNumber"
+        id_parameter = "PoolId" if is_pool else "PhoneNumberId"
+        target = identity.arn or identity.resource_id
+        policy = cr.AwsCustomResourcePolicy.from_statements(
+            [
+                iam.PolicyStatement(
+                    actions=[f"sms-voice:{update}"],
+                    resources=[self.origination_identity_arn, self.opt_out_list_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["sms-voice:PutKeyword"], resources=[self.origination_identity_arn]
+                ),
+            ]
+        )
+
+        def call(action: str, parameters: Mapping[str, Any], physical_id: str) -> cr.AwsSdkCall:
+            return cr.AwsSdkCall(
+                service=SMS_SDK,
+                action=action,
+                parameters=dict(parameters),
+                physical_resource_id=cr.PhysicalResourceId.of(physical_id),
+            )
+
+        channel_id = f"{identity.resource_id}/two-way"
+        channel = cr.AwsCustomResource(
+            self,
+            "TwoWayChannel",
+            on_update=call(
+                update,
+                {
+                    id_parameter: target,
+                    "TwoWayEnabled": True,
+                    "TwoWayChannelArn": self.inbound_topic.topic_arn,
+                    "SelfManagedOptOutsEnabled": False,
+                    "OptOutListName": self.opt_out_list_name,
+                },
+                channel_id,
+            ),
+            on_delete=call(update, {id_parameter: target, "TwoWayEnabled": False}, channel_id),
+            policy=policy,
+            install_latest_aws_sdk=False,
+        )
+        channel.node.add_dependency(topic_policy)
+        for keyword, message, action in (
+            (names.HELP_KEYWORD, help_text, "AUTOMATIC_RESPONSE"),
+            (names.STOP_KEYWORD, stop_text, "OPT_OUT"),
+        ):
+            parameters = {
+                "OriginationIdentity": target,
+                "Keyword": keyword,
+                "KeywordMessage": message,
+                "KeywordAction": action,
+            }
+            cr.AwsCustomResource(
+                self,
+                f"{keyword.title()}Keyword",
+                on_update=call("PutKeyword", parameters, f"{identity.resource_id}/{keyword}"),
+                policy=policy,
+                install_latest_aws_sdk=False,
+            )
+
+    @property
+    def send_resources(self) -> list[str]:
+        """What SendTextMessage is authorised against: identity, configuration set, protection."""
+        return [
+            self.origination_identity_arn,
+            self.configuration_set.attr_arn,
+            self.protect_configuration.attr_arn,
+        ]
+
+    def grant_send(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sms-voice:SendTextMessage"], resources=self.send_resources
+            )
+        )
+
+    def add_inbound_function(
+        self, factory: FunctionFactory, environment: Mapping[str, str]
+    ) -> OptInFunction:
+        inbound = factory.create(
+            self,
+            "Inbound",
+            handler=names.INBOUND_HANDLER,
+            description="SMS opt-in: replies from the two-way channel (YES, STOP, HELP)",
+            environment=environment,
+            timeout=Duration.seconds(30),
+            retry_attempts=names.INBOUND_RETRY_ATTEMPTS,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+        )
+        self.grant_send(inbound.role)
+        inbound.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sms-voice:DeleteOptedOutNumber"], resources=[self.opt_out_list_arn]
+            )
+        )
+        self.inbound_topic.add_subscription(subscriptions.LambdaSubscription(inbound.function))
+        return inbound

@@ -1,0 +1,107 @@
+"""cdk-nag (AwsSolutions) findings we acknowledge, each with its reason.
+
+cdk-nag runs as a CDK policy-validation plugin (``infra.stack.create_stack``): any finding
+not acknowledged here fails ``cdk synth``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from infra.stack import OptInStack
+
+_WAF = (
+    "A web ACL adds a fixed monthly cost this small service does not justify by default; "
+    "abuse is bounded by stage throttling, the per-number resend cool-down and daily cap, "
+    "and the protect configuration's country allow list. One can be attached later."
+)
+_PUBLIC_FORM = (
+    "The public web form registers anonymous visitors: there is no user to authenticate. "
+    "Abuse is bounded by stage throttling, the per-number cool-down and daily cap, and the "
+    "protect configuration's country allow list."
+)
+_STATIC_ONLY = (
+    "The site serves only the public static form (no personal data); registrations, the "
+    "requests that matter, are logged in the API access logs. Another log bucket would add "
+    "cost and no evidence."
+)
+_CDK_HANDLER = (
+    "Handler owned by aws-cdk-lib that runs only during deployments; its runtime and its "
+    "policy (asset bucket, site bucket, CloudFront invalidation) are chosen by the CDK."
+)
+
+
+def _acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
+    for rule_id in rule_ids:
+        Validations.of(scope).acknowledge(
+            Acknowledgment(id=f"AwsSolutions-{rule_id}", reason=reason)
+        )
+
+
+def acknowledge_findings(stack: OptInStack) -> None:
+    _acknowledge(
+        stack.messaging.dead_letter_queue,
+        "This queue is the inbound function's on-failure (dead-letter) destination itself.",
+        "SQS3",
+    )
+    for function in (stack.registration, stack.inbound):
+        _acknowledge(
+            function.role,
+            "Resource '*' only for actions without resource-level permissions: X-Ray "
+            "PutTraceSegments/PutTelemetryRecords (active tracing) and, when numberLookup is "
+            "carrier, sms-voice:CarrierLookup. Every other statement names its resources.",
+            "IAM5[Resource::*]",
+        )
+    api = stack.api.rest_api
+    _acknowledge(api, _PUBLIC_FORM, "APIG4", "COG4")
+    _acknowledge(api, _WAF, "APIG3")
+    _acknowledge(
+        api,
+        "API Gateway's account-level logging role uses the AWS managed policy made for exactly "
+        "that (AmazonAPIGatewayPushToCloudWatchLogs).",
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonAPIGatewayPushToCloudWatchLogs]",
+    )
+    site = stack.site
+    _acknowledge(site.bucket, _STATIC_ONLY, "S1")
+    _acknowledge(site.distribution, _STATIC_ONLY, "CFR3")
+    _acknowledge(site.distribution, _WAF, "CFR2")
+    _acknowledge(
+        site.distribution,
+        "Visitors from anywhere may open the form (travellers, roaming numbers); where SMS can "
+        "go is limited by allowedCountries and the protect configuration instead.",
+        "CFR1",
+    )
+    _acknowledge(
+        site.distribution,
+        "The default *.cloudfront.net certificate does not let CloudFront raise the minimum "
+        "TLS version; a custom domain with its own certificate would (see docs/deploy.md).",
+        "CFR4",
+    )
+    _acknowledge_bucket_deployment(stack)
+
+
+def _acknowledge_bucket_deployment(stack: OptInStack) -> None:
+    site_bucket = Stack.of(stack).get_logical_id(stack.site.bucket.node.default_child)  # type: ignore[arg-type]
+    for child in stack.node.children:
+        if child.node.id.startswith("Custom::CDKBucketDeployment"):
+            _acknowledge(
+                child,
+                _CDK_HANDLER,
+                "L1",
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "IAM5[Resource::*]",
+                "IAM5[Action::s3:GetBucket*]",
+                "IAM5[Action::s3:GetObject*]",
+                "IAM5[Action::s3:List*]",
+                "IAM5[Action::s3:Abort*]",
+                "IAM5[Action::s3:DeleteObject*]",
+                "IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
+                "<AWS::AccountId>-<AWS::Region>/*]",
+                f"IAM5[Resource::<{site_bucket}.Arn>/*]",
+            )

@@ -1,0 +1,55 @@
+"""Every name the stack, the dashboards and the tests agree on, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+FUNCTION_PACKAGE = "optin"
+FUNCTION_REQUIREMENTS = LAMBDAS_DIR / "requirements.txt"
+WEB_DIR = REPO_ROOT / "web"
+OPENAPI_DOCUMENT = REPO_ROOT / "docs" / "openapi.yaml"
+DEV_REQUIREMENTS = REPO_ROOT / "requirements.txt"
+
+DEFAULT_STACK_NAME = "SmsOptIn"
+
+# Functions.
+REGISTRATION_HANDLER = "optin.handlers.registration.handler"
+INBOUND_HANDLER = "optin.handlers.inbound.handler"
+PYTHON_VERSION = "3.14"
+# Public SSM parameters the Powertools team publishes for each layer release.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python{python}/{version}"
+
+# Observability: what the functions emit (Powertools EMF) and the dashboard reads.
+SERVICE_NAME = "sms-opt-in"
+METRICS_NAMESPACE = "SmsOptIn"
+METRIC_REGISTRATION_ACCEPTED = "RegistrationAccepted"
+METRIC_REGISTRATION_REJECTED = "RegistrationRejected"
+METRIC_CONFIRMATION_SENT = "ConfirmationSent"
+METRIC_CONFIRMED = "Confirmed"
+METRIC_OPTED_OUT = "OptedOut"
+METRIC_EXPIRED = "Expired"
+METRIC_SMS_SEND_FAILED = "SmsSendFailed"
+METRIC_UNMATCHED_REPLY = "UnmatchedReply"
+METRIC_MALFORMED_INBOUND = "MalformedInbound"
+
+# API (SPEC section 4).
+API_STAGE = "v1"
+REGISTER_PATH = "register"
+
+# Inbound function: bounded retries before the message goes to the dead-letter queue.
+INBOUND_RETRY_ATTEMPTS = 2
+
+# SMS: the platform answers these mandatory keywords itself.
+HELP_KEYWORD = "HELP"
+STOP_KEYWORD = "STOP"
+SMS_SERVICE_PRINCIPAL = "sms-voice.amazonaws.com"
+NUMBER_TYPES = ("SIMULATOR", "TOLL_FREE", "TEN_DLC", "LONG_CODE")
+
+# CloudFormation outputs: stable logical ids that scripts and docs rely on.
+OUTPUT_FORM_URL = "FormUrl"
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_TABLE_NAME = "TableName"
+OUTPUT_INBOUND_TOPIC_ARN = "InboundTopicArn"
+OUTPUT_ORIGINATION_IDENTITY = "OriginationIdentity"

@@ -1,0 +1,95 @@
+"""The one stack: composes data, messaging, api, site and monitoring."""
+
+from __future__ import annotations
+
+from aws_cdk import App, CfnOutput, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra import names
+from infra.api import Api
+from infra.config import DeployConfig, load
+from infra.data import Data
+from infra.functions import FunctionFactory
+from infra.messaging import Messaging
+from infra.monitoring import Monitoring
+from infra.nag import acknowledge_findings
+from infra.site import Site
+from optin.formconfig import form_config
+
+
+class OptInStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="SMS double opt-in: web form, reply YES, consent ledger, STOP honoured",
+        )
+        self.config = config
+        factory = FunctionFactory(
+            self,
+            powertools_version=config.powertools_version,
+            log_retention_days=config.log_retention_days,
+            log_level=config.log_level,
+        )
+        self.data = Data(self, "Data")
+        self.messaging = Messaging(self, "Messaging", config=config)
+        self.api = Api(self, "Api", config=config)
+        self.site = Site(self, "Site", api_origin=self.api.origin)
+
+        protection = self.messaging.protect_configuration
+        stack_values = {
+            "TABLE_NAME": self.data.table.table_name,
+            "ORIGINATION_IDENTITY": self.messaging.origination_identity_arn,
+            "ORIGINATION_NUMBER": self.messaging.origination_number,
+            "CONFIGURATION_SET_NAME": self.messaging.configuration_set.ref,
+            "PROTECT_CONFIGURATION_ID": protection.attr_protect_configuration_id,
+            "OPT_OUT_LIST_NAME": self.messaging.opt_out_list_name,
+        }
+        environment = config.function_environment(stack_values, self.site.origin)
+        self.registration = self.api.add_registration(
+            factory, environment, site_origin=self.site.origin
+        )
+        self.inbound = self.messaging.add_inbound_function(factory, environment)
+        for function in (self.registration, self.inbound):
+            self.data.grant_subscriber_access(function.role)
+        self.messaging.grant_send(self.registration.role)
+
+        self.site.deploy(form_config(config.settings(stack_values), self.api.url))
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            alarm_email=config.alarm_email,
+            functions={
+                "Registration": self.registration.function,
+                "Inbound": self.inbound.function,
+            },
+            dead_letter_queue=self.messaging.dead_letter_queue,
+            api=self.api.rest_api,
+        )
+
+        for output_id, value, description in (
+            (names.OUTPUT_FORM_URL, self.site.url, "The web form"),
+            (names.OUTPUT_API_URL, self.api.url, "The API's base URL (stage v1)"),
+            (names.OUTPUT_TABLE_NAME, self.data.table.table_name, "Subscribers and consent ledger"),
+            (
+                names.OUTPUT_INBOUND_TOPIC_ARN,
+                self.messaging.inbound_topic.topic_arn,
+                "Two-way SMS channel",
+            ),
+            (
+                names.OUTPUT_ORIGINATION_IDENTITY,
+                self.messaging.origination_identity_arn,
+                "The phone number or pool that sends",
+            ),
+        ):
+            CfnOutput(self, output_id, value=value, description=description)
+        acknowledge_findings(self)
+
+
+def create_stack(app: App) -> OptInStack:
+    """Read the configuration from the app's context and build the stack, checked by cdk-nag."""
+    config = load(app.node.try_get_context)
+    stack = OptInStack(app, config.stack_name, config=config)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return stack
