@@ -169,3 +169,19 @@ def test_request_evidence_is_recorded_not_client_time(moto_ports):
     assert registered.details["userAgent"] == "Mozilla/5.0 test"
     assert "2019" not in json.dumps(registered.details)
     assert registered.at == moto_ports.clock()
+
+
+def test_a_bug_is_a_logged_500_in_the_error_shape(moto_ports, log_lines):
+    def broken(_number):
+        raise RuntimeError("bug while reading +12065550142")
+
+    moto_ports.store.get = broken
+    status, headers, body = post(
+        FORM, headers={"Content-Type": "application/json", "Origin": "https://form.example.com"}
+    )
+    assert (status, body["error"]["code"]) == (500, "INTERNAL_ERROR")
+    assert headers["Access-Control-Allow-Origin"] == "https://form.example.com"
+    logs = "\n".join(log_lines())
+    assert "registration failed unexpectedly" in logs
+    assert "+12065550142" not in logs
+    assert moto_ports.sender.sent == []

@@ -41,16 +41,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             correlation_id=str(correlation_id),
         )
     except RegistrationError as error:
-        count_rejection(error.code)
-        if error.code == "SMS_UNAVAILABLE":
-            count("SmsSendFailed")
-        logger.info(
-            "registration rejected",
-            extra={"code": error.code, "status": error.status, "field": error.field},
-        )
-        return response(
-            event, error.status, error_body(error), settings.allowed_origins, error_headers(error)
-        )
+        return _refused(event, error, settings.allowed_origins)
+    except Exception:  # a bug: logged and alarmed on, answered in the API's error shape
+        logger.exception("registration failed unexpectedly")
+        count("RegistrationFailed")
+        body = {"error": {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}}
+        return response(event, 500, body, settings.allowed_origins)
     count("RegistrationAccepted")
     if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
         count("ConfirmationSent")
@@ -65,3 +61,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     body = {"status": "accepted", "message": settings.texts.accepted_message()}
     return response(event, 202, body, settings.allowed_origins)
+
+
+def _refused(
+    event: dict[str, Any], error: RegistrationError, allowed_origins: tuple[str, ...]
+) -> dict[str, Any]:
+    count_rejection(error.code)
+    if error.code == "SMS_UNAVAILABLE":
+        count("SmsSendFailed")
+    logger.info(
+        "registration rejected",
+        extra={"code": error.code, "status": error.status, "field": error.field},
+    )
+    return response(event, error.status, error_body(error), allowed_origins, error_headers(error))
