@@ -66,7 +66,7 @@ class Settings:
     confirmation_window_hours: int = 24
     resend_cooldown_seconds: int = 60
     max_confirmations_per_day: int = 3
-    number_lookup: str = "offline"
+    number_lookup: str = "carrier"
     allow_voip: bool = False
     require_consent_checkbox: bool = True
     allowed_origins: tuple[str, ...] = ()
@@ -96,7 +96,7 @@ class Settings:
             confirmation_window_hours=reader.integer("CONFIRMATION_WINDOW_HOURS", 24, 1, 24 * 30),
             resend_cooldown_seconds=reader.integer("RESEND_COOLDOWN_SECONDS", 60, 0, 86_400),
             max_confirmations_per_day=reader.integer("MAX_CONFIRMATIONS_PER_DAY", 3, 1, 100),
-            number_lookup=reader.choice("NUMBER_LOOKUP", NUMBER_LOOKUPS, "offline"),
+            number_lookup=reader.choice("NUMBER_LOOKUP", NUMBER_LOOKUPS, "carrier"),
             allow_voip=reader.boolean("ALLOW_VOIP", False),
             require_consent_checkbox=reader.boolean("REQUIRE_CONSENT_CHECKBOX", True),
             allowed_origins=reader.origins("ALLOWED_ORIGINS"),

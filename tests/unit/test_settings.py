@@ -15,7 +15,10 @@ def test_defaults_of_spec_section_6():
     assert settings.confirmation_window_hours == 24
     assert settings.resend_cooldown_seconds == 60
     assert settings.max_confirmations_per_day == 3
-    assert settings.number_lookup == "offline"
+    assert (
+        Settings.from_env({k: v for k, v in BASE_ENV.items() if k != "NUMBER_LOOKUP"}).number_lookup
+        == "carrier"
+    )
     assert settings.require_consent_checkbox is True
 
 
