@@ -373,3 +373,15 @@ def test_text_meets_aa_contrast(page: Page, local_mode: LocalMode, scheme: str) 
     too_low = [(selector, ratio) for selector, ratio in ratios if ratio < 4.5]
     assert not too_low, too_low
     page.screenshot(path=str(OUTPUT / f"form-errors-{scheme}.png"), full_page=True)
+
+
+def test_without_its_configuration_the_form_stays_disabled(
+    page: Page, local_mode: LocalMode
+) -> None:
+    page.route("**/config.json", lambda route: route.fulfill(status=404, body="not found"))
+
+    page.goto(local_mode.base_url + "/")
+
+    expect(page.get_by_role("status")).to_contain_text("The form is unavailable")
+    expect(page.get_by_label("First name")).to_be_disabled()
+    expect(page.get_by_role("button", name="Sign up")).to_be_disabled()
