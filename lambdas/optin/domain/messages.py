@@ -31,7 +31,10 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
         "{brand} {program}: help at {help}. {frequency}. "
         "Msg & data rates may apply. Reply STOP to cancel."
     ),
-    "stop": "{brand}: you're unsubscribed and will get no more messages. Reply START to rejoin.",
+    "stop": (
+        "{brand}: you're unsubscribed and will get no more messages. "
+        "To rejoin, sign up again on our form."
+    ),
     "disclosure": (
         "By checking this box I agree to receive {program} text messages from {brand} "
         "at the number above. {frequency}. Msg & data rates may apply. "
