@@ -213,6 +213,16 @@ def platform_opted_out(existing: Subscriber, now: datetime, source: str) -> Subs
     )
 
 
+def removed_by_operator(existing: Subscriber, now: datetime) -> Subscriber:
+    return replace(
+        existing,
+        status=Status.OPTED_OUT,
+        opted_out_at=existing.opted_out_at or now,
+        resubscribe_requested_at=None,
+        updated_at=now,
+    )
+
+
 # Inbound replies -------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ class EventType(enum.StrEnum):
     CONFIRMED = "CONFIRMED"
     EXPIRED = "EXPIRED"
     OPTED_OUT = "OPTED_OUT"
+    REMOVED_BY_OPERATOR = "REMOVED_BY_OPERATOR"
 
 
 @dataclass(frozen=True)

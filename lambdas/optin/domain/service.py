@@ -6,6 +6,7 @@ change is a conditional write, so concurrent requests for one number decide once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from optin.domain.ports import (
     InboundMarker,
     Ports,
     SubscriberStore,
+    utc_now,
 )
 from optin.domain.registration import RegistrationRequest
 
@@ -234,6 +236,43 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> str:
     )
     ports.store.settle_inbound(marker.message_id, e164, [sent])
     return message_id
+
+
+# Operator actions ------------------------------------------------------------------------
+
+
+def remove_subscriber(
+    store: SubscriberStore,
+    phone_number: str,
+    *,
+    operator: str,
+    reason: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> bool:
+    """An operator opts a number out (SPEC section 3). False when there is no subscriber."""
+    for _ in range(MAX_ATTEMPTS):
+        existing = store.get(phone_number)
+        if existing is None:
+            return False
+        now = clock()
+        removed = lifecycle.removed_by_operator(existing, now)
+        event = ConsentEvent(
+            type=EventType.REMOVED_BY_OPERATOR,
+            at=now,
+            source="operator",
+            details={
+                "operator": operator,
+                "reason": reason,
+                "fromStatus": existing.status.value,
+                "toStatus": removed.status.value,
+            },
+        )
+        try:
+            store.save(removed, [event], expected_version=existing.version)
+        except ConcurrentUpdate:
+            continue
+        return True
+    raise ConcurrentUpdate(f"subscriber {phone_number} kept changing")
 
 
 # Operator view ---------------------------------------------------------------------------

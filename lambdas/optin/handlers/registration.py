@@ -45,8 +45,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception:  # a bug: logged and alarmed on, answered in the API's error shape
         logger.exception("registration failed unexpectedly")
         count("RegistrationFailed")
-        body = {"error": {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}}
-        return response(event, 500, body, settings.allowed_origins)
+        failure = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
+        return response(event, 500, {"error": failure}, settings.allowed_origins)
     count("RegistrationAccepted")
     if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
         count("ConfirmationSent")

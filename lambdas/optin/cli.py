@@ -1,0 +1,64 @@
+"""Operator commands on a deployed table (SPEC section 9), with the caller's AWS credentials.
+
+    python -m optin.cli show +12065550142 --table TABLE
+    python -m optin.cli list CONFIRMED --table TABLE
+    python -m optin.cli remove +12065550142 --table TABLE --reason "asked by e-mail"
+
+``TABLE`` is the stack's ``TableName`` output (or set ``TABLE_NAME``). Output is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from typing import Any
+
+from optin.domain.model import Status
+from optin.domain.phone import mask
+
+
+def main(argv: list[str] | None = None, store: Any | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m optin.cli", description=__doc__.split("\n")[0])
+    parser.add_argument("--table", default=os.environ.get("TABLE_NAME", ""))
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("show", help="a subscriber and its consent events")
+    show.add_argument("phone_number")
+    listing = commands.add_parser("list", help="phone numbers in one state")
+    listing.add_argument("status", choices=[status.value for status in Status])
+    remove = commands.add_parser("remove", help="opt a number out on the operator's word")
+    remove.add_argument("phone_number")
+    remove.add_argument("--reason", required=True)
+    args = parser.parse_args(argv)
+    if store is None:
+        if not args.table:
+            parser.error("--table (or TABLE_NAME) is required")
+        from optin.adapters.dynamodb import DynamoSubscriberStore
+
+        store = DynamoSubscriberStore(args.table)
+
+    from optin.domain import service
+
+    if args.command == "show":
+        view = service.describe_subscriber(store, args.phone_number)
+        if view is None:
+            print(f"no subscriber {mask(args.phone_number)}", file=sys.stderr)
+            return 1
+        print(json.dumps(view, indent=2, default=str))
+    elif args.command == "list":
+        print(json.dumps(store.phone_numbers_with_status(Status(args.status)), indent=2))
+    else:
+        operator = os.environ.get("OPERATOR") or getpass.getuser()
+        if not service.remove_subscriber(
+            store, args.phone_number, operator=operator, reason=args.reason
+        ):
+            print(f"no subscriber {mask(args.phone_number)}", file=sys.stderr)
+            return 1
+        print(json.dumps({"phoneNumber": args.phone_number, "status": Status.OPTED_OUT.value}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
