@@ -152,6 +152,7 @@ def test_cors_only_for_configured_origins(moto_ports):
         FORM, headers={"Content-Type": "application/json", "Origin": "https://form.example.com"}
     )
     assert allowed["Access-Control-Allow-Origin"] == "https://form.example.com"
+    assert allowed["Access-Control-Expose-Headers"] == "Retry-After"
     _, refused, _ = post(
         FORM, headers={"Content-Type": "application/json", "Origin": "https://evil.example"}
     )

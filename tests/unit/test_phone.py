@@ -1,7 +1,15 @@
 import pytest
 
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
-from optin.domain.phone import LANDLINE, MOBILE, mask, mask_in_text, normalise, offline_facts
+from optin.domain.phone import (
+    INVALID,
+    LANDLINE,
+    MOBILE,
+    mask,
+    mask_in_text,
+    normalise,
+    offline_facts,
+)
 
 ALLOWED = ("US", "CA")
 
@@ -40,6 +48,7 @@ def test_offline_facts_type_and_timezone():
     assert facts.number_type == MOBILE
     assert facts.timezone == "America/Los_Angeles"
     assert offline_facts("+442079460123").number_type == LANDLINE
+    assert offline_facts("+18005550199").number_type == INVALID  # toll-free: no handset
 
 
 def test_mask_keeps_country_prefix_and_last_four():

@@ -24,6 +24,13 @@ _OFFLINE_TYPES = {
     PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
     PhoneNumberType.FIXED_LINE: LANDLINE,
     PhoneNumberType.VOIP: VOIP,
+    # Numbers no person carries a handset on: refused like an invalid number.
+    PhoneNumberType.TOLL_FREE: INVALID,
+    PhoneNumberType.PREMIUM_RATE: INVALID,
+    PhoneNumberType.SHARED_COST: INVALID,
+    PhoneNumberType.UAN: INVALID,
+    PhoneNumberType.VOICEMAIL: INVALID,
+    PhoneNumberType.PAGER: INVALID,
 }
 
 

@@ -33,6 +33,7 @@ def response(
     origin = header(event, "origin")
     if origin and origin in allowed_origins:
         headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "Retry-After"
         headers["Vary"] = "Origin"
     return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
 
