@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import custom_resources as cr
 from constructs import IConstruct
 
 if TYPE_CHECKING:
     from infra.stack import OptInStack
 
+# The construct id aws-cdk-lib gives the singleton function behind every AwsCustomResource.
+AWS_CUSTOM_RESOURCE_PROVIDER = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
 _WAF = (
     "A web ACL adds a fixed monthly cost this small service does not justify by default; "
     "abuse is bounded by stage throttling, the per-number resend cool-down and daily cap, "
@@ -83,6 +86,22 @@ def acknowledge_findings(stack: OptInStack) -> None:
         "CFR4",
     )
     _acknowledge_bucket_deployment(stack)
+    _acknowledge_custom_resource_provider(stack)
+
+
+def _acknowledge_custom_resource_provider(stack: OptInStack) -> None:
+    """The function behind AwsCustomResource (adopting a number): a CDK singleton."""
+    for child in stack.node.children:
+        if child.node.id == AWS_CUSTOM_RESOURCE_PROVIDER:
+            _acknowledge(
+                child,
+                "Handler owned by aws-cdk-lib behind AwsCustomResource (configuring an adopted "
+                "number); it runs only during deployments and may write its own logs with the "
+                "AWS managed basic execution policy. Its API calls are limited to our number "
+                "and opt-out list by the statements in infra/messaging.py.",
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+            )
 
 
 def _acknowledge_bucket_deployment(stack: OptInStack) -> None:

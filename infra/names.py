@@ -22,7 +22,7 @@ PYTHON_VERSION = "3.14"
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python{python}/{version}"
 
 # Observability: what the functions emit (Powertools EMF) and the dashboard reads.
-SERVICE_NAME = "sms-opt-in"
+SERVICE_NAME = "sms-optin"
 METRICS_NAMESPACE = "SmsOptIn"
 METRIC_REGISTRATION_ACCEPTED = "RegistrationAccepted"
 METRIC_REGISTRATION_REJECTED = "RegistrationRejected"

@@ -1,0 +1,122 @@
+"""Invalid configuration fails synthesis with a message that names the setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from infra import names
+from infra.config import ConfigError, NewPhoneNumber, load
+from optin.domain.errors import SettingError
+from tests.infra.conftest import ADOPTED_NUMBER_ID, context_with
+
+
+def load_context(context: dict[str, Any]):
+    return load(context.get)
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting"),
+    [
+        ({"confirmationWindowHours": 0}, "confirmationWindowHours"),
+        ({"allowedCountries": ["US", "USA"]}, "allowedCountries"),
+        ({"allowedCountries": ["US", "ZZ"]}, "allowedCountries"),
+        ({"defaultCountry": "FR"}, "defaultCountry"),
+        ({"numberLookup": "hlr"}, "numberLookup"),
+        ({"termsUrl": "http://example.com/terms"}, "termsUrl"),
+        ({"brandName": None}, "brandName"),
+        ({"confirmKeywords": ["YES PLEASE"]}, "confirmKeywords"),
+        ({"requireConsentCheckbox": "maybe"}, "requireConsentCheckbox"),
+        ({"allowedOrigins": ["https://example.com/"]}, "allowedOrigins"),
+        ({"messageTemplates": {"confirmation": "Hi {brand}"}}, "messageTemplates"),
+        ({"phoneNumberType": "VANITY"}, "phoneNumberType"),
+        ({"phoneNumberCountry": "USA"}, "phoneNumberCountry"),
+        ({"originationIdentity": "+12065550142"}, "originationIdentity"),
+        ({"originationNumber": "+12065550142"}, "originationNumber"),
+        ({"optOutListName": "Default"}, "optOutListName"),
+        ({"apiThrottlingRateLimit": 0}, "apiThrottlingRateLimit"),
+        ({"apiThrottlingBurstLimit": "lots"}, "apiThrottlingBurstLimit"),
+        ({"logRetentionDays": 10}, "logRetentionDays"),
+        ({"logLevel": "LOUD"}, "logLevel"),
+        ({"alarmEmail": "ops"}, "alarmEmail"),
+        ({"stackName": "9lives"}, "stackName"),
+    ],
+)
+def test_an_invalid_value_names_its_setting(changes: dict[str, Any], setting: str) -> None:
+    with pytest.raises((ConfigError, SettingError)) as raised:
+        load_context(context_with(**changes))
+    assert f"setting {setting} " in str(raised.value)
+
+
+def test_adopting_refuses_the_new_number_settings() -> None:
+    context = context_with(originationIdentity=ADOPTED_NUMBER_ID, phoneNumberType="TOLL_FREE")
+    with pytest.raises(ConfigError, match="setting phoneNumberType "):
+        load_context(context)
+
+
+def test_defaults_follow_the_spec() -> None:
+    config = load_context(context_with(**{key: None for key in _SPEC_SECTION_6_DEFAULTS}))
+    settings = config.checked
+    assert settings.confirm_keywords == ("YES",)
+    assert settings.allowed_countries == ("US", "CA")
+    assert settings.default_country == "US"
+    assert settings.confirmation_window_hours == 24
+    assert settings.resend_cooldown_seconds == 60
+    assert settings.max_confirmations_per_day == 3
+    assert config.origination == NewPhoneNumber(country="US", number_type="SIMULATOR")
+    assert config.stack_name == names.DEFAULT_STACK_NAME
+
+
+_SPEC_SECTION_6_DEFAULTS = (
+    "confirmKeywords",
+    "allowedCountries",
+    "defaultCountry",
+    "confirmationWindowHours",
+    "resendCooldownSeconds",
+    "maxConfirmationsPerDay",
+    "phoneNumberCountry",
+    "phoneNumberType",
+)
+
+
+def test_context_from_the_command_line_is_parsed_like_cdk_json() -> None:
+    """`-c key=value` gives strings; cdk.json gives JSON types. Both must work."""
+    config = load_context(
+        context_with(
+            allowedCountries="US,CA,MX",
+            confirmationWindowHours="48",
+            requireConsentCheckbox="false",
+            apiThrottlingRateLimit="25",
+        )
+    )
+    assert config.checked.allowed_countries == ("US", "CA", "MX")
+    assert config.checked.confirmation_window_hours == 48
+    assert config.checked.require_consent_checkbox is False
+    assert config.throttling_rate_limit == 25
+
+
+def test_cdk_synth_stops_with_the_setting_named() -> None:
+    """The app as the CDK CLI runs it: context arrives in CDK_CONTEXT_JSON."""
+    environment = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context_with(confirmationWindowHours=0)),
+        "CDK_OUTDIR": str(names.REPO_ROOT / "cdk.out" / "tests" / "invalid"),
+        "PYTHONPATH": f"{names.LAMBDAS_DIR}{os.pathsep}{names.REPO_ROOT}",
+    }
+    result = subprocess.run(
+        [sys.executable, str(names.REPO_ROOT / "app.py")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=names.REPO_ROOT,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "setting confirmationWindowHours (CONFIRMATION_WINDOW_HOURS)" in result.stderr
+    assert "Traceback" not in result.stderr
