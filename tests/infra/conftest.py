@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,15 +83,15 @@ def synthesize(name: str, context: dict[str, Any]) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def new_number() -> Iterator[Synthesized]:
+def new_number() -> Synthesized:
     """cdk.json as shipped: request a new (simulator) number."""
-    yield synthesize("new-number", cdk_json_context())
+    return synthesize("new-number", cdk_json_context())
 
 
 @pytest.fixture(scope="session")
-def adopted() -> Iterator[Synthesized]:
+def adopted() -> Synthesized:
     """Adopt an existing phone number by id; carrier lookup; an extra origin; alarm e-mail."""
-    yield synthesize(
+    return synthesize(
         "adopted-number",
         context_with(
             originationIdentity=ADOPTED_NUMBER_ID,
@@ -107,9 +106,9 @@ def adopted() -> Iterator[Synthesized]:
 
 
 @pytest.fixture(scope="session")
-def adopted_pool() -> Iterator[Synthesized]:
+def adopted_pool() -> Synthesized:
     """Adopt a pool by ARN and keep its existing opt-out list."""
-    yield synthesize(
+    return synthesize(
         "adopted-pool",
         context_with(
             originationIdentity=ADOPTED_POOL_ARN,
