@@ -147,3 +147,19 @@ def test_fifty_concurrent_registrations_send_one_confirmation(ports):
 
 def test_destination_opted_out_is_a_distinct_error():
     assert not issubclass(DestinationOptedOut, SmsUnavailable)
+
+
+def test_ledger_write_failing_after_the_send_still_accepts(ports):
+    original = ports.store.append
+
+    def throttled(number, events, **kwargs):
+        if events and events[0].type is EventType.CONFIRMATION_SENT:
+            raise SmsUnavailable("DynamoDB unavailable: ThrottlingException")
+        return original(number, events, **kwargs)
+
+    ports.store.append = throttled
+    result = register(ports)
+    assert result.sent_not_recorded
+    assert result.message_id == "msg-1"
+    assert ports.sender.kinds() == ["confirmation"]
+    assert ports.store.get(NUMBER).status is Status.PENDING

@@ -37,6 +37,7 @@ class RegistrationResult:
     phone_number: str
     message_id: str = ""
     blocked_by_opt_out: bool = False
+    sent_not_recorded: bool = False  # the SMS went out but its ledger event could not be written
 
 
 def register(
@@ -115,7 +116,12 @@ def _send_confirmation(
         source="registration",
         details={"messageId": message_id, "correlationId": correlation_id},
     )
-    ports.store.append(e164, [sent])
+    try:
+        ports.store.append(e164, [sent])
+    except SmsUnavailable:  # the SMS is out: answer 202, and let the caller log the gap
+        return RegistrationResult(
+            RegistrationOutcome.SEND_CONFIRMATION, e164, message_id, sent_not_recorded=True
+        )
     return RegistrationResult(RegistrationOutcome.SEND_CONFIRMATION, e164, message_id)
 
 

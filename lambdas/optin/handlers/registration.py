@@ -50,6 +50,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     count("RegistrationAccepted")
     if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
         count("ConfirmationSent")
+    if result.sent_not_recorded:
+        count("LedgerWriteFailed")
+        logger.error(
+            "confirmation sent but its ledger event was not written",
+            extra={"phoneNumber": mask(result.phone_number), "messageId": result.message_id},
+        )
     logger.info(
         "registration accepted",
         extra={
