@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -86,7 +86,12 @@ class Monitoring(Construct):
             alarm("Api5xx", server_errors, "The API answered 5xx: a bug or an outage."),
         ]
 
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=Stack.of(self).stack_name,
+            default_interval=Duration.days(1),
+        )
 
         def graph(title: str, *metrics: cloudwatch.IMetric) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(title=title, left=list(metrics), width=8, height=6)
