@@ -4,9 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 CDK := npx --yes aws-cdk@2
+CDK_ARGS ?=
 export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 export NODE_OPTIONS := --no-deprecation
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: venv browser lint test test-unit test-infra test-e2e dev synth deploy destroy bench clean
@@ -47,13 +49,13 @@ dev: venv
 	$(PY) -m local --port $(PORT)
 
 synth: venv
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CDK_ARGS)
 
 deploy: venv
-	$(CDK) deploy
+	$(CDK) deploy $(CDK_ARGS)
 
 destroy: venv
-	$(CDK) destroy
+	$(CDK) destroy $(CDK_ARGS)
 
 bench: venv
 	$(PY) benchmarks/run.py
