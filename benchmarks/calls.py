@@ -1,0 +1,151 @@
+"""AWS API calls per scenario, counted on the real adapters' clients.
+
+The functions' own wiring (``runtime.from_environment``, ``numberLookup=carrier``) builds
+the clients; moto answers DynamoDB and botocore's Stubber answers End User Messaging,
+checking each call's parameters. Every API call is counted at botocore's
+``before-parameter-build`` event, which fires once per call on every client, before the
+Stubber answers (the Stubber's own ``before-call`` handler stops that event early).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from tests.adversarial.harness import FAKE_AWS, moto_table
+from tests.fakes import BASE_ENV, Clock
+
+PAID = {"SendTextMessage", "CarrierLookup"}
+NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build", self._count)
+
+    def _count(self, model: Any, **_kwargs: Any) -> None:
+        self.calls[model.name] += 1
+
+    def take(self) -> dict[str, Any]:
+        calls = dict(sorted(self.calls.items()))
+        self.calls.clear()
+        paid = {name: n for name, n in calls.items() if name in PAID}
+        free = {name: n for name, n in calls.items() if name not in PAID}
+        return {
+            "paid": sum(paid.values()),
+            "free": sum(free.values()),
+            "paid_calls": paid,
+            "free_calls": free,
+        }
+
+
+def measure() -> dict[str, Any]:
+    os.environ.update(FAKE_AWS)
+    from botocore.stub import ANY, Stubber
+    from moto import mock_aws
+
+    from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
+    from optin import runtime
+    from optin.domain import service
+    from optin.handlers import inbound, registration
+
+    env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    results: dict[str, Any] = {}
+    try:
+        with mock_aws():
+            moto_table(env["TABLE_NAME"])
+            ports = runtime.from_environment()
+            clock = Clock()
+            ports.clock = clock
+            runtime.install(ports)
+            service._kept_disclosures.clear()
+            dynamodb = ports.store._client  # type: ignore[attr-defined]
+            sms = ports.sender._client  # type: ignore[attr-defined]
+            assert ports.lookup._client is sms  # type: ignore[attr-defined]
+            counter = CallCounter()
+            counter.attach(dynamodb)
+            counter.attach(sms)
+            stub = Stubber(sms)
+            stub.activate()
+
+            def post(number: str) -> int:
+                form = {"phoneNumber": number, "firstName": "Ada", "lastName": "Lovelace"}
+                event = api_gateway_event(json.dumps({**form, "consent": True}))
+                return int(registration.handler(event, LambdaContext())["statusCode"])
+
+            def reply(number: str, body: str, message_id: str | None = None) -> Any:
+                message = two_way_message(number, body, inbound_message_id=message_id)
+                return inbound.handler(sns_event(message), LambdaContext())
+
+            def lookup(number: str, number_type: str) -> None:
+                answer = {"E164PhoneNumber": number, "PhoneNumberType": number_type}
+                stub.add_response("carrier_lookup", answer, {"PhoneNumber": number})
+
+            def send(number: str) -> None:
+                expected = {"DestinationPhoneNumber": number, **dict.fromkeys(_SEND_KEYS, ANY)}
+                stub.add_response("send_text_message", {"MessageId": "m"}, expected)
+
+            def scenario(name: str, run: Callable[[], Any], expect: Any) -> None:
+                clock.advance(seconds=5)
+                got = run()
+                stub.assert_no_pending_responses()
+                if got != expect:
+                    raise RuntimeError(f"{name}: expected {expect}, got {got}")
+                results[name] = counter.take()
+
+            # The disclosure text is stored once per container, on the first registration.
+            lookup("+12065550199", "MOBILE")
+            send("+12065550199")
+            scenario("first registration in a new container", lambda: post("+12065550199"), 202)
+
+            lookup(NEW, "MOBILE")
+            send(NEW)
+            scenario("new registration", lambda: post(NEW), 202)
+            scenario("duplicate inside the cool-down", lambda: post(NEW), 429)
+            scenario("invalid number", lambda: post("+1206555"), 400)
+            lookup(LANDLINE, "LANDLINE")
+            scenario("landline", lambda: post(LANDLINE), 400)
+            send(NEW)
+            scenario("confirm (YES from a pending number)", lambda: reply(NEW, "YES", "in-1"), _ONE)
+            scenario("redelivered reply", lambda: reply(NEW, "YES", "in-1"), _ONE)
+            scenario("STOP", lambda: reply(NEW, "STOP"), _ONE)
+            scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
+            stub.deactivate()
+    finally:
+        runtime.install(None)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return {
+        "method": "real adapters built by runtime.from_environment() with numberLookup=carrier; "
+        "moto answers DynamoDB, botocore Stubber answers End User Messaging; calls counted at "
+        "botocore's before-parameter-build event on both clients; container already warm except in the "
+        "first row",
+        "scenarios": results,
+    }
+
+
+_ONE = {"processed": 1}
+_SEND_KEYS = (
+    "OriginationIdentity",
+    "MessageBody",
+    "MessageType",
+    "TimeToLive",
+    "Context",
+    "ConfigurationSetName",
+    "ProtectConfigurationId",
+)
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=1))

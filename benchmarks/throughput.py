@@ -1,0 +1,119 @@
+"""Local mode over HTTP: registrations per second from concurrent clients, then a count,
+through the simulator's API, of the subscribers and SMS that resulted."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tests.adversarial.harness import LocalMode, fictional_numbers
+
+FORM = {"firstName": "Ada", "lastName": "Lovelace", "consent": True, "source": "/bench"}
+
+
+class _Client:
+    """POST /register; a connection the server dropped before answering is retried (and
+    counted): local mode listens with the standard library's backlog of 5 connections."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.dropped: list[str] = []
+        self._lock = threading.Lock()
+
+    def post(self, number: str) -> int:
+        body = json.dumps({**FORM, "phoneNumber": number}).encode()
+        for _attempt in range(5):
+            request = urllib.request.Request(
+                self.base_url + "/register",
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                with self._lock:
+                    self.dropped.append(type(getattr(error, "reason", error)).__name__)
+                time.sleep(0.2)
+        return -1
+
+
+def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
+    numbers = list(fictional_numbers())[:registrations]
+    with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
+        log = Path(temp) / "local-mode.log"
+        mode = LocalMode(log)
+        try:
+            statuses: list[int] = []
+            lock = threading.Lock()
+            client = _Client(mode.base_url)
+
+            def register(number: str) -> None:
+                status = client.post(number)
+                with lock:
+                    statuses.append(status)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                list(pool.map(register, numbers))
+            elapsed = time.perf_counter() - started
+
+            subscribers = 0
+            pending = 0
+            for number in numbers:
+                status, document = mode.json("GET", f"/simulator/api/subscribers/{number}")
+                if status == 200:
+                    subscribers += 1
+                    pending += document["status"] == "PENDING"
+            _, phones = mode.json("GET", "/simulator/api/phones")
+            messages_by_number = {
+                row["phoneNumber"]: row["messageCount"] for row in phones["phones"]
+            }
+            sms = sum(messages_by_number.get(number, 0) for number in numbers)
+            sample = numbers[:: max(1, registrations // 20)]
+            sampled_ok = all(
+                len(mode.json("GET", f"/simulator/api/messages?phoneNumber={n}")[1]["messages"])
+                == 1
+                for n in sample
+            )
+        except Exception:
+            alive = mode.process.poll() is None
+            print(f"local mode alive: {alive}; its console ended with:", file=sys.stderr)
+            print("".join(log.read_text(errors="replace").splitlines(True)[-30:]), file=sys.stderr)
+            raise
+        finally:
+            mode.stop()
+    accepted = statuses.count(202)
+    return {
+        "method": f"python -m local on a free port; {registrations} distinct fictional numbers "
+        f"POSTed by {clients} client threads (urllib); counts read back through "
+        "/simulator/api/subscribers/{n} and /simulator/api/phones",
+        "registrations": registrations,
+        "clients": clients,
+        "seconds": round(elapsed, 2),
+        "registrations_per_second": round(registrations / elapsed, 1),
+        "accepted": accepted,
+        "connections_dropped_then_retried": len(client.dropped),
+        "dropped_as": sorted(set(client.dropped)),
+        "other_statuses": {str(s): statuses.count(s) for s in sorted(set(statuses)) if s != 202},
+        "subscribers": subscribers,
+        "pending_subscribers": pending,
+        "simulated_sms": sms,
+        "sampled_conversations_with_one_message": sampled_ok,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=1))

@@ -1,0 +1,293 @@
+"""What the adversarial tests and the benchmarks share: fictional numbers, AWS answered in
+process (moto behind a per-call lock, canned End User Messaging answers, injected faults),
+and local mode started as ``make dev`` starts it.
+
+Nothing here reaches AWS: DynamoDB is moto, and End User Messaging is answered before any
+request leaves botocore.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "sms-optin",
+    "POWERTOOLS_METRICS_NAMESPACE": "SmsOptIn",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+# US area codes where phonenumbers calls every 555-0100..555-0199 number valid and
+# "fixed line or mobile". 555-01xx numbers are fictional: nobody owns them.
+_AREA_CODES = (
+    "201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213", "214",
+    "215", "216", "217", "218", "219", "220", "223", "224", "225", "227", "228", "229",
+    "231", "234", "235", "239", "240", "248", "251", "252", "253", "254", "256", "260",
+    "262", "267", "269", "270",
+)  # fmt: skip
+
+
+def fictional_numbers(offset: int = 0) -> Iterator[str]:
+    """Distinct valid US numbers in the fictional 555-01xx range (4,000 of them)."""
+    numbers = (f"+1{area}55501{line:02d}" for area in _AREA_CODES for line in range(100))
+    return itertools.islice(numbers, offset, None)
+
+
+# DynamoDB through moto, one call at a time --------------------------------------------
+
+
+class LockedClient:
+    """A boto3 client whose API calls are atomic: one lock around each call.
+
+    moto is not thread-safe; DynamoDB itself makes each request atomic, so this is the
+    isolation the real service gives, while the handler code around the calls runs in
+    parallel threads.
+    """
+
+    def __init__(self, client: Any, lock: threading.Lock | None = None) -> None:
+        self._client = client
+        self._lock = lock or threading.Lock()
+        self.meta = client.meta
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+class FaultyClient:
+    """A boto3 client that fails chosen calls, as botocore surfaces an error once its own
+    retries are spent, and otherwise passes every call to the real (moto) client.
+
+    ``fail(operation, error, after=n)`` lets the next ``n`` calls of ``operation`` through,
+    then fails one (``times`` in a row); ``before(operation, callback)`` runs ``callback``
+    once just before the next call of ``operation`` (to let a competing writer in between
+    a read and a conditional write).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.meta = client.meta
+        self.exceptions = client.exceptions
+        self.calls: list[str] = []
+        self._plans: dict[str, list[Exception | None]] = {}
+        self._before: dict[str, list[Callable[[], None]]] = {}
+
+    def fail(self, operation: str, error: Exception, times: int = 1, after: int = 0) -> None:
+        self._plans.setdefault(operation, []).extend([None] * after + [error] * times)
+
+    def before(self, operation: str, callback: Callable[[], None]) -> None:
+        self._before.setdefault(operation, []).append(callback)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            callbacks = self._before.get(name)
+            if callbacks:
+                callbacks.pop(0)()
+            plan = self._plans.get(name)
+            failure = plan.pop(0) if plan else None
+            if failure is not None:
+                raise failure
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def client_error(operation: str, code: str, status: int = 400, **extra: Any) -> Exception:
+    """The ClientError botocore raises for ``code`` (with any extra response fields)."""
+    from botocore.exceptions import ClientError
+
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": f"injected {code}"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+        **extra,
+    }
+    return ClientError(response, operation)  # type: ignore[arg-type]
+
+
+def moto_table(table_name: str = "subscribers") -> Any:
+    """A DynamoDB client on moto with the stack's table (call inside ``mock_aws``)."""
+    import boto3
+
+    from optin.adapters.schema import table_definition
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(**table_definition(table_name))
+    return client
+
+
+# End User Messaging answered in process -----------------------------------------------
+
+
+class _RawBody(io.BytesIO):
+    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
+        chunk = self.read()
+        while chunk:
+            yield chunk
+            chunk = self.read()
+
+
+class CannedSms:
+    """Answers ``pinpoint-sms-voice-v2`` requests on a real client at ``before-send``: the
+    request is built, serialised and signed as for AWS, then answered here instead of
+    going on the wire. Thread-safe; records every SendTextMessage."""
+
+    def __init__(self, number_types: dict[str, str] | None = None) -> None:
+        self.number_types = number_types or {}
+        self.sent: list[dict[str, Any]] = []
+        self.lookups: list[str] = []
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> Any:
+        client.meta.events.register("before-send.pinpoint-sms-voice-v2", self._answer)
+        return client
+
+    def attach_returning(self, client: Any) -> CannedSms:
+        self.attach(client)
+        return self
+
+    def _answer(self, request: Any, **_kwargs: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        operation = request.headers.get("X-Amz-Target", b"")
+        if isinstance(operation, bytes):
+            operation = operation.decode()
+        operation = operation.rsplit(".", 1)[-1]
+        params = json.loads(request.body or b"{}")
+        with self._lock:
+            if operation == "SendTextMessage":
+                self.sent.append(params)
+                body: dict[str, Any] = {"MessageId": str(uuid.uuid4())}
+            elif operation == "CarrierLookup":
+                number = params["PhoneNumber"]
+                self.lookups.append(number)
+                body = {
+                    "E164PhoneNumber": number,
+                    "PhoneNumberType": self.number_types.get(number, "MOBILE"),
+                    "Carrier": "Example Wireless",
+                }
+            elif operation == "DeleteOptedOutNumber":
+                body = {"OptedOutNumber": params["OptedOutNumber"]}
+            else:
+                raise AssertionError(f"unexpected End User Messaging call {operation}")
+        headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"}
+        return AWSResponse(request.url, 200, headers, _RawBody(json.dumps(body).encode()))
+
+    def sent_to(self, number: str) -> list[dict[str, Any]]:
+        return [params for params in self.sent if params["DestinationPhoneNumber"] == number]
+
+
+def sms_client() -> Any:
+    """A real End User Messaging client, configured as the functions configure theirs."""
+    from optin.adapters.sms import sms_client as functions_client
+
+    return functions_client()
+
+
+# Local mode ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalMode:
+    """``python -m local --port <free>`` in a subprocess, its console in a log file."""
+
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            **(env or {}),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
+            "PYTHONUNBUFFERED": "1",
+        }
+        environment.pop("PORT", None)
+        self._log = log_path.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "--port", str(self.port)],
+            cwd=ROOT,
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            if "serving on" in self.log_path.read_text(encoding="utf-8", errors="replace"):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("local mode did not start:\n" + self.log_path.read_text())
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(
+            self.base_url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers.items()), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers.items()), error.read()
+
+    def json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
+        body = None if document is None else json.dumps(document).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        status, _, content = self.request(method, path, body, headers)
+        return status, json.loads(content) if content else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
