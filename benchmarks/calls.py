@@ -129,8 +129,8 @@ def measure() -> dict[str, Any]:
     return {
         "method": "real adapters built by runtime.from_environment() with numberLookup=carrier; "
         "moto answers DynamoDB, botocore Stubber answers End User Messaging; calls counted at "
-        "botocore's before-parameter-build event on both clients; container already warm except in the "
-        "first row",
+        "botocore's before-parameter-build event on both clients; container already warm "
+        "except in the first row",
         "scenarios": results,
     }
 

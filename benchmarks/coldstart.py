@@ -144,6 +144,31 @@ def _import_profile(mode: str, env: dict[str, str], directory: Path) -> dict[str
     return {name: round(ms, 1) for name, ms in top}
 
 
+_XRAY_PROBE = (
+    "import time, boto3, aws_lambda_powertools.logging, aws_lambda_powertools.metrics\n"
+    "started = time.perf_counter()\n"
+    "import aws_xray_sdk.core\n"
+    "print((time.perf_counter() - started) * 1000)\n"
+)
+
+
+def xray_import_ms(env: dict[str, str], runs: int = 7) -> float:
+    """What ``Tracer()`` at import costs on top of what the handler imports anyway: the
+    X-Ray SDK, whose recorder builds its own botocore session and clients at import."""
+    samples = []
+    for _ in range(runs):
+        completed = subprocess.run(
+            [sys.executable, "-c", _XRAY_PROBE],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        samples.append(float(completed.stdout.strip()))
+    return round(median(samples), 1)
+
+
 def measure(runs: int = 15) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="optin-cold-") as temp:
         directory = Path(temp)
@@ -159,6 +184,7 @@ def measure(runs: int = 15) -> dict[str, Any]:
             mode: _import_profile(mode, envs[mode], directory)
             for mode in ("floor", "registration", "inbound")
         }
+        xray = xray_import_ms(envs["floor"])
 
     def summary(mode: str) -> dict[str, Any]:
         rows = samples[mode]
@@ -191,4 +217,8 @@ def measure(runs: int = 15) -> dict[str, Any]:
         )
         result[name] = handler
     result["import_profile_self_ms"] = profiles
+    result["x_ray_sdk_import_ms"] = xray
+    for name in ("registration", "inbound"):
+        without = result[name]["median_ms"] - xray
+        result[name]["ratio_to_floor_without_x_ray_sdk"] = round(without / floor["median_ms"], 3)
     return result

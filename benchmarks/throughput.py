@@ -50,25 +50,51 @@ class _Client:
         return -1
 
 
+def _run_clients(base_url: str, numbers: list[str], clients: int) -> tuple[list[int], _Client]:
+    statuses: list[int] = []
+    lock = threading.Lock()
+    client = _Client(base_url)
+
+    def register(number: str) -> None:
+        status = client.post(number)
+        with lock:
+            statuses.append(status)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(register, numbers))
+    return statuses, client
+
+
+def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
+    """Plain ``python -m local``: its memory before and after some registrations."""
+    numbers = list(fictional_numbers(offset=3000))[:registrations]
+    with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
+        mode = LocalMode(Path(temp) / "local-mode.log")
+        try:
+            before = mode.rss_megabytes()
+            statuses, _ = _run_clients(mode.base_url, numbers, clients)
+            after = mode.rss_megabytes()
+        finally:
+            mode.stop()
+    return {
+        "command": "python -m local",
+        "registrations": registrations,
+        "accepted": statuses.count(202),
+        "rss_before_mb": before,
+        "rss_after_mb": after,
+    }
+
+
 def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
     numbers = list(fictional_numbers())[:registrations]
     with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
         log = Path(temp) / "local-mode.log"
-        mode = LocalMode(log)
+        mode = LocalMode(log, module="benchmarks.local_mode")
         try:
-            statuses: list[int] = []
-            lock = threading.Lock()
-            client = _Client(mode.base_url)
-
-            def register(number: str) -> None:
-                status = client.post(number)
-                with lock:
-                    statuses.append(status)
-
             started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=clients) as pool:
-                list(pool.map(register, numbers))
+            statuses, client = _run_clients(mode.base_url, numbers, clients)
             elapsed = time.perf_counter() - started
+            rss = mode.rss_megabytes()
 
             subscribers = 0
             pending = 0
@@ -97,7 +123,8 @@ def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
             mode.stop()
     accepted = statuses.count(202)
     return {
-        "method": f"python -m local on a free port; {registrations} distinct fictional numbers "
+        "method": "python -m benchmarks.local_mode (python -m local with moto's instance "
+        f"tracking off) on a free port; {registrations} distinct fictional numbers "
         f"POSTed by {clients} client threads (urllib); counts read back through "
         "/simulator/api/subscribers/{n} and /simulator/api/phones",
         "registrations": registrations,
@@ -112,8 +139,9 @@ def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
         "pending_subscribers": pending,
         "simulated_sms": sms,
         "sampled_conversations_with_one_message": sampled_ok,
+        "local_mode_rss_after_mb": rss,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=1))
+    print(json.dumps({"run": measure(), "memory": memory_growth()}, indent=1))

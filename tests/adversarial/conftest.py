@@ -24,9 +24,9 @@ from tests.fakes import BASE_ENV, Clock
 
 
 @pytest.fixture(autouse=True)
-def _loopback_only() -> Iterator[None]:
+def _loopback_only() -> None:
+    """pytest-socket lifts this after each test."""
     socket_allow_hosts(["127.0.0.1", "localhost", "::1"], allow_unix_socket=True)
-    yield
 
 
 @pytest.fixture

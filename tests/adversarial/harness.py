@@ -169,6 +169,11 @@ class CannedSms:
         self.sent: list[dict[str, Any]] = []
         self.lookups: list[str] = []
         self._lock = threading.Lock()
+        self._before_send: list[Callable[[dict[str, Any]], None]] = []
+
+    def before_next_send(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Run ``callback(params)`` once, as the next SendTextMessage reaches AWS."""
+        self._before_send.append(callback)
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-send.pinpoint-sms-voice-v2", self._answer)
@@ -186,6 +191,8 @@ class CannedSms:
             operation = operation.decode()
         operation = operation.rsplit(".", 1)[-1]
         params = json.loads(request.body or b"{}")
+        if operation == "SendTextMessage" and self._before_send:
+            self._before_send.pop(0)(params)
         with self._lock:
             if operation == "SendTextMessage":
                 self.sent.append(params)
@@ -228,7 +235,9 @@ def free_port() -> int:
 class LocalMode:
     """``python -m local --port <free>`` in a subprocess, its console in a log file."""
 
-    def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, log_path: Path, env: dict[str, str] | None = None, module: str = "local"
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -241,7 +250,7 @@ class LocalMode:
         environment.pop("PORT", None)
         self._log = log_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(self.port)],
+            [sys.executable, "-m", module, "--port", str(self.port)],
             cwd=ROOT,
             env=environment,
             stdout=self._log,
@@ -281,6 +290,10 @@ class LocalMode:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         status, _, content = self.request(method, path, body, headers)
         return status, json.loads(content) if content else None
+
+    def rss_megabytes(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) // 1024
 
     def stop(self) -> None:
         if self.process.poll() is None:

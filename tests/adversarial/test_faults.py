@@ -279,6 +279,30 @@ def test_settle_failing_after_the_welcome_went_out_does_not_send_it_twice(real):
     assert len(welcomes) == 1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="service.receive_reply: a redelivery that finds the marker while the first "
+    "delivery is still sending (owed_sms set, not yet settled) calls _deliver_owed and sends "
+    "the welcome again; both settle, so the ledger gets two WELCOME_SENT. The owed SMS needs "
+    "to be claimed by a conditional write before it is sent",
+)
+def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real):
+    canned = real.canned()
+    post()
+    message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
+    other = _competitor(real)  # a second Lambda invocation, given the same SNS message
+
+    def redelivered(_params: dict[str, Any]) -> None:
+        inbound_reply = inbound.parse_record(sns_event(message)["Records"][0], ("YES",))
+        service.receive_reply(inbound_reply, other)
+
+    canned.before_next_send(redelivered)
+    assert deliver(message) == {"processed": 1}
+    welcomes = [m for m in canned.sent_to(NUMBER) if m["Context"]["kind"] == "welcome"]
+    assert len(welcomes) + len(other.sender.sent) == 1
+    assert ledger(real)[EventType.WELCOME_SENT] == 1
+
+
 def test_same_message_twice_in_one_batch_is_applied_once(real):
     canned = real.canned()
     post()

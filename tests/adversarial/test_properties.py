@@ -40,6 +40,8 @@ ERROR_CODES = {
     429: {"TOO_MANY_REQUESTS"},
 }
 FAST = settings(max_examples=300, deadline=None)
+# The handlers share ports across examples on purpose (state only accumulates).
+HANDLERS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # Phone numbers ------------------------------------------------------------------------

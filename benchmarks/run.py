@@ -1,0 +1,183 @@
+"""``make bench``: how fast and how cheap the functions are, on this machine.
+
+Prints a table, writes benchmarks/results/latest.json, and exits non-zero when a budget
+is missed. ``--quick`` runs fewer iterations (a smoke test of the script itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for entry in (str(ROOT / "lambdas"), str(ROOT)):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from benchmarks import asset, calls, coldstart, throughput, warm  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+MB = 1024 * 1024
+BUDGETS = {
+    "cold start / SDK floor, each handler": 1.2,
+    "warm in-memory p50 (ms), each handler": 1.0,
+    "zipped asset (bytes)": 5 * MB,
+    "paid calls: invalid number": 0,
+    "paid calls: duplicate inside the cool-down": 0,
+    "paid calls: new registration": 2,
+}
+
+
+def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    cold, memory = figures["cold_start"], figures["warm"]["in_memory"]
+    scenarios = figures["aws_calls"]["scenarios"]
+    rows = []
+
+    def row(name: str, handler: str, value: float, budget: float) -> None:
+        rows.append(
+            {
+                "budget": name,
+                "what": handler,
+                "value": value,
+                "limit": budget,
+                "met": value <= budget,
+            }
+        )
+
+    for handler in ("registration", "inbound"):
+        row(
+            "cold start / SDK floor, each handler",
+            handler,
+            cold[handler]["ratio_to_floor"],
+            BUDGETS["cold start / SDK floor, each handler"],
+        )
+        row(
+            "warm in-memory p50 (ms), each handler",
+            handler,
+            memory[handler]["p50_ms"],
+            BUDGETS["warm in-memory p50 (ms), each handler"],
+        )
+    row("zipped asset (bytes)", "shared asset", figures["asset"]["zipped_bytes"], 5 * MB)
+    for scenario, key in (
+        ("invalid number", "paid calls: invalid number"),
+        ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
+        ("new registration", "paid calls: new registration"),
+    ):
+        row(key, scenario, scenarios[scenario]["paid"], BUDGETS[key])
+    return rows
+
+
+def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
+    cold = figures["cold_start"]
+    print("\nCold start (fresh interpreter, median; AWS answered in process)")
+    print(f"  interpreter start-up          {cold['interpreter_startup_ms']:8.1f} ms")
+    print(f"  SDK floor (boto3 + 2 clients) {cold['sdk_floor']['median_ms']:8.1f} ms")
+    for name in ("registration", "inbound"):
+        entry = cold[name]
+        print(
+            f"  {name:<13} handler         {entry['median_ms']:8.1f} ms"
+            f"  = {entry['ratio_to_floor']:.2f} x floor"
+            f"  (import {entry['median_import_ms']:.0f} ms, first call"
+            f" {entry['median_first_invocation_ms']:.0f} ms)"
+        )
+    print(f"  of which X-Ray SDK import     {cold['x_ray_sdk_import_ms']:8.1f} ms")
+    print("\nWarm latency (ms)                    p50      p99")
+    for backend in ("in_memory", "moto"):
+        for name in ("registration", "inbound"):
+            entry = figures["warm"][backend][name]
+            line = f"  {backend:<9} {name:<13}      {entry['p50_ms']:8.3f} {entry['p99_ms']:8.3f}"
+            if "p50_excluding_moto_ms" in entry:
+                line += (
+                    f"   (excluding moto: {entry['p50_excluding_moto_ms']:.3f}"
+                    f" / {entry['p99_excluding_moto_ms']:.3f})"
+                )
+            print(line)
+    size = figures["asset"]
+    print(
+        f"\nAsset (both functions): {size['zipped_bytes'] / MB:.2f} MB zipped, "
+        f"{size['unzipped_bytes'] / MB:.2f} MB unzipped, {size['files']} files"
+    )
+    print("\nAWS calls per scenario               paid   free")
+    for name, entry in figures["aws_calls"]["scenarios"].items():
+        print(f"  {name:<36} {entry['paid']:4d}   {entry['free']:4d}")
+    local = figures["local_mode"]["run"]
+    print(
+        f"\nLocal mode: {local['registrations_per_second']:.1f} registrations/s "
+        f"({local['registrations']} numbers, {local['clients']} clients, {local['seconds']} s); "
+        f"subscribers {local['subscribers']}, simulated SMS {local['simulated_sms']}, "
+        f"dropped connections retried {local['connections_dropped_then_retried']}"
+    )
+    print("\nBudgets")
+    for entry in budgets:
+        mark = "ok  " if entry["met"] else "MISS"
+        print(
+            f"  {mark} {entry['budget']:<42} {entry['what']:<32} "
+            f"{entry['value']} <= {entry['limit']}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
+
+    started = time.monotonic()
+    figures: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "quick": args.quick,
+    }
+    steps = [
+        ("cold_start", lambda: coldstart.measure(runs)),
+        ("warm", lambda: warm.measure(invocations)),
+        ("asset", asset.measure),
+        ("aws_calls", calls.measure),
+        (
+            "local_mode",
+            lambda: {
+                "run": throughput.measure(registrations),
+                "plain_python_m_local_memory": throughput.memory_growth(),
+            },
+        ),
+    ]
+    for name, step in steps:
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        figures[name] = step()
+    figures["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    figures["machine"]["seconds"] = round(time.monotonic() - started, 1)
+    local = figures["local_mode"]["run"]
+    figures["local_mode"]["counts_match"] = (
+        local["subscribers"] == local["simulated_sms"] == local["registrations"]
+    )
+    budgets = check_budgets(figures)
+    figures["budgets"] = budgets
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n")
+    print_table(figures, budgets)
+    print(f"\nwritten to {args.output}")
+    missed = [entry for entry in budgets if not entry["met"]]
+    if not figures["local_mode"]["counts_match"]:
+        print(
+            "local mode: subscribers and SMS do not both equal the registrations", file=sys.stderr
+        )
+        return 1
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Concurrent invocations through the handlers, on the DynamoDB adapter with moto.
+
+moto is not thread-safe, so each DynamoDB call holds a lock for its duration (DynamoDB
+makes each request atomic, and no more); everything around the calls, in the handlers and
+the domain, runs in parallel threads, so reads and conditional writes of different
+requests interleave as they would across Lambda containers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
+from optin import runtime
+from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
+from optin.domain import service
+from optin.domain.model import EventType, Status
+from optin.domain.ports import Ports
+from optin.handlers import inbound, registration
+from optin.settings import Settings
+from tests.adversarial.harness import (
+    CannedSms,
+    LockedClient,
+    fictional_numbers,
+    moto_table,
+    sms_client,
+)
+from tests.fakes import Clock
+
+NUMBER = "+12065550142"
+
+
+class Concurrent:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.store = DynamoSubscriberStore(
+            settings.table_name, client=LockedClient(moto_table(settings.table_name))
+        )
+        client = sms_client()
+        self.sms = CannedSms().attach_returning(client)
+        self.ports = Ports(
+            settings=settings,
+            store=self.store,
+            sender=EndUserMessagingSender(settings, client),
+            lookup=CarrierNumberLookup(client),
+            clock=clock,
+        )
+
+
+@pytest.fixture
+def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]:
+    with mock_aws():
+        world = Concurrent(carrier_settings, clock)
+        runtime.install(world.ports)
+        service._kept_disclosures.clear()
+        yield world
+        runtime.install(None)
+
+
+def post(number: str) -> int:
+    form = {"phoneNumber": number, "firstName": "Ada", "lastName": "Lovelace", "consent": True}
+    response = registration.handler(api_gateway_event(json.dumps(form)), LambdaContext())
+    return int(response["statusCode"])
+
+
+def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
+    """``count`` threads released together by a barrier; their results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = action(index)
+        except Exception as error:  # recorded, so the assertion shows it
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def test_fifty_concurrent_registrations_of_one_number_send_one_sms(concurrent):
+    post("+12065550143")  # the container's first call (the disclosure text) is behind us
+    statuses = all_at_once(50, lambda _: post(NUMBER))
+    assert Counter(statuses) == {202: 1, 429: 49}
+    assert len(concurrent.sms.sent_to(NUMBER)) == 1
+    subscriber = concurrent.store.get(NUMBER)
+    assert subscriber.status is Status.PENDING
+    events = Counter(event.type for event in concurrent.store.events(NUMBER))
+    assert events == {EventType.REGISTERED: 1, EventType.CONFIRMATION_SENT: 1}
+
+
+def test_five_hundred_distinct_numbers_give_five_hundred_sms_and_pending_subscribers(
+    concurrent,
+):
+    numbers = list(fictional_numbers())[:500]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(post, numbers))
+    assert Counter(statuses) == {202: 500}
+    assert len(concurrent.sms.sent) == 500
+    assert {message["DestinationPhoneNumber"] for message in concurrent.sms.sent} == set(numbers)
+    pending = concurrent.store.phone_numbers_with_status(Status.PENDING)
+    assert sorted(pending) == sorted(numbers)
+
+
+def _twenty_deliveries_of_one_yes(concurrent: Concurrent) -> list[str]:
+    post(NUMBER)
+    message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
+    results = all_at_once(20, lambda _: inbound.handler(sns_event(message), LambdaContext()))
+    assert all(result == {"processed": 1} for result in results), results
+    return [m["Context"]["kind"] for m in concurrent.sms.sent_to(NUMBER)]
+
+
+def test_one_reply_delivered_twenty_times_at_once_changes_state_once(concurrent):
+    _twenty_deliveries_of_one_yes(concurrent)
+    events = Counter(event.type for event in concurrent.store.events(NUMBER))
+    assert events[EventType.INBOUND] == 1
+    assert events[EventType.CONFIRMED] == 1
+    assert concurrent.store.get(NUMBER).status is Status.CONFIRMED
+
+
+@pytest.mark.xfail(
+    strict=False,  # a race: how often it shows depends on scheduling
+    reason="a concurrent redelivery reads the marker while its SMS is still owed and sends "
+    "the welcome too (deterministic version: test_faults.py::"
+    "test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again)",
+)
+def test_one_reply_delivered_twenty_times_at_once_sends_one_welcome(concurrent):
+    kinds = _twenty_deliveries_of_one_yes(concurrent)
+    assert kinds == ["confirmation", "welcome"]
+    events = Counter(event.type for event in concurrent.store.events(NUMBER))
+    assert events[EventType.WELCOME_SENT] == 1
+
+
+def test_yes_and_stop_racing_end_in_the_state_of_the_last_one_applied(concurrent):
+    post(NUMBER)
+    replies = ["YES", "STOP"]
+    all_at_once(
+        2,
+        lambda i: inbound.handler(sns_event(two_way_message(NUMBER, replies[i])), LambdaContext()),
+    )
+    transitions = [
+        event.type
+        for event in concurrent.store.events(NUMBER)
+        if event.type in (EventType.CONFIRMED, EventType.OPTED_OUT)
+    ]
+    final = concurrent.store.get(NUMBER).status
+    assert transitions[-1] is EventType.OPTED_OUT or final is Status.CONFIRMED
+    assert final is (
+        Status.OPTED_OUT if transitions[-1] is EventType.OPTED_OUT else Status.CONFIRMED
+    )
+    assert transitions.count(EventType.OPTED_OUT) == 1
