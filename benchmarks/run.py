@@ -128,8 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--registrations",
+        type=int,
+        default=None,
+        help="local-mode registrations (default 2000; moto makes each one slower than the last)",
+    )
     args = parser.parse_args(argv)
     runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
+    registrations = args.registrations or registrations
 
     started = time.monotonic()
     figures: dict[str, Any] = {
