@@ -103,12 +103,30 @@ class MemoryStore:
         self.calls.append("inbound_marker")
         return self.markers.get(message_id)
 
+    def claim_owed_sms(self, message_id: str, now: datetime, until: datetime) -> bool:
+        self.calls.append("claim_owed_sms")
+        with self._lock:
+            marker = self.markers.get(message_id)
+            if marker is None or not marker.owed_sms:
+                return False
+            if marker.claimed_until is not None and marker.claimed_until >= now:
+                return False
+            self.markers[message_id] = replace(marker, claimed_until=until)
+            return True
+
+    def release_owed_sms(self, message_id: str) -> None:
+        self.calls.append("release_owed_sms")
+        with self._lock:
+            self.markers[message_id] = replace(self.markers[message_id], claimed_until=None)
+
     def settle_inbound(
         self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
     ) -> None:
         self.calls.append("settle_inbound")
         with self._lock:
-            self.markers[message_id] = replace(self.markers[message_id], owed_sms="")
+            self.markers[message_id] = replace(
+                self.markers[message_id], owed_sms="", claimed_until=None
+            )
             self.ledger[phone_number].extend(events)
 
     def keep_disclosure(self, version: str, text: str) -> None:

@@ -131,12 +131,6 @@ def test_one_reply_delivered_twenty_times_at_once_changes_state_once(concurrent)
     assert concurrent.store.get(NUMBER).status is Status.CONFIRMED
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: how often it shows depends on scheduling
-    reason="a concurrent redelivery reads the marker while its SMS is still owed and sends "
-    "the welcome too (deterministic version: test_faults.py::"
-    "test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again)",
-)
 def test_one_reply_delivered_twenty_times_at_once_sends_one_welcome(concurrent):
     kinds = _twenty_deliveries_of_one_yes(concurrent)
     assert kinds == ["confirmation", "welcome"]

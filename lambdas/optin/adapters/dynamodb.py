@@ -33,11 +33,16 @@ PROFILE = "PROFILE"
 INBOUND = "INBOUND"
 DISCLOSURE = "DISCLOSURE"
 INBOUND_MARKER_DAYS = 30
+# Answers that mean "busy or briefly down, retry later": error codes of a call, and the
+# cancellation reasons of a transaction (which drop the "Exception" suffix).
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
     "ThrottlingException",
+    "ThrottlingError",
     "RequestLimitExceeded",
     "InternalServerError",
+    "ServiceUnavailable",
 }
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5
@@ -149,6 +154,7 @@ class DynamoSubscriberStore:
             message_id=message_id,
             phone_number=item["phoneNumber"]["S"],
             owed_sms=item.get("owedSms", {}).get("S", ""),
+            claimed_until=_parse_time(item.get("claimedUntil", {}).get("S")),
             details=_deserializer.deserialize(item["details"]) if "details" in item else {},
         )
 
@@ -190,6 +196,36 @@ class DynamoSubscriberStore:
         if writes:
             self._transact(writes, marker_index=len(writes) - 1 if inbound else None)
 
+    def claim_owed_sms(self, message_id: str, now: datetime, until: datetime) -> bool:
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=inbound_key(message_id),
+                UpdateExpression="SET claimedUntil = :until",
+                ConditionExpression=(
+                    "attribute_exists(owedSms) AND "
+                    "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":until": {"S": _time(until)},
+                    ":now": {"S": _time(now)},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_owed_sms(self, message_id: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=inbound_key(message_id),
+            UpdateExpression="REMOVE claimedUntil",
+        )
+
     def settle_inbound(
         self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
     ) -> None:
@@ -197,7 +233,7 @@ class DynamoSubscriberStore:
             "Update": {
                 "TableName": self.table_name,
                 "Key": inbound_key(message_id),
-                "UpdateExpression": "REMOVE owedSms",
+                "UpdateExpression": "REMOVE owedSms, claimedUntil",
                 "ConditionExpression": "attribute_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
             }
@@ -271,6 +307,8 @@ class DynamoSubscriberStore:
         }
         if marker.owed_sms:
             item["owedSms"] = {"S": marker.owed_sms}
+        if marker.claimed_until is not None:
+            item["claimedUntil"] = {"S": _time(marker.claimed_until)}
         return {
             "Put": {
                 "TableName": self.table_name,

@@ -27,6 +27,7 @@ class InboundMarker:
     message_id: str
     phone_number: str
     owed_sms: str = ""  # template name of an SMS decided but not yet sent
+    claimed_until: datetime | None = None  # an invocation is sending the owed SMS until then
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,6 +61,15 @@ class SubscriberStore(Protocol):
     def events(self, phone_number: str) -> list[ConsentEvent]: ...
 
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
+
+    def claim_owed_sms(self, message_id: str, now: datetime, until: datetime) -> bool:
+        """Take the owed SMS for sending, unless it was settled or another invocation's
+        claim is still running. True when the claim is ours."""
+        ...
+
+    def release_owed_sms(self, message_id: str) -> None:
+        """Give the claim back after a failed send, so that a retry can send."""
+        ...
 
     def settle_inbound(
         self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from optin.domain import lifecycle
@@ -169,19 +169,28 @@ class ReplyResult:
     message_id: str = ""
     sms_message_id: str = ""
     registration_correlation_id: str = ""
+    sent_not_recorded: bool = False  # the SMS went out but its ledger event could not be written
+
+
+# How long one invocation owns the SMS an inbound message owes while it sends it. A
+# redelivery arriving meanwhile leaves it alone; one arriving after a crash sends it.
+SEND_LEASE = timedelta(minutes=2)
 
 
 def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
     """Apply one inbound message exactly once, then send the SMS it calls for.
 
     The decision, its ledger events and the inbound marker are written in one transaction;
-    the marker remembers an SMS still owed, so a redelivery after a failed send sends it.
+    the marker remembers an SMS still owed, and who is sending it, so a redelivery after a
+    failed send sends it, and a redelivery during the send does not send it twice.
     Raises SmsUnavailable when the provider fails: the caller lets the platform retry.
     """
     marker = ports.store.inbound_marker(reply.message_id)
     if marker is not None:
-        if marker.owed_sms:
-            _deliver_owed(ports, marker)
+        now = ports.clock()
+        if marker.owed_sms and ports.store.claim_owed_sms(marker.message_id, now, now + SEND_LEASE):
+            sms_id, recorded = _deliver_owed(ports, marker)
+            return ReplyResult(None, reply.message_id, sms_id, sent_not_recorded=not recorded)
         return ReplyResult(None, reply.message_id)
     policy = Policy.from_settings(ports.settings)
     for _ in range(MAX_ATTEMPTS):
@@ -192,6 +201,7 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
             message_id=reply.message_id,
             phone_number=reply.phone_number,
             owed_sms=decision.sms,
+            claimed_until=now + SEND_LEASE if decision.sms else None,
             details={"removeOptOut": decision.remove_opt_out},
         )
         try:
@@ -208,12 +218,13 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
             continue
         except AlreadyProcessed:
             return ReplyResult(None, reply.message_id)
-        sms_id = _deliver_owed(ports, marker) if decision.sms else ""
+        sms_id, recorded = _deliver_owed(ports, marker) if decision.sms else ("", True)
         return ReplyResult(
             decision.outcome,
             reply.message_id,
             sms_id,
             existing.correlation_id if existing else "",
+            sent_not_recorded=not recorded,
         )
     raise ConcurrentUpdate(f"inbound message {reply.message_id} kept conflicting")
 
@@ -221,7 +232,9 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
 _SENT_EVENTS = {"welcome": EventType.WELCOME_SENT, "expired": EventType.EXPIRED_NOTICE_SENT}
 
 
-def _deliver_owed(ports: Ports, marker: InboundMarker) -> str:
+def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
+    """Send the SMS the marker owes (its claim is ours); returns the message id and whether
+    the send was recorded. Once the SMS is out, nothing raises: a retry would send it again."""
     e164 = marker.phone_number
     if marker.details.get("removeOptOut"):
         ports.sender.remove_opt_out(e164)
@@ -230,18 +243,24 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> str:
         message_id = ports.sender.send(
             e164, body, kind=marker.owed_sms, correlation_id=marker.message_id
         )
+    except SmsUnavailable:
+        ports.store.release_owed_sms(marker.message_id)
+        raise
     except DestinationOptedOut:
         _mark_platform_opted_out(ports, e164, via="reply")
         ports.store.settle_inbound(marker.message_id, e164, [])
-        return ""
+        return "", True
     sent = ConsentEvent(
         type=_SENT_EVENTS[marker.owed_sms],
         at=ports.clock(),
         source="sms",
         details={"messageId": message_id, "inboundMessageId": marker.message_id},
     )
-    ports.store.settle_inbound(marker.message_id, e164, [sent])
-    return message_id
+    try:
+        ports.store.settle_inbound(marker.message_id, e164, [sent])
+    except SmsUnavailable:
+        return message_id, False
+    return message_id, True
 
 
 # Operator actions ------------------------------------------------------------------------

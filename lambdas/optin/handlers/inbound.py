@@ -104,8 +104,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             failures.append(error)
             continue
         processed += 1
+        if result.sent_not_recorded:
+            count("LedgerWriteFailed")
+            logger.error(
+                "reply SMS sent but its ledger event was not written",
+                extra={
+                    "phoneNumber": mask(reply.phone_number),
+                    "smsMessageId": result.sms_message_id,
+                },
+            )
         if result.outcome is None:
-            logger.info("inbound message already processed")
+            logger.info(
+                "inbound message already processed",
+                extra={"owedSmsSent": bool(result.sms_message_id)},
+            )
             continue
         metric = _OUTCOME_METRICS.get(result.outcome)
         if metric:
