@@ -176,3 +176,18 @@ def test_other_errors_are_not_swallowed(dynamodb):
         stub.add_client_error("get_item", service_error_code="ResourceNotFoundException")
         with pytest.raises(ClientError):
             store.get(NUMBER)
+
+
+def test_owed_sms_is_claimed_by_one_invocation_at_a_time(store):
+    from datetime import timedelta
+
+    marker = InboundMarker("in-3", NUMBER, owed_sms="welcome", claimed_until=NOW)
+    store.append(NUMBER, [event()], inbound=marker)
+    later = NOW + timedelta(seconds=1)
+    assert store.claim_owed_sms("in-3", later, later + timedelta(minutes=2)) is True
+    assert store.claim_owed_sms("in-3", later, later + timedelta(minutes=2)) is False
+    store.release_owed_sms("in-3")
+    assert store.claim_owed_sms("in-3", later, later + timedelta(minutes=2)) is True
+    store.settle_inbound("in-3", NUMBER, [])
+    assert store.inbound_marker("in-3").claimed_until is None
+    assert store.claim_owed_sms("in-3", later + timedelta(hours=1), later) is False  # settled
