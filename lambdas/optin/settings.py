@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "REQUIRE_CONSENT_CHECKBOX": "requireConsentCheckbox",
     "ALLOWED_ORIGINS": "allowedOrigins",
     "MESSAGE_TEMPLATES": "messageTemplates",
+    "XRAY_SDK_TRACING": "xraySdkTracing",
 }
 
 NUMBER_LOOKUPS = ("carrier", "offline")
@@ -71,6 +72,7 @@ class Settings:
     require_consent_checkbox: bool = True
     allowed_origins: tuple[str, ...] = ()
     message_templates: Mapping[str, str] = field(default_factory=dict)
+    xray_sdk_tracing: bool = False  # read at import by observability.traced; checked here
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +103,7 @@ class Settings:
             require_consent_checkbox=reader.boolean("REQUIRE_CONSENT_CHECKBOX", True),
             allowed_origins=reader.origins("ALLOWED_ORIGINS"),
             message_templates=reader.templates("MESSAGE_TEMPLATES"),
+            xray_sdk_tracing=reader.boolean("XRAY_SDK_TRACING", False),
         )
         check_templates(settings.message_templates)
         if settings.default_country not in settings.allowed_countries:

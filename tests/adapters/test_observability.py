@@ -67,3 +67,17 @@ def test_masking_formatter_is_a_safety_net(log_lines):
     assert "+12065550142" not in line
     assert "+14165550199" not in line
     assert "+1******0142" in line
+
+
+def test_xray_sdk_tracer_only_when_switched_on(monkeypatch):
+    from optin.observability import traced
+
+    def handler(event, context):
+        return {"ok": True}
+
+    monkeypatch.delenv("XRAY_SDK_TRACING", raising=False)
+    assert traced(handler) is handler
+    monkeypatch.setenv("XRAY_SDK_TRACING", "true")
+    wrapped = traced(handler)
+    assert wrapped is not handler
+    assert wrapped({}, LambdaContext()) == {"ok": True}

@@ -17,7 +17,7 @@ from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.service import receive_reply
-from optin.observability import count, logger, metrics, tracer
+from optin.observability import count, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -79,7 +79,7 @@ def _text(value: Any) -> str:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current()
     records = event.get("Records") if isinstance(event, dict) else None

@@ -13,12 +13,12 @@ from optin.domain.phone import mask
 from optin.domain.registration import parse_registration
 from optin.domain.service import register
 from optin.handlers.http import error_body, error_headers, header, response
-from optin.observability import count, count_rejection, logger, metrics, tracer
+from optin.observability import count, count_rejection, logger, metrics, traced
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ports = runtime.current()
     settings = ports.settings
