@@ -118,6 +118,12 @@ class LocalHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
+    def do_TRACE(self) -> None:
+        self._dispatch("TRACE")
+
+    def do_CONNECT(self) -> None:
+        self._dispatch("CONNECT")
+
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         path = url.path
@@ -387,6 +393,7 @@ class LocalServer(ThreadingHTTPServer):
     """Binds first (so port 0 picks a free port), then serves once the service is attached."""
 
     daemon_threads = True
+    request_queue_size = 128  # many clients at once (the standard library's 5 drops some)
     service: LocalService
 
     def __init__(self, host: str, port: int, console: Printer = print) -> None:

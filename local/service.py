@@ -79,6 +79,7 @@ class LocalService:
 
         from moto import mock_aws
 
+        _lighten_moto()
         self._mock = mock_aws()
         self._mock.start()
 
@@ -161,3 +162,43 @@ class LocalService:
 
     def _invoke_locked(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         return handler(event, LambdaContext())
+
+
+def _lighten_moto() -> None:
+    """Make moto fit a long local session: it is a test library, and two of its habits grow
+    with every registration.
+
+    - It keeps a reference to every model object it creates, for its own introspection API
+      (unused here), so nothing it builds is ever freed.
+    - TransactWriteItems deep-copies the whole table before each transaction, to roll back
+      on failure: each registration cost more than the one before (about 30/s at first,
+      2/s after a thousand). A rollback copy only needs the item objects (puts replace them)
+      and each item's attribute map (updates change it in place), not a deep copy of every
+      attribute value.
+    """
+    import copy
+    from collections import defaultdict
+
+    from moto.core import common_models
+    from moto.dynamodb.models.table import Table
+
+    def untracked(cls: type, *_args: object, **_kwargs: object) -> object:
+        return object.__new__(cls)
+
+    def item_copy(item: Any) -> Any:
+        clone = copy.copy(item)
+        clone.attrs = dict(item.attrs)
+        return clone
+
+    def rollback_copy(table: Any, _memo: dict[int, Any]) -> Any:
+        clone = copy.copy(table)
+        clone.items = defaultdict(dict)
+        for hash_key, value in table.items.items():
+            if isinstance(value, dict):
+                clone.items[hash_key] = {key: item_copy(item) for key, item in value.items()}
+            else:
+                clone.items[hash_key] = item_copy(value)
+        return clone
+
+    common_models.BaseModel.__new__ = staticmethod(untracked)  # type: ignore[assignment]
+    Table.__deepcopy__ = rollback_copy  # type: ignore[attr-defined]
