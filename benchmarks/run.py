@@ -88,7 +88,7 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
             f"  (import {entry['median_import_ms']:.0f} ms, first call"
             f" {entry['median_first_invocation_ms']:.0f} ms)"
         )
-    print(f"  of which X-Ray SDK import     {cold['x_ray_sdk_import_ms']:8.1f} ms")
+    print(f"  X-Ray SDK, if xraySdkTracing  {cold['x_ray_sdk_import_ms']:8.1f} ms more")
     print("\nWarm latency (ms)                    p50      p99")
     for backend in ("in_memory", "moto"):
         for name in ("registration", "inbound"):

@@ -89,7 +89,7 @@ def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
     numbers = list(fictional_numbers())[:registrations]
     with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
         log = Path(temp) / "local-mode.log"
-        mode = LocalMode(log, module="benchmarks.local_mode")
+        mode = LocalMode(log)
         try:
             started = time.perf_counter()
             statuses, client = _run_clients(mode.base_url, numbers, clients)
@@ -123,8 +123,7 @@ def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
             mode.stop()
     accepted = statuses.count(202)
     return {
-        "method": "python -m benchmarks.local_mode (python -m local with moto's instance "
-        f"tracking off) on a free port; {registrations} distinct fictional numbers "
+        "method": f"python -m local on a free port; {registrations} distinct fictional numbers "
         f"POSTed by {clients} client threads (urllib); counts read back through "
         "/simulator/api/subscribers/{n} and /simulator/api/phones",
         "registrations": registrations,
