@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.adversarial.harness import FAKE_AWS, moto_table
-from tests.fakes import BASE_ENV, Clock
+from tests.adversarial.harness import moto_table
+from tests.fakes import BASE_ENV, FAKE_AWS, Clock
 
 PAID = {"SendTextMessage", "CarrierLookup"}
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"

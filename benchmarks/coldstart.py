@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import median
-from tests.adversarial.harness import FAKE_AWS, ROOT
-from tests.fakes import BASE_ENV
+from tests.adversarial.harness import ROOT
+from tests.fakes import BASE_ENV, FAKE_AWS
 
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 MODES = ("empty", "floor", "registration", "inbound")

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.stats import median, percentile
-from tests.adversarial.harness import FAKE_AWS, CannedSms, fictional_numbers, moto_table
-from tests.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.adversarial.harness import CannedSms, fictional_numbers, moto_table
+from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore
 
 WARMUP = 50
 BATCH = 50

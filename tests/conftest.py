@@ -6,25 +6,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from optin import runtime
-from optin.domain import service
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore, installed
 
-# Never reach a real AWS endpoint from a test, whatever the machine's configuration.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "sms-optin",
-        "POWERTOOLS_METRICS_NAMESPACE": "SmsOptIn",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-)
+os.environ.update(FAKE_AWS)
 os.environ.pop("AWS_PROFILE", None)
 
 
@@ -41,17 +27,15 @@ def clock() -> Clock:
 @pytest.fixture
 def ports(settings: Settings, clock: Clock) -> Iterator[Ports]:
     """In-memory ports, installed for the handlers too."""
-    installed = Ports(
+    memory = Ports(
         settings=settings,
         store=MemoryStore(),
         sender=FakeSender(),
         lookup=FakeLookup(),
         clock=clock,
     )
-    runtime.install(installed)
-    service._kept_disclosures.clear()
-    yield installed
-    runtime.install(None)
+    with installed(memory):
+        yield memory
 
 
 @pytest.fixture

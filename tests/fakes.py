@@ -6,14 +6,27 @@ import copy
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from optin.domain.errors import DestinationOptedOut, SmsUnavailable
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
-from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
+
+# Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "sms-optin",
+    "POWERTOOLS_METRICS_NAMESPACE": "SmsOptIn",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
 
 BASE_ENV = {
     "TABLE_NAME": "subscribers",
@@ -179,3 +192,17 @@ class FakeLookup:
         if self.fail:
             raise SmsUnavailable("CarrierLookup failed: ThrottlingException")
         return self.facts.get(phone_number) or offline_facts(phone_number)
+
+
+@contextmanager
+def installed(ports: Ports) -> Iterator[Ports]:
+    """The handlers use these ports (and a fresh container's caches) inside the block."""
+    from optin import runtime
+    from optin.domain import service
+
+    runtime.install(ports)
+    service._kept_disclosures.clear()
+    try:
+        yield ports
+    finally:
+        runtime.install(None)

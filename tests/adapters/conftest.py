@@ -7,13 +7,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from optin import runtime
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.schema import table_definition
-from optin.domain import service
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.fakes import Clock, FakeLookup, FakeSender
+from tests.fakes import Clock, FakeLookup, FakeSender, installed
 
 
 @pytest.fixture
@@ -36,7 +34,5 @@ def moto_ports(settings: Settings, clock: Clock, store: DynamoSubscriberStore) -
     ports = Ports(
         settings=settings, store=store, sender=FakeSender(), lookup=FakeLookup(), clock=clock
     )
-    runtime.install(ports)
-    service._kept_disclosures.clear()
-    yield ports
-    runtime.install(None)
+    with installed(ports):
+        yield ports

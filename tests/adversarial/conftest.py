@@ -13,14 +13,12 @@ import pytest
 from moto import mock_aws
 from pytest_socket import socket_allow_hosts
 
-from optin import runtime
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
-from optin.domain import service
 from optin.domain.ports import Ports
 from optin.settings import Settings
 from tests.adversarial.harness import CannedSms, FaultyClient, moto_table, sms_client
-from tests.fakes import BASE_ENV, Clock
+from tests.fakes import BASE_ENV, Clock, installed
 
 
 @pytest.fixture(autouse=True)
@@ -60,10 +58,8 @@ class RealAdapters:
 def real(carrier_settings: Settings, clock: Clock) -> Iterator[RealAdapters]:
     with mock_aws():
         adapters = RealAdapters(carrier_settings, clock)
-        runtime.install(adapters.ports)
-        service._kept_disclosures.clear()
-        yield adapters
-        runtime.install(None)
+        with installed(adapters.ports):
+            yield adapters
 
 
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:

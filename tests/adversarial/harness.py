@@ -26,16 +26,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "sms-optin",
-    "POWERTOOLS_METRICS_NAMESPACE": "SmsOptIn",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
 
 # US area codes where phonenumbers calls every 555-0100..555-0199 number valid and
 # "fixed line or mobile". 555-01xx numbers are fictional: nobody owns them.

@@ -19,10 +19,8 @@ import pytest
 from moto import mock_aws
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
-from optin import runtime
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
-from optin.domain import service
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
@@ -34,7 +32,7 @@ from tests.adversarial.harness import (
     moto_table,
     sms_client,
 )
-from tests.fakes import Clock
+from tests.fakes import Clock, installed
 
 NUMBER = "+12065550142"
 
@@ -59,10 +57,8 @@ class Concurrent:
 def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]:
     with mock_aws():
         world = Concurrent(carrier_settings, clock)
-        runtime.install(world.ports)
-        service._kept_disclosures.clear()
-        yield world
-        runtime.install(None)
+        with installed(world.ports):
+            yield world
 
 
 def post(number: str) -> int:
