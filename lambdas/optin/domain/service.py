@@ -141,23 +141,55 @@ def _release(ports: Ports, claimed: Subscriber, previous: Subscriber | None, rea
 
 
 def _mark_platform_opted_out(ports: Ports, e164: str, *, via: str) -> None:
-    for _ in range(MAX_ATTEMPTS):
-        existing = ports.store.get(e164)
-        if existing is None:
-            return
-        now = ports.clock()
-        updated = lifecycle.platform_opted_out(existing, now, via)
-        event = ConsentEvent(
-            type=EventType.SMS_BLOCKED_OPTED_OUT,
-            at=now,
+    """The platform refused a send: its opt-out list is never overruled."""
+    try:
+        _opt_out(
+            ports.store,
+            e164,
+            ports.clock,
+            lambda existing, now: lifecycle.platform_opted_out(existing, now, via),
+            EventType.SMS_BLOCKED_OPTED_OUT,
             source="platform",
-            details={"fromStatus": existing.status.value, "toStatus": updated.status.value},
+            details={},
+        )
+    except ConcurrentUpdate:
+        return  # it kept changing: the next send will meet the opt-out list again
+
+
+def _opt_out(
+    store: SubscriberStore,
+    phone_number: str,
+    clock: Callable[[], datetime],
+    change: Callable[[Subscriber, datetime], Subscriber],
+    kind: EventType,
+    *,
+    source: str,
+    details: dict[str, Any],
+) -> bool:
+    """Apply an opt-out to the current subscriber, reading again after a lost race.
+    False when there is no subscriber; ConcurrentUpdate when it kept changing."""
+    for _ in range(MAX_ATTEMPTS):
+        existing = store.get(phone_number)
+        if existing is None:
+            return False
+        now = clock()
+        updated = change(existing, now)
+        event = ConsentEvent(
+            type=kind,
+            at=now,
+            source=source,
+            details={
+                **details,
+                "fromStatus": existing.status.value,
+                "toStatus": updated.status.value,
+            },
         )
         try:
-            ports.store.save(updated, [event], expected_version=existing.version)
-            return
+            store.save(updated, [event], expected_version=existing.version)
         except ConcurrentUpdate:
             continue
+        return True
+    raise ConcurrentUpdate(f"subscriber kept changing while opting out {kind.value}")
 
 
 # Replies ---------------------------------------------------------------------------------
@@ -275,29 +307,15 @@ def remove_subscriber(
     clock: Callable[[], datetime] = utc_now,
 ) -> bool:
     """An operator opts a number out (SPEC section 3). False when there is no subscriber."""
-    for _ in range(MAX_ATTEMPTS):
-        existing = store.get(phone_number)
-        if existing is None:
-            return False
-        now = clock()
-        removed = lifecycle.removed_by_operator(existing, now)
-        event = ConsentEvent(
-            type=EventType.REMOVED_BY_OPERATOR,
-            at=now,
-            source="operator",
-            details={
-                "operator": operator,
-                "reason": reason,
-                "fromStatus": existing.status.value,
-                "toStatus": removed.status.value,
-            },
-        )
-        try:
-            store.save(removed, [event], expected_version=existing.version)
-        except ConcurrentUpdate:
-            continue
-        return True
-    raise ConcurrentUpdate(f"subscriber {phone_number} kept changing")
+    return _opt_out(
+        store,
+        phone_number,
+        clock,
+        lifecycle.removed_by_operator,
+        EventType.REMOVED_BY_OPERATOR,
+        source="operator",
+        details={"operator": operator, "reason": reason},
+    )
 
 
 # Operator view ---------------------------------------------------------------------------
