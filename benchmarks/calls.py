@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.adversarial.harness import moto_table
+from tests.adversarial.harness import SEND_KEYS, moto_table
 from tests.fakes import BASE_ENV, FAKE_AWS, Clock
 
 PAID = {"SendTextMessage", "CarrierLookup"}
@@ -90,7 +90,7 @@ def measure() -> dict[str, Any]:
                 stub.add_response("carrier_lookup", answer, {"PhoneNumber": number})
 
             def send(number: str) -> None:
-                expected = {"DestinationPhoneNumber": number, **dict.fromkeys(_SEND_KEYS, ANY)}
+                expected = {"DestinationPhoneNumber": number, **dict.fromkeys(SEND_KEYS, ANY)}
                 stub.add_response("send_text_message", {"MessageId": "m"}, expected)
 
             def scenario(name: str, run: Callable[[], Any], expect: Any) -> None:
@@ -136,15 +136,6 @@ def measure() -> dict[str, Any]:
 
 
 _ONE = {"processed": 1}
-_SEND_KEYS = (
-    "OriginationIdentity",
-    "MessageBody",
-    "MessageType",
-    "TimeToLive",
-    "Context",
-    "ConfigurationSetName",
-    "ProtectConfigurationId",
-)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# SendTextMessage parameters besides the destination, checked as present on every send.
+SEND_KEYS = (
+    "OriginationIdentity",
+    "MessageBody",
+    "MessageType",
+    "TimeToLive",
+    "Context",
+    "ConfigurationSetName",
+    "ProtectConfigurationId",
+)
+
 
 # US area codes where phonenumbers calls every 555-0100..555-0199 number valid and
 # "fixed line or mobile". 555-01xx numbers are fictional: nobody owns them.

@@ -21,22 +21,13 @@ from optin.domain import service
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
-from tests.adversarial.harness import CannedSms, client_error
+from tests.adversarial.harness import SEND_KEYS, CannedSms, client_error
 from tests.fakes import FakeLookup, FakeSender
 from tests.unit.lifecycle_support import register as register_directly
 from tests.unit.lifecycle_support import reply as reply_directly
 
 NUMBER = "+12065550142"
 FORM = {"phoneNumber": NUMBER, "firstName": "Ada", "lastName": "Lovelace", "consent": True}
-SEND_KEYS = (
-    "OriginationIdentity",
-    "MessageBody",
-    "MessageType",
-    "TimeToLive",
-    "Context",
-    "ConfigurationSetName",
-    "ProtectConfigurationId",
-)
 DYNAMODB_THROTTLES = [
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
