@@ -6,6 +6,7 @@ safety net behind the explicit ``mask`` calls; names are never logged at all.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 from collections.abc import Callable
@@ -18,6 +19,26 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from optin.domain.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
+
+
+class Metric(enum.StrEnum):
+    """Every metric the functions emit: the handlers, the stack's alarms and dashboard, and
+    the tests all use these names, so none can drift from another."""
+
+    REGISTRATION_ACCEPTED = "RegistrationAccepted"
+    REGISTRATION_REJECTED = "RegistrationRejected"  # also split by dimension ``code``
+    REGISTRATION_FAILED = "RegistrationFailed"  # an unexpected error: a bug, answered 500
+    CONFIRMATION_SENT = "ConfirmationSent"
+    SMS_SEND_FAILED = "SmsSendFailed"
+    LEDGER_WRITE_FAILED = "LedgerWriteFailed"  # an SMS left but its evidence was not written
+    INBOUND_MESSAGES = "InboundMessages"
+    MALFORMED_INBOUND = "MalformedInbound"
+    INBOUND_FAILED = "InboundFailed"
+    CONFIRMED = "Confirmed"
+    OPTED_OUT = "OptedOut"
+    EXPIRED = "Expired"
+    HELP_REQUESTED = "HelpRequested"
+    UNMATCHED_REPLY = "UnmatchedReply"
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):
@@ -47,15 +68,15 @@ def traced(handler: Handler) -> Handler:
     return wrapped
 
 
-def count(name: str, value: int = 1) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+def count(metric: Metric, value: int = 1) -> None:
+    metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
 def count_rejection(code: str) -> None:
     """RegistrationRejected, in total and split by error code."""
-    count("RegistrationRejected")
+    count(Metric.REGISTRATION_REJECTED)
     with single_metric(
-        name="RegistrationRejected",
+        name=Metric.REGISTRATION_REJECTED.value,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,

@@ -17,17 +17,17 @@ from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.service import receive_reply
-from optin.observability import count, logger, metrics, traced
+from optin.observability import Metric, count, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _OUTCOME_METRICS = {
-    ReplyOutcome.CONFIRMED: "Confirmed",
-    ReplyOutcome.OPTED_OUT: "OptedOut",
-    ReplyOutcome.EXPIRED: "Expired",
-    ReplyOutcome.UNMATCHED: "UnmatchedReply",
-    ReplyOutcome.UNKNOWN_SENDER: "UnmatchedReply",
-    ReplyOutcome.HELP: "HelpRequested",
+    ReplyOutcome.CONFIRMED: Metric.CONFIRMED,
+    ReplyOutcome.OPTED_OUT: Metric.OPTED_OUT,
+    ReplyOutcome.EXPIRED: Metric.EXPIRED,
+    ReplyOutcome.UNMATCHED: Metric.UNMATCHED_REPLY,
+    ReplyOutcome.UNKNOWN_SENDER: Metric.UNMATCHED_REPLY,
+    ReplyOutcome.HELP: Metric.HELP_REQUESTED,
 }
 
 
@@ -86,12 +86,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     failures: list[Exception] = []
     processed = 0
     batch = records if isinstance(records, list) else [event]
-    count("InboundMessages", len(batch))
+    count(Metric.INBOUND_MESSAGES, len(batch))
     for record in batch:
         try:
             reply = parse_record(record, ports.settings.confirm_keywords)
         except MalformedMessage as error:
-            count("MalformedInbound")
+            count(Metric.MALFORMED_INBOUND)
             logger.warning("malformed inbound message dropped", extra={"reason": str(error)})
             continue
         logger.set_correlation_id(reply.message_id)
@@ -105,7 +105,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             continue
         processed += 1
         if result.sent_not_recorded:
-            count("LedgerWriteFailed")
+            count(Metric.LEDGER_WRITE_FAILED)
             logger.error(
                 "reply SMS sent but its ledger event was not written",
                 extra={
@@ -133,6 +133,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
             },
         )
     if failures:
-        count("InboundFailed", len(failures))
+        count(Metric.INBOUND_FAILED, len(failures))
         raise failures[0]
     return {"processed": processed}

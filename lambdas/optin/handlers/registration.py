@@ -13,7 +13,7 @@ from optin.domain.phone import mask
 from optin.domain.registration import parse_registration
 from optin.domain.service import register
 from optin.handlers.http import error_body, error_headers, header, response
-from optin.observability import count, count_rejection, logger, metrics, traced
+from optin.observability import Metric, count, count_rejection, logger, metrics, traced
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -44,14 +44,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _refused(event, error, settings.allowed_origins)
     except Exception:  # a bug: logged and alarmed on, answered in the API's error shape
         logger.exception("registration failed unexpectedly")
-        count("RegistrationFailed")
+        count(Metric.REGISTRATION_FAILED)
         failure = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
         return response(event, 500, {"error": failure}, settings.allowed_origins)
-    count("RegistrationAccepted")
+    count(Metric.REGISTRATION_ACCEPTED)
     if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
-        count("ConfirmationSent")
+        count(Metric.CONFIRMATION_SENT)
     if result.sent_not_recorded:
-        count("LedgerWriteFailed")
+        count(Metric.LEDGER_WRITE_FAILED)
         logger.error(
             "confirmation sent but its ledger event was not written",
             extra={"phoneNumber": mask(result.phone_number), "messageId": result.message_id},
@@ -74,7 +74,7 @@ def _refused(
 ) -> dict[str, Any]:
     count_rejection(error.code)
     if error.code == "SMS_UNAVAILABLE":
-        count("SmsSendFailed")
+        count(Metric.SMS_SEND_FAILED)
     logger.info(
         "registration rejected",
         extra={"code": error.code, "status": error.status, "field": error.field},
