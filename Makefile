@@ -52,7 +52,7 @@ synth: venv
 	$(CDK) synth --quiet $(CDK_ARGS)
 
 deploy: venv
-	$(CDK) deploy $(CDK_ARGS)
+	OPTIN_DEPLOY=1 $(CDK) deploy $(CDK_ARGS)
 
 destroy: venv
 	$(CDK) destroy $(CDK_ARGS)

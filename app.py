@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 import aws_cdk as cdk
 
 from infra.config import ConfigError
+from infra.placeholders import DEPLOY_VARIABLE, ExampleBranding
 from infra.stack import create_stack
 from optin.domain.errors import SettingError
 
@@ -19,8 +21,8 @@ from optin.domain.errors import SettingError
 def main() -> None:
     app = cdk.App()
     try:
-        create_stack(app)
-    except (ConfigError, SettingError) as error:
+        create_stack(app, deploying=os.environ.get(DEPLOY_VARIABLE) == "1")
+    except (ConfigError, SettingError, ExampleBranding) as error:
         sys.exit(f"Invalid configuration: {error}")
     app.synth()
 

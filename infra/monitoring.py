@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,19 +15,69 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import names
+from optin.observability import Metric
 
 PERIOD = Duration.minutes(5)
 
+# The dashboard's graphs of the functions' own metrics: every ``Metric`` stands in one of
+# them (checked at synth), so a metric added to the functions cannot be left off.
+METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
+    "Registrations": {
+        Metric.REGISTRATION_ACCEPTED: "Accepted",
+        Metric.REGISTRATION_REJECTED: "Rejected",
+        Metric.REGISTRATION_FAILED: "Failed (500)",
+    },
+    "Confirmations": {
+        Metric.CONFIRMATION_SENT: "Confirmation SMS sent",
+        Metric.CONFIRMED: "Confirmed",
+    },
+    "Replies": {
+        Metric.INBOUND_MESSAGES: "Inbound messages",
+        Metric.OPTED_OUT: "Opted out",
+        Metric.EXPIRED: "Expired",
+        Metric.HELP_REQUESTED: "Help requested",
+        Metric.UNMATCHED_REPLY: "Unmatched replies",
+    },
+    "Lost messages and lost evidence": {
+        Metric.SMS_SEND_FAILED: "SMS send failures",
+        Metric.LEDGER_WRITE_FAILED: "SMS sent, ledger not written",
+        Metric.MALFORMED_INBOUND: "Malformed inbound",
+        Metric.INBOUND_FAILED: "Inbound failures (retried)",
+    },
+}
 
-def service_metric(metric_name: str, label: str | None = None) -> cloudwatch.Metric:
+# Alarms on the functions' own metrics: each count that means a message or its consent
+# evidence was lost. Threshold: one in a five-minute period.
+METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
+    Metric.SMS_SEND_FAILED: ("SmsSendFailures", "End User Messaging refused or failed a send."),
+    Metric.LEDGER_WRITE_FAILED: (
+        "LedgerWriteFailures",
+        "An SMS left but its consent ledger event was not written: the evidence has a gap "
+        "(the function log names the message id).",
+    ),
+    Metric.MALFORMED_INBOUND: (
+        "MalformedInbound",
+        "An inbound message could not be read and was dropped (see the inbound log).",
+    ),
+}
+
+
+def check_every_metric_is_graphed(graphs: Mapping[str, Mapping[Metric, str]]) -> None:
+    graphed = [metric for members in graphs.values() for metric in members]
+    missing = set(Metric) - set(graphed)
+    if missing or len(graphed) != len(set(graphed)):
+        raise ValueError(f"the dashboard must graph each metric once; missing {sorted(missing)}")
+
+
+def service_metric(metric: Metric, label: str | None = None) -> cloudwatch.Metric:
     """A metric the functions emit with Powertools (EMF), dimension ``service``."""
     return cloudwatch.Metric(
         namespace=names.METRICS_NAMESPACE,
-        metric_name=metric_name,
+        metric_name=metric.value,
         dimensions_map={"service": names.SERVICE_NAME},
         statistic="Sum",
         period=PERIOD,
-        label=label or metric_name,
+        label=label or metric.value,
     )
 
 
@@ -41,6 +93,7 @@ class Monitoring(Construct):
         api: apigateway.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
+        check_every_metric_is_graphed(METRIC_GRAPHS)
         self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
         if alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
@@ -70,7 +123,10 @@ class Monitoring(Construct):
         dead_letters = dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=PERIOD, statistic="Maximum", label="Dead-letter messages"
         )
-        sms_failures = service_metric(names.METRIC_SMS_SEND_FAILED, "SMS send failures")
+        graphs = {
+            title: [service_metric(metric, label) for metric, label in members.items()]
+            for title, members in METRIC_GRAPHS.items()
+        }
         server_errors = api.metric_server_error(period=PERIOD, label="API 5xx")
         self.alarms = [
             *(
@@ -82,7 +138,10 @@ class Monitoring(Construct):
                 dead_letters,
                 "Inbound messages failed after retries and wait in the dead-letter queue.",
             ),
-            alarm("SmsSendFailures", sms_failures, "End User Messaging refused or failed a send."),
+            *(
+                alarm(alarm_id, service_metric(metric), description)
+                for metric, (alarm_id, description) in METRIC_ALARMS.items()
+            ),
             alarm("Api5xx", server_errors, "The API answered 5xx: a bug or an outage."),
         ]
 
@@ -96,30 +155,8 @@ class Monitoring(Construct):
         def graph(title: str, *metrics: cloudwatch.IMetric) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(title=title, left=list(metrics), width=8, height=6)
 
+        dashboard.add_widgets(*(graph(title, *metrics) for title, metrics in graphs.items()))
         dashboard.add_widgets(
-            graph(
-                "Registrations",
-                service_metric(names.METRIC_REGISTRATION_ACCEPTED, "Accepted"),
-                service_metric(names.METRIC_REGISTRATION_REJECTED, "Rejected"),
-            ),
-            graph(
-                "Confirmations",
-                service_metric(names.METRIC_CONFIRMATION_SENT, "Confirmation SMS sent"),
-                service_metric(names.METRIC_CONFIRMED, "Confirmed"),
-            ),
-            graph(
-                "Opt-outs and expiries",
-                service_metric(names.METRIC_OPTED_OUT, "Opted out"),
-                service_metric(names.METRIC_EXPIRED, "Expired"),
-            ),
-        )
-        dashboard.add_widgets(
-            graph(
-                "SMS and inbound problems",
-                sms_failures,
-                service_metric(names.METRIC_UNMATCHED_REPLY, "Unmatched replies"),
-                service_metric(names.METRIC_MALFORMED_INBOUND, "Malformed inbound"),
-            ),
             graph("Function errors", *errors.values()),
             graph("Dead-letter queue depth", dead_letters),
         )

@@ -21,18 +21,9 @@ PYTHON_VERSION = "3.14"
 # Public SSM parameters the Powertools team publishes for each layer release.
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python{python}/{version}"
 
-# Observability: what the functions emit (Powertools EMF) and the dashboard reads.
+# Observability: the functions' metric names are ``optin.observability.Metric``.
 SERVICE_NAME = "sms-optin"
 METRICS_NAMESPACE = "SmsOptIn"
-METRIC_REGISTRATION_ACCEPTED = "RegistrationAccepted"
-METRIC_REGISTRATION_REJECTED = "RegistrationRejected"
-METRIC_CONFIRMATION_SENT = "ConfirmationSent"
-METRIC_CONFIRMED = "Confirmed"
-METRIC_OPTED_OUT = "OptedOut"
-METRIC_EXPIRED = "Expired"
-METRIC_SMS_SEND_FAILED = "SmsSendFailed"
-METRIC_UNMATCHED_REPLY = "UnmatchedReply"
-METRIC_MALFORMED_INBOUND = "MalformedInbound"
 
 # API (SPEC section 4).
 API_STAGE = "v1"

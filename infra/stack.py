@@ -14,18 +14,22 @@ from infra.functions import FunctionFactory
 from infra.messaging import Messaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge_findings
+from infra.placeholders import guard
 from infra.site import Site
 from optin.formconfig import form_config
 
 
 class OptInStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeployConfig, deploying: bool = False
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
             description="SMS double opt-in: web form, reply YES, consent ledger, STOP honoured",
         )
         self.config = config
+        guard(self, config.checked, deploying=deploying)
         factory = FunctionFactory(
             self,
             powertools_version=config.powertools_version,
@@ -87,9 +91,11 @@ class OptInStack(Stack):
         acknowledge_findings(self)
 
 
-def create_stack(app: App) -> OptInStack:
-    """Read the configuration from the app's context and build the stack, checked by cdk-nag."""
+def create_stack(app: App, *, deploying: bool = False) -> OptInStack:
+    """Read the configuration from the app's context and build the stack, checked by cdk-nag.
+    ``deploying``: the synthesis is for a deployment (``make deploy``), so example branding
+    is refused at once instead of by the template."""
     config = load(app.node.try_get_context)
-    stack = OptInStack(app, config.stack_name, config=config)
+    stack = OptInStack(app, config.stack_name, config=config, deploying=deploying)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return stack

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra import names
+from infra.monitoring import METRIC_ALARMS, METRIC_GRAPHS, check_every_metric_is_graphed
+from optin.observability import Metric
 from tests.infra.conftest import Synthesized
 
 
@@ -20,12 +24,14 @@ def alarms(synth: Synthesized) -> list[dict]:
                 Namespace=metric["Namespace"],
                 MetricName=metric["MetricName"],
                 Dimensions=metric.get("Dimensions", []),
+                Statistic=query["MetricStat"]["Stat"],
+                Period=query["MetricStat"]["Period"],
             )
         found.append(alarm)
     return found
 
 
-def test_alarms_cover_function_errors_dead_letters_sms_failures_and_5xx(
+def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_and_5xx(
     new_number: Synthesized,
 ) -> None:
     found = alarms(new_number)
@@ -40,12 +46,17 @@ def test_alarms_cover_function_errors_dead_letters_sms_failures_and_5xx(
     assert metrics == {
         ("AWS/Lambda", "Errors"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-        (names.METRICS_NAMESPACE, names.METRIC_SMS_SEND_FAILED),
+        (names.METRICS_NAMESPACE, Metric.SMS_SEND_FAILED),
+        (names.METRICS_NAMESPACE, Metric.LEDGER_WRITE_FAILED),
+        (names.METRICS_NAMESPACE, Metric.MALFORMED_INBOUND),
         ("AWS/ApiGateway", "5XXError"),
     }
-    assert len(found) == 5  # errors of each function, counted separately
-    [sms] = [a for a in found if a["MetricName"] == names.METRIC_SMS_SEND_FAILED]
-    assert sms["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
+    assert len(found) == 7  # errors of each function, counted separately
+    for metric in (Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND):
+        [own] = [a for a in found if a["MetricName"] == metric]
+        assert own["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
+        assert own["Statistic"] == "Sum"
+        assert own["Period"] == 300
 
 
 def test_the_alarm_topic_mails_the_operator_only_when_configured(
@@ -70,18 +81,28 @@ def test_the_dashboard_shows_every_metric_the_functions_emit(new_number: Synthes
     body = new_number.only("AWS::CloudWatch::Dashboard")["DashboardBody"]
     text = json.dumps(body)
     for metric in (
-        names.METRIC_REGISTRATION_ACCEPTED,
-        names.METRIC_REGISTRATION_REJECTED,
-        names.METRIC_CONFIRMATION_SENT,
-        names.METRIC_CONFIRMED,
-        names.METRIC_OPTED_OUT,
-        names.METRIC_EXPIRED,
-        names.METRIC_SMS_SEND_FAILED,
-        names.METRIC_UNMATCHED_REPLY,
-        names.METRIC_MALFORMED_INBOUND,
+        *(metric.value for metric in Metric),
         "ApproximateNumberOfMessagesVisible",
         "4XXError",
         "5XXError",
         "Latency",
     ):
         assert f'\\"{metric}\\"' in text, metric
+
+
+def test_a_metric_left_off_the_dashboard_or_graphed_twice_is_refused() -> None:
+    check_every_metric_is_graphed(METRIC_GRAPHS)
+    incomplete = {title: dict(members) for title, members in METRIC_GRAPHS.items()}
+    del incomplete["Confirmations"][Metric.CONFIRMED]
+    with pytest.raises(ValueError, match="Confirmed"):
+        check_every_metric_is_graphed(incomplete)
+    twice = {**METRIC_GRAPHS, "Again": {Metric.CONFIRMED: "Confirmed again"}}
+    with pytest.raises(ValueError, match="each metric once"):
+        check_every_metric_is_graphed(twice)
+
+
+def test_every_alarmed_metric_is_one_the_functions_emit() -> None:
+    assert set(METRIC_ALARMS) <= set(Metric)
+    assert {Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND} <= set(
+        METRIC_ALARMS
+    )
