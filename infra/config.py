@@ -33,6 +33,9 @@ STACK_VARIABLES = (
 _PLACEHOLDERS = {variable: f"placeholder-{variable.lower()}" for variable in STACK_VARIABLES}
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# What the protect configuration does for the allowed countries: ALLOW sends, FILTER has
+# AWS's artificially inflated traffic filtering block suspect sends, MONITOR only reports.
+PROTECT_MODES = ("ALLOW", "FILTER", "MONITOR")
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 
 _ARN = re.compile(
@@ -82,6 +85,8 @@ class DeployConfig:
     alarm_email: str
     throttling_rate_limit: int
     throttling_burst_limit: int
+    registrations_per_ip_per_5_minutes: int
+    protect_mode: str
     log_retention_days: int
     log_level: str
     powertools_version: str
@@ -138,6 +143,11 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
         alarm_email=reader.text("alarmEmail", "", _EMAIL),
         throttling_rate_limit=reader.integer("apiThrottlingRateLimit", 10, 1, 10_000),
         throttling_burst_limit=reader.integer("apiThrottlingBurstLimit", 20, 1, 5_000),
+        # WAF's rate-based rules count from 10 requests per window upwards.
+        registrations_per_ip_per_5_minutes=reader.integer(
+            "registrationsPerIpPer5Minutes", 10, 10, 2_000_000_000
+        ),
+        protect_mode=reader.choice("protectMode", "ALLOW", PROTECT_MODES),
         log_retention_days=reader.choice_int("logRetentionDays", 90, RETENTION_DAYS),
         log_level=reader.choice("logLevel", "INFO", LOG_LEVELS),
         powertools_version=reader.text("powertoolsVersion", _pinned_powertools(), _VERSION),

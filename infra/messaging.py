@@ -14,6 +14,7 @@ from typing import Any
 import phonenumbers
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_smsvoice as smsvoice
 from aws_cdk import aws_sns as sns
@@ -45,7 +46,8 @@ class Messaging(Construct):
         stack = Stack.of(self)
         settings = config.checked
 
-        self.inbound_topic = sns.Topic(self, "InboundTopic", enforce_ssl=True)
+        self.key = self._messages_key(config)
+        self.inbound_topic = sns.Topic(self, "InboundTopic", enforce_ssl=True, master_key=self.key)
         self.inbound_topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EndUserMessagingPublishesInboundSms",
@@ -78,7 +80,8 @@ class Messaging(Construct):
             self.opt_out_list_arn = opt_out_list.attr_arn
 
         rules = [
-            {"countryCode": code, "protectStatus": "ALLOW"} for code in settings.allowed_countries
+            {"countryCode": code, "protectStatus": config.protect_mode}
+            for code in settings.allowed_countries
         ]
         rules += [
             {"countryCode": code, "protectStatus": "BLOCK"}
@@ -237,6 +240,45 @@ class Messaging(Construct):
                 policy=policy,
                 install_latest_aws_sdk=False,
             )
+
+    def _messages_key(self, config: DeployConfig) -> kms.Key:
+        """The customer managed key of the message channels (replies carry names and words
+        people typed). End User Messaging may use it only for this account's own SMS
+        resources: the adopted number or pool exactly; for a requested number, this
+        account's phone numbers (its ARN would make a cycle: number -> topic -> key)."""
+        stack = Stack.of(self)
+        origination = config.origination
+        if isinstance(origination, AdoptedIdentity):
+            source = origination.arn or stack.format_arn(
+                service="sms-voice",
+                resource=origination.kind,
+                resource_name=origination.resource_id,
+            )
+        else:
+            source = stack.format_arn(
+                service="sms-voice", resource="phone-number", resource_name="*"
+            )
+        key = kms.Key(
+            self,
+            "MessagesKey",
+            description="Encrypts the SMS message channels (two-way replies)",
+            enable_key_rotation=True,
+            # Nothing at rest needs it after the stack: the topic holds no messages.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EndUserMessagingPublishesEncrypted",
+                principals=[iam.ServicePrincipal(names.SMS_SERVICE_PRINCIPAL)],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": source},
+                },
+            )
+        )
+        return key
 
     @property
     def send_resources(self) -> list[str]:

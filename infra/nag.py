@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 
 # The construct id aws-cdk-lib gives the singleton function behind every AwsCustomResource.
 AWS_CUSTOM_RESOURCE_PROVIDER = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
-_WAF = (
-    "A web ACL adds a fixed monthly cost this small service does not justify by default; "
-    "abuse is bounded by stage throttling, the per-number resend cool-down and daily cap, "
-    "and the protect configuration's country allow list. One can be attached later."
+_STATIC_SITE_WAF = (
+    "The distribution serves only the static form, no personal data and no SMS; the API it "
+    "posts to, where sign-ups could be abused, has its own web ACL (infra/protection.py). "
+    "A second web ACL would double the fixed monthly cost for nothing to protect."
 )
 _PUBLIC_FORM = (
     "The public web form registers anonymous visitors: there is no user to authenticate. "
-    "Abuse is bounded by stage throttling, the per-number cool-down and daily cap, and the "
-    "protect configuration's country allow list."
+    "Abuse is bounded by the web ACL's per-IP rate limit and managed rules, stage "
+    "throttling, the per-number cool-down and daily cap, and the protect configuration's "
+    "country allow list."
 )
 _STATIC_ONLY = (
     "The site serves only the public static form (no personal data); registrations, the "
@@ -61,7 +62,6 @@ def acknowledge_findings(stack: OptInStack) -> None:
         )
     api = stack.api.rest_api
     _acknowledge(api, _PUBLIC_FORM, "APIG4", "COG4")
-    _acknowledge(api, _WAF, "APIG3")
     _acknowledge(
         api,
         "API Gateway's account-level logging role uses the AWS managed policy made for exactly "
@@ -72,7 +72,7 @@ def acknowledge_findings(stack: OptInStack) -> None:
     site = stack.site
     _acknowledge(site.bucket, _STATIC_ONLY, "S1")
     _acknowledge(site.distribution, _STATIC_ONLY, "CFR3")
-    _acknowledge(site.distribution, _WAF, "CFR2")
+    _acknowledge(site.distribution, _STATIC_SITE_WAF, "CFR2")
     _acknowledge(
         site.distribution,
         "Visitors from anywhere may open the form (travellers, roaming numbers); where SMS can "

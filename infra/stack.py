@@ -15,6 +15,7 @@ from infra.messaging import Messaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge_findings
 from infra.placeholders import guard
+from infra.protection import Protection
 from infra.site import Site
 from optin.formconfig import form_config
 
@@ -40,6 +41,13 @@ class OptInStack(Stack):
         self.messaging = Messaging(self, "Messaging", config=config)
         self.api = Api(self, "Api", config=config)
         self.site = Site(self, "Site", api_origin=self.api.origin)
+        self.protection = Protection(
+            self,
+            "Protection",
+            stage_arn=self.api.rest_api.deployment_stage.stage_arn,
+            registrations_per_ip=config.registrations_per_ip_per_5_minutes,
+            log_retention_days=config.log_retention_days,
+        )
 
         protection = self.messaging.protect_configuration
         stack_values = {
