@@ -83,6 +83,8 @@ class DeployConfig:
     origination: AdoptedIdentity | NewPhoneNumber
     existing_opt_out_list: str  # "" : the stack creates its own opt-out list
     alarm_email: str
+    alarm_confirmations_per_hour: int
+    alarm_waf_blocks_per_5_minutes: int
     throttling_rate_limit: int
     throttling_burst_limit: int
     registrations_per_ip_per_5_minutes: int
@@ -141,6 +143,8 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
         origination=origination,
         existing_opt_out_list=_opt_out_list(reader, origination),
         alarm_email=reader.text("alarmEmail", "", _EMAIL),
+        alarm_confirmations_per_hour=reader.integer("alarmConfirmationsPerHour", 200, 1, 10**9),
+        alarm_waf_blocks_per_5_minutes=reader.integer("alarmWafBlocksPer5Minutes", 100, 1, 10**9),
         throttling_rate_limit=reader.integer("apiThrottlingRateLimit", 10, 1, 10_000),
         throttling_burst_limit=reader.integer("apiThrottlingBurstLimit", 20, 1, 5_000),
         # WAF's rate-based rules count from 10 requests per window upwards.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -62,6 +63,14 @@ METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Ceilings:
+    """Volumes that are normal up to a point: past it, an operator should look."""
+
+    confirmations_per_hour: int  # confirmation SMS sent in one hour (SMS pumping, a bot)
+    waf_blocks_per_5_minutes: int  # requests the web ACL blocked in five minutes
+
+
 def check_every_metric_is_graphed(graphs: Mapping[str, Mapping[Metric, str]]) -> None:
     graphed = [metric for members in graphs.values() for metric in members]
     missing = set(Metric) - set(graphed)
@@ -88,6 +97,8 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         alarm_email: str,
+        ceilings: Ceilings,
+        web_acl_name: str,
         functions: dict[str, lambda_.IFunction],
         dead_letter_queue: sqs.IQueue,
         api: apigateway.RestApi,
@@ -100,14 +111,14 @@ class Monitoring(Construct):
         notify = actions.SnsAction(self.alarm_topic)
 
         def alarm(
-            construct_id: str, metric: cloudwatch.IMetric, description: str
+            construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: int = 1
         ) -> cloudwatch.Alarm:
             created = cloudwatch.Alarm(
                 self,
                 construct_id,
                 metric=metric,
                 alarm_description=description,
-                threshold=1,
+                threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -128,6 +139,21 @@ class Monitoring(Construct):
             for title, members in METRIC_GRAPHS.items()
         }
         server_errors = api.metric_server_error(period=PERIOD, label="API 5xx")
+        confirmations_per_hour = service_metric(
+            Metric.CONFIRMATION_SENT, "Confirmations sent per hour"
+        ).with_(period=Duration.hours(1))
+        waf_blocks = cloudwatch.Metric(
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions_map={
+                "WebACL": web_acl_name,
+                "Region": Stack.of(self).region,
+                "Rule": "ALL",
+            },
+            statistic="Sum",
+            period=PERIOD,
+            label="Requests blocked by the web ACL",
+        )
         self.alarms = [
             *(
                 alarm(f"{name}Errors", metric, f"The {name} function failed (see its logs).")
@@ -143,6 +169,20 @@ class Monitoring(Construct):
                 for metric, (alarm_id, description) in METRIC_ALARMS.items()
             ),
             alarm("Api5xx", server_errors, "The API answered 5xx: a bug or an outage."),
+            alarm(
+                "ConfirmationVolume",
+                confirmations_per_hour,
+                f"More than {ceilings.confirmations_per_hour} confirmation SMS in an hour: a "
+                "campaign, or SMS pumping through the form (check the sources and prefixes).",
+                ceilings.confirmations_per_hour,
+            ),
+            alarm(
+                "WafBlocks",
+                waf_blocks,
+                f"The web ACL blocked more than {ceilings.waf_blocks_per_5_minutes} requests "
+                "in five minutes: an attack on the form (see the WAF logs).",
+                ceilings.waf_blocks_per_5_minutes,
+            ),
         ]
 
         dashboard = cloudwatch.Dashboard(
@@ -159,6 +199,7 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             graph("Function errors", *errors.values()),
             graph("Dead-letter queue depth", dead_letters),
+            graph("Web ACL", waf_blocks),
         )
         dashboard.add_widgets(
             graph(

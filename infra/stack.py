@@ -12,7 +12,7 @@ from infra.config import DeployConfig, load
 from infra.data import Data
 from infra.functions import FunctionFactory
 from infra.messaging import Messaging
-from infra.monitoring import Monitoring
+from infra.monitoring import Ceilings, Monitoring
 from infra.nag import acknowledge_findings
 from infra.placeholders import guard
 from infra.protection import Protection
@@ -72,6 +72,11 @@ class OptInStack(Stack):
             self,
             "Monitoring",
             alarm_email=config.alarm_email,
+            ceilings=Ceilings(
+                confirmations_per_hour=config.alarm_confirmations_per_hour,
+                waf_blocks_per_5_minutes=config.alarm_waf_blocks_per_5_minutes,
+            ),
+            web_acl_name=self.protection.web_acl_name,
             functions={
                 "Registration": self.registration.function,
                 "Inbound": self.inbound.function,

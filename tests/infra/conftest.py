@@ -99,6 +99,8 @@ def adopted() -> Synthesized:
             numberLookup="carrier",
             allowedOrigins=[EXTRA_ORIGIN],
             alarmEmail="ops@example.com",
+            alarmConfirmationsPerHour=50,
+            alarmWafBlocksPer5Minutes=40,
             apiThrottlingRateLimit=5,
             apiThrottlingBurstLimit=7,
         ),

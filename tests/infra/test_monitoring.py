@@ -34,8 +34,9 @@ def alarms(synth: Synthesized) -> list[dict]:
 def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_and_5xx(
     new_number: Synthesized,
 ) -> None:
-    found = alarms(new_number)
+    everything = alarms(new_number)
     topic = {"Ref": new_number.logical_id(new_number.stack.monitoring.alarm_topic)}
+    found = [a for a in everything if a["MetricName"] not in VOLUME_METRICS]
     metrics = set()
     for alarm in found:
         assert alarm["AlarmActions"] == [topic]
@@ -57,6 +58,35 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
         assert own["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
         assert own["Statistic"] == "Sum"
         assert own["Period"] == 300
+
+
+VOLUME_METRICS = (Metric.CONFIRMATION_SENT, "BlockedRequests")
+
+
+def test_volume_alarms_fire_past_their_configured_ceilings(
+    new_number: Synthesized, adopted: Synthesized
+) -> None:
+    topic = {"Ref": new_number.logical_id(new_number.stack.monitoring.alarm_topic)}
+    volume = {a["MetricName"]: a for a in alarms(new_number) if a["MetricName"] in VOLUME_METRICS}
+    confirmations = volume[Metric.CONFIRMATION_SENT]
+    assert confirmations["AlarmActions"] == [topic]
+    assert confirmations["Threshold"] == 200
+    assert confirmations["Period"] == 3600
+    assert confirmations["Statistic"] == "Sum"
+    assert confirmations["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    blocks = volume["BlockedRequests"]
+    assert blocks["Namespace"] == "AWS/WAFV2"
+    assert blocks["Threshold"] == 100
+    assert blocks["Period"] == 300
+    dimensions = {d["Name"]: d["Value"] for d in blocks["Dimensions"]}
+    assert dimensions["WebACL"] == new_number.stack.protection.web_acl_name
+    assert dimensions["Rule"] == "ALL"
+    adopted_volume = {
+        a["MetricName"]: a["Threshold"]
+        for a in alarms(adopted)
+        if a["MetricName"] in VOLUME_METRICS
+    }
+    assert adopted_volume == {Metric.CONFIRMATION_SENT: 50, "BlockedRequests": 40}
 
 
 def test_the_alarm_topic_mails_the_operator_only_when_configured(

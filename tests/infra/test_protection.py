@@ -147,6 +147,8 @@ def test_protect_mode_filter_applies_to_the_allowed_countries_only(strict: Synth
         ({"registrationsPerIpPer5Minutes": 9}, "registrationsPerIpPer5Minutes"),
         ({"registrationsPerIpPer5Minutes": "ten"}, "registrationsPerIpPer5Minutes"),
         ({"protectMode": "BLOCK"}, "protectMode"),
+        ({"alarmConfirmationsPerHour": 0}, "alarmConfirmationsPerHour"),
+        ({"alarmWafBlocksPer5Minutes": 1.5}, "alarmWafBlocksPer5Minutes"),
     ],
 )
 def test_invalid_protection_settings_name_themselves(changes: dict[str, Any], setting: str) -> None:
