@@ -22,6 +22,7 @@ from infra.config import DeployConfig
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
 
 BODY_BUDGET = 4096
+WAF_TOKEN_HEADER = "x-aws-waf-token"  # noqa: S105 (a header name, not a secret)
 _STRING_FIELDS = ("phoneNumber", "destinationNumber", "country", "firstName", "lastName", "source")
 
 
@@ -128,7 +129,11 @@ class Api(Construct):
             default_cors_preflight_options=apigateway.CorsOptions(
                 allow_origins=origins,
                 allow_methods=["POST", "OPTIONS"],
-                allow_headers=["Content-Type"],
+                allow_headers=[
+                    "Content-Type",
+                    # AWS WAF's token, sent by its JavaScript integration (botChallenge).
+                    *(() if self._config.bot_challenge == "none" else (WAF_TOKEN_HEADER,)),
+                ],
                 max_age=Duration.hours(1),
             ),
         )

@@ -36,6 +36,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # What the protect configuration does for the allowed countries: ALLOW sends, FILTER has
 # AWS's artificially inflated traffic filtering block suspect sends, MONITOR only reports.
 PROTECT_MODES = ("ALLOW", "FILTER", "MONITOR")
+# A bot check in front of POST /register: none, WAF's silent challenge, or a CAPTCHA.
+BOT_CHALLENGES = ("none", "challenge", "captcha")
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 
 _ARN = re.compile(
@@ -89,6 +91,7 @@ class DeployConfig:
     throttling_burst_limit: int
     registrations_per_ip_per_5_minutes: int
     protect_mode: str
+    bot_challenge: str
     log_retention_days: int
     log_level: str
     powertools_version: str
@@ -152,6 +155,9 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
             "registrationsPerIpPer5Minutes", 10, 10, 2_000_000_000
         ),
         protect_mode=reader.choice("protectMode", "ALLOW", PROTECT_MODES),
+        bot_challenge=reader.choice(
+            "botChallenge", "none", tuple(c.upper() for c in BOT_CHALLENGES)
+        ).lower(),
         log_retention_days=reader.choice_int("logRetentionDays", 90, RETENTION_DAYS),
         log_level=reader.choice("logLevel", "INFO", LOG_LEVELS),
         powertools_version=reader.text("powertoolsVersion", _pinned_powertools(), _VERSION),

@@ -87,18 +87,29 @@ def acknowledge_findings(stack: OptInStack) -> None:
     )
     _acknowledge_bucket_deployment(stack)
     _acknowledge_custom_resource_provider(stack)
+    captcha_key = stack.protection.node.try_find_child("CaptchaApiKey")
+    if captcha_key is not None:
+        _acknowledge(
+            captcha_key,
+            "CreateAPIKey creates a new key whose id is unknown beforehand; the statement "
+            "allows creating WAF API keys in this account and region only, nothing else.",
+            "IAM5[Resource::arn:<AWS::Partition>:wafv2:<AWS::Region>:<AWS::AccountId>:"
+            "regional/apikey/*]",
+        )
 
 
 def _acknowledge_custom_resource_provider(stack: OptInStack) -> None:
-    """The function behind AwsCustomResource (adopting a number): a CDK singleton."""
+    """The function behind AwsCustomResource (adopting a number, reading the web ACL's
+    integration URL): a CDK singleton."""
     for child in stack.node.children:
         if child.node.id == AWS_CUSTOM_RESOURCE_PROVIDER:
             _acknowledge(
                 child,
                 "Handler owned by aws-cdk-lib behind AwsCustomResource (configuring an adopted "
-                "number); it runs only during deployments and may write its own logs with the "
-                "AWS managed basic execution policy. Its API calls are limited to our number "
-                "and opt-out list by the statements in infra/messaging.py.",
+                "number, reading the web ACL's integration URL); it runs only during "
+                "deployments and may write its own logs with the AWS managed basic execution "
+                "policy. Its API calls are limited by the statements beside each call "
+                "(infra/messaging.py, infra/protection.py).",
                 "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                 "AWSLambdaBasicExecutionRole]",
             )

@@ -6,7 +6,11 @@ Rules, in the order WAF evaluates them:
 2. Common rule set: the OWASP-style protections (oversized or malformed requests, bad
    user agents, cross-site scripting in bodies).
 3. Known bad inputs: request patterns of known exploits.
-4. A rate limit per client IP on ``POST /register`` over five minutes: one person signs up
+4. Optionally (``botChallenge``), a bot check on ``POST /register``: WAF's silent
+   JavaScript challenge, or a CAPTCHA. The form then loads AWS WAF's integration script
+   (its URL and, for a CAPTCHA, an API key for the form's domain are read at deploy time)
+   and sends WAF's token with each registration.
+5. A rate limit per client IP on ``POST /register`` over five minutes: one person signs up
    once; a script walking number ranges (SMS pumping) is stopped after a few attempts, and
    it answers the API's own 429 shape so the form shows its usual message.
 
@@ -20,8 +24,10 @@ from __future__ import annotations
 import json
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra import names
@@ -35,6 +41,8 @@ MANAGED_RULE_GROUPS = (
 )
 RATE_WINDOW_SECONDS = 300
 RATE_LIMIT_RULE = "RegistrationsPerIp"
+BOT_CHALLENGE_RULE = "BotChallenge"
+WAF_SDK = "@aws-sdk/client-wafv2"
 TOO_MANY_BODY_KEY = "TooManyRequests"
 # WAF requires this prefix for a CloudWatch Logs destination.
 LOG_GROUP_PREFIX = "aws-waf-logs-"
@@ -59,6 +67,8 @@ class Protection(Construct):
         stage_arn: str,
         registrations_per_ip: int,
         log_retention_days: int,
+        bot_challenge: str = "none",
+        form_domain: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -77,6 +87,8 @@ class Protection(Construct):
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS)
         ]
+        if bot_challenge != "none":
+            rules.append(self._bot_check(len(rules), bot_challenge))
         rules.append(self._rate_limit(len(rules), registrations_per_ip))
         too_many = {
             "error": {
@@ -98,7 +110,13 @@ class Protection(Construct):
                 )
             },
             rules=rules,
+            # The form's page gets WAF's token; the API, on another domain, must accept it.
+            token_domains=[form_domain] if bot_challenge != "none" and form_domain else None,
         )
+        self.integration_url = ""
+        self.captcha_api_key = ""
+        if bot_challenge != "none":
+            self._read_integration(stack, bot_challenge, form_domain)
         wafv2.CfnWebACLAssociation(
             self, "ApiAssociation", resource_arn=stage_arn, web_acl_arn=self.web_acl.attr_arn
         )
@@ -128,6 +146,103 @@ class Protection(Construct):
                     single_header={"Name": "authorization"}
                 ),
             ],
+        )
+
+    def _read_integration(self, stack: Stack, bot_challenge: str, form_domain: str) -> None:
+        """WAF's JavaScript integration URL (and a CAPTCHA API key for the form's domain):
+        CloudFormation does not return them, so they are read at deploy time."""
+        acl_arn = self.web_acl.attr_arn
+
+        def call(action: str, parameters: dict[str, object], output: str) -> cr.AwsSdkCall:
+            return cr.AwsSdkCall(
+                service=WAF_SDK,
+                action=action,
+                parameters=parameters,
+                physical_resource_id=cr.PhysicalResourceId.of(f"{self.web_acl_name}/{action}"),
+                output_paths=[output],
+            )
+
+        integration = cr.AwsCustomResource(
+            self,
+            "IntegrationUrl",
+            on_update=call(
+                "GetWebACL",
+                {
+                    "Name": self.web_acl_name,
+                    "Scope": "REGIONAL",
+                    "Id": self.web_acl.attr_id,
+                },
+                "ApplicationIntegrationURL",
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["wafv2:GetWebACL"], resources=[acl_arn])]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        self.integration_url = integration.get_response_field("ApplicationIntegrationURL")
+        if bot_challenge != "captcha":
+            return
+        api_key = cr.AwsCustomResource(
+            self,
+            "CaptchaApiKey",
+            on_update=call(
+                "CreateAPIKey", {"Scope": "REGIONAL", "TokenDomains": [form_domain]}, "APIKey"
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["wafv2:CreateAPIKey"],
+                        resources=[
+                            stack.format_arn(
+                                service="wafv2", resource="regional", resource_name="apikey/*"
+                            )
+                        ],
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        self.captcha_api_key = api_key.get_response_field("APIKey")
+
+    @staticmethod
+    def _bot_check(priority: int, bot_challenge: str) -> wafv2.CfnWebACL.RuleProperty:
+        """Challenge (or CAPTCHA) each POST /register without a valid WAF token. Never the
+        CORS preflight: a challenged OPTIONS would break the form's cross-origin post."""
+
+        def matches(field: wafv2.CfnWebACL.FieldToMatchProperty, constraint: str, text: str):
+            return wafv2.CfnWebACL.StatementProperty(
+                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                    field_to_match=field,
+                    positional_constraint=constraint,
+                    search_string=text,
+                    text_transformations=[
+                        wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")
+                    ],
+                )
+            )
+
+        action = (
+            wafv2.CfnWebACL.RuleActionProperty(captcha={})
+            if bot_challenge == "captcha"
+            else wafv2.CfnWebACL.RuleActionProperty(challenge={})
+        )
+        return wafv2.CfnWebACL.RuleProperty(
+            name=BOT_CHALLENGE_RULE,
+            priority=priority,
+            action=action,
+            statement=wafv2.CfnWebACL.StatementProperty(
+                and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                    statements=[
+                        matches(
+                            wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                            "ENDS_WITH",
+                            f"/{names.REGISTER_PATH}",
+                        ),
+                        matches(wafv2.CfnWebACL.FieldToMatchProperty(method={}), "EXACTLY", "post"),
+                    ]
+                )
+            ),
+            visibility_config=_visibility(BOT_CHALLENGE_RULE),
         )
 
     @staticmethod

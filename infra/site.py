@@ -15,14 +15,19 @@ from constructs import Construct
 from infra import names
 
 CONFIG_FILE = "config.json"
+# Where AWS WAF's JavaScript integration lives (its scripts and token endpoints).
+WAF_SDK_SOURCES = "https://*.awswaf.com"
 
 
-def content_security_policy(api_origin: str) -> str:
-    """The form loads nothing from third parties and talks only to our API."""
+def content_security_policy(api_origin: str, *, waf_sdk: bool = False) -> str:
+    """The form loads nothing from third parties and talks only to our API; with a bot
+    challenge, also AWS WAF's integration script and its token endpoints."""
+    waf = f" {WAF_SDK_SOURCES}" if waf_sdk else ""
     return "; ".join(
         (
             "default-src 'self'",
-            f"connect-src 'self' {api_origin}",
+            f"connect-src 'self' {api_origin}{waf}",
+            *((f"script-src 'self'{waf}",) if waf_sdk else ()),
             "img-src 'self' data:",
             "object-src 'none'",
             "base-uri 'self'",
@@ -34,7 +39,9 @@ def content_security_policy(api_origin: str) -> str:
 
 
 class Site(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, api_origin: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, api_origin: str, waf_sdk: bool = False
+    ) -> None:
         super().__init__(scope, construct_id)
         # Only generated, reproducible content: removed with the stack.
         self.bucket = s3.Bucket(
@@ -53,7 +60,8 @@ class Site(Construct):
             comment="SMS opt-in form: CSP, HSTS, nosniff, frame deny",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(api_origin), override=True
+                    content_security_policy=content_security_policy(api_origin, waf_sdk=waf_sdk),
+                    override=True,
                 ),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.days(730),
@@ -84,7 +92,8 @@ class Site(Construct):
                 response_headers_policy=headers,
             ),
         )
-        self.origin = f"https://{self.distribution.distribution_domain_name}"
+        self.domain = self.distribution.distribution_domain_name
+        self.origin = f"https://{self.domain}"
 
     @property
     def url(self) -> str:

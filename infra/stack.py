@@ -40,13 +40,17 @@ class OptInStack(Stack):
         self.data = Data(self, "Data")
         self.messaging = Messaging(self, "Messaging", config=config)
         self.api = Api(self, "Api", config=config)
-        self.site = Site(self, "Site", api_origin=self.api.origin)
+        self.site = Site(
+            self, "Site", api_origin=self.api.origin, waf_sdk=config.bot_challenge != "none"
+        )
         self.protection = Protection(
             self,
             "Protection",
             stage_arn=self.api.rest_api.deployment_stage.stage_arn,
             registrations_per_ip=config.registrations_per_ip_per_5_minutes,
             log_retention_days=config.log_retention_days,
+            bot_challenge=config.bot_challenge,
+            form_domain=self.site.domain,
         )
 
         protection = self.messaging.protect_configuration
@@ -67,7 +71,14 @@ class OptInStack(Stack):
             self.data.grant_subscriber_access(function.role)
         self.messaging.grant_send(self.registration.role)
 
-        self.site.deploy(form_config(config.settings(stack_values), self.api.url))
+        self.site.deploy(
+            {
+                **form_config(config.settings(stack_values), self.api.url),
+                "botChallenge": config.bot_challenge,
+                "wafIntegrationUrl": self.protection.integration_url,
+                "wafCaptchaApiKey": self.protection.captcha_api_key,
+            }
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

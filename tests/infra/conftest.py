@@ -73,6 +73,14 @@ class Synthesized:
         return self.stack.resolve(element.logical_id)
 
 
+def cfn_lint_errors(template: dict[str, Any]) -> list[str]:
+    """cfn-lint's errors (not warnings) for the regions the project documents."""
+    from cfnlint.api import lint
+
+    matches = lint(json.dumps(template), regions=["us-east-1", "us-west-2", "eu-west-1"])
+    return [str(m) for m in matches if m.rule.id.startswith("E")]
+
+
 def synthesize(name: str, context: dict[str, Any]) -> Synthesized:
     outdir = OUT_ROOT / name
     app = cdk.App(outdir=str(outdir), context=context)

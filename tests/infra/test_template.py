@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfnlint.api import lint
 
 from infra import names
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, cfn_lint_errors
 
 
 def test_cdk_nag_leaves_no_unacknowledged_finding(each_mode: Synthesized) -> None:
@@ -36,9 +35,7 @@ def test_every_acknowledged_finding_carries_a_reason(each_mode: Synthesized) -> 
 
 
 def test_cfn_lint_finds_no_error(each_mode: Synthesized) -> None:
-    matches = lint(json.dumps(each_mode.template), regions=["us-east-1", "us-west-2", "eu-west-1"])
-    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
-    assert errors == []
+    assert cfn_lint_errors(each_mode.template) == []
 
 
 @pytest.mark.parametrize(
