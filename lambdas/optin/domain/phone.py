@@ -95,8 +95,13 @@ def pasted_number(raw: str) -> str:
     dropped; every dash is a hyphen and every space a plain space.
     """
     text = unicodedata.normalize("NFKC", raw).translate(_DASHES)
-    kept = (" " if c.isspace() else c for c in text if unicodedata.category(c) != "Cf")
-    return "".join(kept).strip()
+    kept = (" " if _is_space(c) else c for c in text if unicodedata.category(c) != "Cf")
+    return "".join(kept).strip(" ")
+
+
+def _is_space(char: str) -> bool:
+    """A space as the web form's check sees one (JavaScript's ``\\s``)."""
+    return char in "\t\n\v\f\r\u2028\u2029" or unicodedata.category(char) == "Zs"
 
 
 def offline_facts(e164: str) -> NumberFacts:
