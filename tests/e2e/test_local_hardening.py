@@ -159,3 +159,19 @@ def test_the_form_accepts_a_pasted_number(
     subscriber = local_mode.subscriber(phone)
     assert subscriber is not None
     assert subscriber["status"] == "PENDING"
+
+
+@pytest.mark.parametrize("wording", ["please stop", "Arrêt", "opt out", "I said STOP"])
+def test_an_opt_out_phrase_opts_out_through_the_function(
+    local_mode: LocalMode, new_number: NewNumber, wording: str
+) -> None:
+    phone = new_number()
+    assert local_mode.register(phone)[0] == 202
+    local_mode.reply(phone, "YES")
+
+    local_mode.reply(phone, wording)
+
+    subscriber = local_mode.subscriber(phone)
+    assert subscriber is not None
+    assert subscriber["status"] == "OPTED_OUT"
+    assert subscriber["optOut"] == "ALL"
