@@ -175,3 +175,11 @@ def test_an_opt_out_phrase_opts_out_through_the_function(
     assert subscriber is not None
     assert subscriber["status"] == "OPTED_OUT"
     assert subscriber["optOut"] == "ALL"
+
+
+def test_a_personal_number_is_not_a_mobile_number_offline(local_mode: LocalMode) -> None:
+    status, document = local_mode.register("+15005550123")
+
+    assert status == 400
+    assert document["error"]["code"] == "NOT_A_MOBILE_NUMBER"
+    assert local_mode.subscriber("+15005550123") is None
