@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.harness import LocalMode
+from tests.e2e.harness import LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -183,3 +183,18 @@ def test_a_personal_number_is_not_a_mobile_number_offline(local_mode: LocalMode)
     assert status == 400
     assert document["error"]["code"] == "NOT_A_MOBILE_NUMBER"
     assert local_mode.subscriber("+15005550123") is None
+
+
+def test_a_number_typed_into_a_reply_is_masked_on_the_console(
+    local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    assert local_mode.register(phone)[0] == 202
+
+    local_mode.reply(phone, "call me at (206) 555 0177 or 206.555.0178 instead")
+
+    wait_until(lambda: any("instead" in line for line in local_mode.log))
+    console = "".join(local_mode.log)
+    assert "(***) *** 0177 or ***.***.0178" in console
+    assert "555 0177" not in console
+    assert "555.0178" not in console

@@ -94,32 +94,32 @@ def _contains(words: tuple[str, ...], sequence: tuple[str, ...]) -> bool:
     )
 
 
-def _opt_out_sequences(extra: Iterable[str]) -> set[tuple[str, ...]]:
+def _opt_out_sequences(spelled: Iterable[str]) -> frozenset[tuple[str, ...]]:
     """Opt-out words and phrases as runs of words ("opt-out" is "opt", "out")."""
-    spelled = [*OPT_OUT_WORDS, *OPT_OUT_PHRASES, *extra]
-    return {words for words in (_words(normalise_reply(item)) for item in spelled) if words}
+    return frozenset(words for words in map(_words, map(normalise_reply, spelled)) if words)
 
 
-_DEFAULT_OPT_OUT = frozenset(_opt_out_sequences(()))
+_DEFAULT_OPT_OUT = _opt_out_sequences([*OPT_OUT_WORDS, *OPT_OUT_PHRASES])
+
+
+def _asks_to_opt_out(words: tuple[str, ...], sequences: frozenset[tuple[str, ...]]) -> bool:
+    return any(_contains(words, sequence) for sequence in sequences)
 
 
 def has_opt_out_word(body: str, opt_out_words: Iterable[str] = ()) -> bool:
     """Whether any whole word (or run of words) of the reply asks to opt out."""
-    words = _words(normalise_reply(body))
     sequences = _DEFAULT_OPT_OUT | _opt_out_sequences(opt_out_words)
-    single = {sequence[0] for sequence in sequences if len(sequence) == 1}
-    return any(word in single for word in words) or any(
-        _contains(words, sequence) for sequence in sequences if len(sequence) > 1
-    )
+    return _asks_to_opt_out(_words(normalise_reply(body)), sequences)
 
 
 def classify(
     body: str, confirm_keywords: Iterable[str], *, opt_out_words: Iterable[str] = ()
 ) -> Keyword:
     """What a reply asks for; ``opt_out_words`` adds configured opt-out words or phrases."""
-    if has_opt_out_word(body, opt_out_words):
+    text = normalise_reply(body)
+    if _asks_to_opt_out(_words(text), _DEFAULT_OPT_OUT | _opt_out_sequences(opt_out_words)):
         return Keyword.OPT_OUT
-    word = _first_word(normalise_reply(body))
+    word = _first_word(text)
     if not word:
         return Keyword.UNMATCHED
     if word in HELP_WORDS:
