@@ -15,16 +15,19 @@ from typing import Any
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
 
 MAX_INPUT_LENGTH = 32
-# Invisible marks a paste carries are dropped; odd spaces and dashes read as plain ones.
+# Longer than this, an input is refused as typed: no padding of invisible marks hides a
+# long one, and normalising it costs nothing.
 MAX_RAW_INPUT_LENGTH = 4 * MAX_INPUT_LENGTH
 _ALLOWED_INPUT = re.compile(r"^[0-9+()\-. ]+$")
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"), "-")
 # A number in free text: seven or more digits, maybe after a "+", with separators between
-# them ("206-555-0177", "(206) 555 0177", "206.555.0177"); an ISO date is left alone.
+# them ("206-555-0177", "(206) 555 0177", "206.555.0177"). Left alone: an ISO date, and
+# digits glued to a word or to a hyphenated word (a request id "12345678-9abc-...").
 _SEPARATED_DIGITS = r"\d(?:[ .()\-]{0,3}\d){6,}"
 _NUMBER_IN_TEXT = re.compile(
     rf"(?P<date>(?<!\d)\d{{4}}-\d{{2}}-\d{{2}}(?!\d))"
-    rf"|(?P<number>\+{_SEPARATED_DIGITS}|(?<![\w.\-])\(?{_SEPARATED_DIGITS}(?!\w))"
+    rf"|(?P<number>\+{_SEPARATED_DIGITS}"
+    rf"|(?<!\w)(?<!\w-)\(?{_SEPARATED_DIGITS}(?!\w)(?!-\w))"
 )
 
 # Number types in the vocabulary of End User Messaging's CarrierLookup.
