@@ -1,8 +1,13 @@
 """Numbers as people paste them: invisible marks, odd spaces and dashes, full-width digits."""
 
-import pytest
+import contextlib
+import re
 
-from optin.domain.errors import InvalidPhoneNumber
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
 from optin.domain.phone import INVALID, MOBILE, mask_in_text, normalise, offline_facts
 
 ALLOWED = ("US", "CA")
@@ -85,3 +90,39 @@ def test_national_formats_are_masked(text, masked):
 )
 def test_short_runs_and_timestamps_are_left_alone(text):
     assert mask_in_text(text) == text
+
+
+FORMATS = (
+    lambda d: f"+1{d}",
+    lambda d: f"+1 {d[:3]} {d[3:6]} {d[6:]}",
+    lambda d: f"({d[:3]}) {d[3:6]}-{d[6:]}",
+    lambda d: f"{d[:3]}-{d[3:6]}-{d[6:]}",
+    lambda d: f"{d[:3]}.{d[3:6]}.{d[6:]}",
+    lambda d: d,
+)
+
+
+words_without_digits = st.text(st.characters(exclude_categories=["Nd"]), max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.from_regex(r"[2-9]\d\d[2-9]\d{6}", fullmatch=True),
+    st.sampled_from(FORMATS),
+    words_without_digits,
+    words_without_digits,
+)
+def test_a_number_between_words_never_survives_masking(digits, spelled, before, after):
+    number = spelled(digits)
+
+    masked = mask_in_text(f"{before} {number} {after}")
+
+    assert number not in masked
+    assert digits[:6] not in re.sub(r"\D", "", masked)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, categories=None), max_size=40))
+def test_normalise_refuses_any_text_with_its_own_errors(raw):
+    with contextlib.suppress(InvalidPhoneNumber, UnsupportedCountry):
+        assert normalise(raw, "US", ALLOWED).e164.startswith("+1")
