@@ -1,4 +1,4 @@
-"""The HTTP surface of local mode (SPEC section 8), on the standard library's threaded server.
+"""The HTTP surface of local mode, on the standard library's threaded server.
 
 | GET  /                                 the web form (web/), with a generated config.json |
 | POST /register                         the registration handler (API Gateway proxy event) |
@@ -7,6 +7,10 @@
 | POST /simulator/api/inbound            {"originationNumber", "messageBody"}                |
 | GET  /simulator/api/subscribers/{phoneNumber}                                              |
 | GET  /simulator/api/phones             (local extra) every number with a conversation     |
+
+Only requests naming this server's own loopback address and port in ``Host`` are answered
+(a web page cannot reach it through DNS rebinding), and the simulator API takes JSON only
+(a cross-site form cannot post a reply: browsers send it as text/plain without asking).
 """
 
 from __future__ import annotations
@@ -128,7 +132,19 @@ class LocalHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
         try:
-            if path == "/register":
+            if not self._own_host():
+                self.close_connection = True
+                self._send_json(
+                    HTTPStatus.MISDIRECTED_REQUEST,
+                    {
+                        "error": {
+                            "code": "MISDIRECTED_REQUEST",
+                            "message": "Local mode answers only its own loopback address "
+                            f"(http://127.0.0.1:{self.server.port}).",
+                        }
+                    },
+                )
+            elif path == "/register":
                 if method == "POST":
                     self._register()
                 elif method == "OPTIONS":
@@ -219,6 +235,8 @@ class LocalHandler(BaseHTTPRequestHandler):
         if route == "inbound":
             if method != "POST":
                 return self._method_not_allowed("POST")
+            if not self._json_content():
+                return self._unsupported_media_type()
             return self._inbound()
         if route.startswith("subscribers/"):
             if method != "GET":
@@ -288,6 +306,16 @@ class LocalHandler(BaseHTTPRequestHandler):
             host = f"127.0.0.1:{self.service.port}"
         return f"http://{host}/register"
 
+    def _json_content(self) -> bool:
+        """Whether the request says it carries JSON (a missing type reads as text/plain)."""
+        return self.headers.get_content_type() == "application/json"
+
+    def _own_host(self) -> bool:
+        """Whether ``Host`` names this server: its loopback address or localhost, its port."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        port = self.server.port
+        return host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}")
+
     def _headers(self) -> dict[str, str]:
         return {key: value for key, value in self.headers.items()}
 
@@ -340,6 +368,18 @@ class LocalHandler(BaseHTTPRequestHandler):
     def _bad_request(self, message: str) -> None:
         self._send_json(
             HTTPStatus.BAD_REQUEST, {"error": {"code": "BAD_REQUEST", "message": message}}
+        )
+
+    def _unsupported_media_type(self) -> None:
+        self.close_connection = True  # the body is left unread
+        self._send_json(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            {
+                "error": {
+                    "code": "UNSUPPORTED_MEDIA_TYPE",
+                    "message": "Send Content-Type: application/json.",
+                }
+            },
         )
 
     def _method_not_allowed(self, allowed: str) -> None:

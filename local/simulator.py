@@ -1,9 +1,10 @@
 """A phone simulator in place of End User Messaging SMS.
 
 It implements the ``SmsSender`` port, keeps every conversation per phone number and
-behaves like the platform where the platform answers on its own: an opt-out word puts the
-number on the opt-out list and gets the STOP reply, a help word gets the HELP reply, and
-sending to an opted-out number is refused.
+behaves like the platform where the platform answers on its own: the phone number's own
+STOP keyword, as the whole message, puts the number on the opt-out list and gets the STOP
+reply; HELP, as the whole message, gets the HELP reply; sending to an opted-out number is
+refused. Any other wording ("please stop", "Help me") is the inbound function's to answer.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from infra.names import HELP_KEYWORD, STOP_KEYWORD
 from optin.domain.errors import DestinationOptedOut, SmsUnavailable
-from optin.domain.keywords import Keyword, classify
+from optin.domain.keywords import is_exact_keyword
 from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
 
@@ -107,19 +109,19 @@ class PhoneSimulator:
     def receive(self, phone_number: str, body: str) -> None:
         """Record a reply typed on the phone and answer it as the platform would.
 
-        The platform answers opt-out and help words itself (our inbound function does not)
-        and still publishes every inbound message to the two-way channel's topic.
+        The platform answers the phone number's mandatory keywords itself when they are the
+        whole message (the simulated number is toll-free, where STOP is the only opt-out
+        keyword), and still publishes every inbound message to the two-way channel's topic.
         """
-        keyword = classify(body, self._settings.confirm_keywords)
         with self._lock:
             self._record(phone_number, "inbound", body, "reply")
         self._print(f"sms    < {mask(phone_number)} {mask_in_text(body)!r}")
-        if keyword is Keyword.OPT_OUT:
+        if is_exact_keyword(body, (STOP_KEYWORD,)):
             with self._lock:
                 self._opted_out.add(phone_number)
                 self._record(phone_number, "outbound", self._settings.texts.render("stop"), "stop")
             self._print(f"optout + {mask(phone_number)} added to the opt-out list; STOP reply sent")
-        elif keyword is Keyword.HELP:
+        elif is_exact_keyword(body, (HELP_KEYWORD,)):
             with self._lock:
                 self._record(phone_number, "outbound", self._settings.texts.render("help"), "help")
             self._print(f"sms    > {mask(phone_number)} [help] platform HELP reply")

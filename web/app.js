@@ -23,6 +23,11 @@
   var FIELD_ALIASES = { destinationNumber: "phoneNumber" };
   var CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
   var PHONE_CHARACTERS = /^[0-9+()\-. ]+$/;
+  // What a pasted number carries, as the server normalises it: invisible format marks,
+  // typographic dashes and odd spaces (full-width digits and plus are NFKC's work).
+  var FORMAT_CHARACTERS = /\p{Cf}/gu;
+  var DASHES = /[\u2010-\u2015\u2212\ufe58\ufe63]/g;
+  var SPACES = /\s/g;
   var NAME_MAX = 100;
   var PHONE_MAX = 32;
   var TIMEOUT_MS = 20000;
@@ -102,8 +107,13 @@
     return null;
   }
 
+  function pastedNumber(value) {
+    return value.normalize("NFKC").replace(FORMAT_CHARACTERS, "")
+      .replace(DASHES, "-").replace(SPACES, " ").trim();
+  }
+
   function checkPhone(value, country) {
-    var text = value.trim();
+    var text = value.length > 4 * PHONE_MAX ? value.trim() : pastedNumber(value);
     if (!text) return { code: "MISSING_FIELD", field: "phoneNumber" };
     if (text.length > PHONE_MAX || !PHONE_CHARACTERS.test(text) || text.lastIndexOf("+") > 0) {
       return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
