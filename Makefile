@@ -1,7 +1,10 @@
-# Developer commands (SPEC section 11). Every target installs what it needs.
+# Developer commands; the README's "Developer commands" table describes each one.
+# Every target installs what it needs: `make dev` a small venv for local mode only
+# (.venv-local, from requirements-local.txt), everything else the full toolchain (.venv).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+LOCAL_VENV := .venv-local
 PORT ?= 8000
 CDK := npx --yes aws-cdk@2
 CDK_ARGS ?=
@@ -11,15 +14,31 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv browser lint test test-unit test-infra test-e2e dev synth deploy destroy bench clean
+.PHONY: python-version venv local-venv browser lint test test-unit test-infra test-e2e dev synth deploy destroy bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+python-version:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "Python 3.11 or newer is needed; point PYTHON at it, e.g. make dev PYTHON=python3.12"; \
+	  exit 1; }
+
+$(VENV)/.installed: requirements.txt requirements-local.txt requirements-dev.txt | python-version
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Local mode's own venv: the functions' runtime libraries and moto, nothing else.
+# --no-compile: byte-code is written on first import instead, for the modules local mode
+# actually loads (a small part of moto and botocore), not for every installed file.
+$(LOCAL_VENV)/.installed: requirements-local.txt | python-version
+	rm -rf $(LOCAL_VENV)
+	$(PYTHON) -m venv $(LOCAL_VENV)
+	$(LOCAL_VENV)/bin/python -m pip install --quiet --no-compile -r requirements-local.txt
+	touch $@
+
+local-venv: $(LOCAL_VENV)/.installed
 
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:
@@ -45,8 +64,8 @@ test-infra: venv
 test-e2e: venv browser
 	$(PY) -m pytest tests/e2e
 
-dev: venv
-	$(PY) -m local --port $(PORT)
+dev: local-venv
+	$(LOCAL_VENV)/bin/python -m local --port $(PORT)
 
 synth: venv
 	$(CDK) synth --quiet $(CDK_ARGS)
@@ -61,4 +80,4 @@ bench: venv
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) $(LOCAL_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache test-output

@@ -1,4 +1,4 @@
-"""The HTTP surface of local mode, on the standard library's threaded server.
+"""The HTTP surface of local mode (docs/local-mode.md), on the standard library's threaded server.
 
 | GET  /                                 the web form (web/), with a generated config.json |
 | POST /register                         the registration handler (API Gateway proxy event) |

@@ -203,6 +203,12 @@
     }
   }
 
+  // Moves focus to the outcome, which also scrolls it into view: on a phone the message
+  // would otherwise land below the fold, under the button that was just pressed.
+  function revealResult() {
+    el.result.focus();
+  }
+
   function showProblems(problems) {
     var first = null;
     problems.forEach(function (problem) {
@@ -271,6 +277,7 @@
       showResult("success", "Almost done: check your phone",
         (document && document.message) ||
         "Reply " + config.confirmKeyword + " to the text message we sent to confirm.");
+      revealResult();
       return;
     }
     var error = (document && document.error) || {};
@@ -280,6 +287,7 @@
     var input = error.field ? showFieldError(error.field, message) : null;
     showResult("error", code === "TOO_MANY_REQUESTS" ? "Please wait" : "We could not sign you up", message);
     if (input) input.focus();
+    else revealResult();
   }
 
   function onSubmit(event) {
@@ -312,6 +320,7 @@
       })
       .catch(function () {
         showResult("error", "We could not sign you up", errorMessage("NETWORK"));
+        revealResult();
       })
       .then(function () {
         window.clearTimeout(timer);

@@ -1,4 +1,4 @@
-"""The HTTP surface of local mode (SPEC section 8), without a browser."""
+"""The HTTP surface of local mode (docs/local-mode.md), without a browser."""
 
 from __future__ import annotations
 

@@ -1,0 +1,105 @@
+"""The repository's own reference stands alone: its links resolve inside the checkout, and
+it names every setting, error code and local-mode route the code has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.harness import ROOT
+
+DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+# Files this reference owns: none may point at a document outside the repository.
+OWN_FILES = [
+    *PAGES,
+    DOCS / "openapi.yaml",
+    ROOT / "Makefile",
+    *sorted(ROOT.glob("requirements*.txt")),
+    *sorted((ROOT / "web").iterdir()),
+    *sorted((ROOT / "local").rglob("*.*")),
+    *sorted((ROOT / "benchmarks").glob("*.py")),
+    *sorted((ROOT / "tests" / "e2e").glob("*.py")),
+]
+OUTSIDE = re.compile("|".join(["SP" + "EC" + r"\b", r"\.\./" + "shared", "STYLE" + r"\.md"]))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_relative_link_resolves_inside_the_repository(page: Path) -> None:
+    for target in _LINK.findall(page.read_text()):
+        if target.startswith(("http://", "https://", "mailto:", "#")):
+            continue
+        resolved = (page.parent / target.split("#", 1)[0]).resolve()
+        assert resolved.is_relative_to(ROOT), f"{page.name} links outside: {target}"
+        assert resolved.exists(), f"{page.name} links to a missing file: {target}"
+
+
+def test_no_owned_file_points_to_a_document_outside_the_repository() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in OWN_FILES
+        if path.is_file() and path.suffix not in (".png", ".pyc")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert not found
+
+
+def test_the_readme_links_the_reference() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for page in ("lifecycle.md", "api.md", "configuration.md", "local-mode.md", "openapi.yaml"):
+        assert f"(docs/{page})" in readme
+
+
+def test_the_configuration_reference_names_every_setting_and_variable() -> None:
+    from infra.config import ENVIRONMENT
+
+    reference = (DOCS / "configuration.md").read_text()
+    context_keys = set(
+        re.findall(
+            r"reader\.(?:text|integer|choice|choice_int|raw)\(\s*\"(\w+)\"",
+            (ROOT / "infra" / "config.py").read_text(),
+        )
+    )
+    assert {"stackName", "originationIdentity", "logLevel"} <= context_keys
+    context_keys |= {key for key in ENVIRONMENT.values() if not key.startswith("(")}
+    missing = sorted(key for key in context_keys if f"`{key}`" not in reference)
+    assert not missing
+    variables = [*ENVIRONMENT, "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_SERVICE_NAME"]
+    assert not [variable for variable in variables if f"`{variable}`" not in reference]
+
+
+def test_the_api_reference_explains_every_error_code_of_the_openapi_document() -> None:
+    document = yaml.safe_load((DOCS / "openapi.yaml").read_text())
+    codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"][
+        "enum"
+    ]
+    reference = (DOCS / "api.md").read_text()
+    rows = {
+        match[2]: int(match[1])
+        for match in re.finditer(r"^\| (\d{3}) \| `([A-Z_]+)` \|", reference, re.MULTILINE)
+    }
+    assert set(codes) <= set(rows)
+    for code in codes:
+        statuses = [
+            status
+            for status, spec in document["paths"]["/register"]["post"]["responses"].items()
+            if code in str(spec.get("description", ""))
+        ]
+        assert statuses == [str(rows[code])], code
+
+
+def test_the_local_mode_reference_lists_every_route_of_the_server() -> None:
+    source = (ROOT / "local" / "server.py").read_text()
+    routes = set(re.findall(r'path == "(/[\w./]+)"', source))
+    routes |= {f"/simulator/api/{route}" for route in re.findall(r'route == "(\w+)"', source)}
+    routes |= {
+        f"/simulator/api/{route}" for route in re.findall(r'route\.startswith\("(\w+)/"\)', source)
+    }
+    assert {"/register", "/config.json", "/simulator/api/inbound"} <= routes
+    reference = (DOCS / "local-mode.md").read_text()
+    assert not [route for route in routes if f"{route}" not in reference]
