@@ -89,6 +89,8 @@
         return "We cannot send text messages right now. Nothing was lost: please try again in a few minutes.";
       case "NETWORK":
         return "We could not reach our server. Check your connection and try again.";
+      case "BOT_CHECK":
+        return "Our check that you are not a robot did not complete. Please reload the page and try again.";
       default:
         return "Something went wrong on our side. Please try again later.";
     }
@@ -229,6 +231,54 @@
     el.submitLabel.textContent = busy ? "Sending…" : "Sign up";
   }
 
+  // ---- AWS WAF's bot check (botChallenge) ------------------------------------------------
+  // With a check on, AWS WAF's integration script gets a token for this page, and its
+  // fetch wrapper sends the token with the registration; a CAPTCHA is solved first.
+
+  var botCheck = null; // resolves once WAF's script has loaded; null when there is no check
+
+  function botCheckMode() {
+    var mode = config && config.botChallenge;
+    return (mode === "challenge" || mode === "captcha") && config.wafIntegrationUrl ? mode : "";
+  }
+
+  function loadBotCheck() {
+    var mode = botCheckMode();
+    if (!mode) return;
+    var script = document.createElement("script");
+    script.src = config.wafIntegrationUrl.replace(/\/?$/, "/") +
+      (mode === "captcha" ? "jsapi.js" : "challenge.js");
+    script.defer = true;
+    botCheck = new Promise(function (resolve, reject) {
+      script.onload = resolve;
+      script.onerror = reject;
+    });
+    botCheck.catch(function () {}); // reported when the person submits
+    document.head.appendChild(script);
+  }
+
+  function solveCaptcha() {
+    var holder = $("bot-check");
+    holder.textContent = "";
+    holder.hidden = false;
+    return new Promise(function (resolve, reject) {
+      window.AwsWafCaptcha.renderCaptcha(holder, {
+        apiKey: config.wafCaptchaApiKey,
+        dynamicWidth: true,
+        onSuccess: function () { holder.hidden = true; resolve(); },
+        onError: reject
+      });
+    });
+  }
+
+  function post(url, options) {
+    if (!botCheck) return fetch(url, options);
+    return botCheck
+      .then(function () { return botCheckMode() === "captcha" ? solveCaptcha() : null; })
+      .then(function () { return window.AwsWafIntegration.fetch(url, options); },
+        function () { throw { botCheck: true }; });
+  }
+
   // ---- Sending -------------------------------------------------------------------------
 
   function registerUrl() {
@@ -304,7 +354,7 @@
     showResult("info", "Sending…", "");
     var controller = new AbortController();
     var timer = window.setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
-    fetch(registerUrl(), {
+    post(registerUrl(), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload(values)),
@@ -318,8 +368,9 @@
           handleResponse(response, body);
         });
       })
-      .catch(function () {
-        showResult("error", "We could not sign you up", errorMessage("NETWORK"));
+      .catch(function (failure) {
+        showResult("error", "We could not sign you up",
+          errorMessage(failure && failure.botCheck ? "BOT_CHECK" : "NETWORK"));
         revealResult();
       })
       .then(function () {
@@ -438,6 +489,7 @@
         if (!checkConfig(loaded)) throw new Error("config.json is incomplete");
         config = loaded;
         renderConfig();
+        loadBotCheck();
       })
       .catch(function () {
         showResult("error", "The form is unavailable",
