@@ -13,7 +13,7 @@ import aws_cdk as cdk
 
 from infra.config import ConfigError
 from infra.stack import create_stack
-from optin.domain.errors import SettingError
+from optin.settings import SettingError
 
 
 def main() -> None:

@@ -62,10 +62,11 @@ def measure() -> dict[str, Any]:
     try:
         with mock_aws():
             moto_table(env["TABLE_NAME"])
-            ports = runtime.from_environment()
+            real = runtime.from_environment()
+            ports = real.ports
             clock = Clock()
             ports.clock = clock
-            runtime.install(ports)
+            runtime.install(real)
             service._kept_disclosures.clear()
             dynamodb = ports.store._client  # type: ignore[attr-defined]
             sms = ports.sender._client  # type: ignore[attr-defined]

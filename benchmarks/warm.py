@@ -114,6 +114,7 @@ def _summary(timings: list[float]) -> dict[str, Any]:
 
 
 def _run(
+    settings: Any,
     ports: Any,
     clock: Clock,
     invocations: int,
@@ -128,7 +129,7 @@ def _run(
     from optin.domain import service
     from optin.handlers import inbound, registration
 
-    runtime.install(ports)
+    runtime.install(runtime.Runtime(settings, ports))
     service._kept_disclosures.clear()
     numbers = list(fictional_numbers())[: invocations + WARMUP]
     context = LambdaContext()
@@ -172,13 +173,13 @@ def measure(invocations: int = 1000) -> dict[str, Any]:
     settings = Settings.from_env(BASE_ENV)
     clock = Clock()
     memory = Ports(
-        settings=settings,
+        rules=settings.rules,
         store=MemoryStore(),
         sender=FakeSender(),
         lookup=FakeLookup(),
         clock=clock,
     )
-    result = {"in_memory": _run(memory, clock, invocations)}
+    result = {"in_memory": _run(settings, memory, clock, invocations)}
     sent = len(memory.sender.sent)  # type: ignore[attr-defined]
     if sent != 2 * (invocations + WARMUP):
         raise RuntimeError(f"in-memory run sent {sent} SMS")
@@ -192,7 +193,8 @@ def measure(invocations: int = 1000) -> dict[str, Any]:
             from optin import runtime
 
             moto_table(BASE_ENV["TABLE_NAME"])
-            ports = runtime.from_environment()  # the real adapters, as in Lambda
+            real = runtime.from_environment()  # the real adapters, as in Lambda
+            ports = real.ports
             ports.clock = clock
             canned = CannedSms()
             canned.attach(ports.sender._client)  # type: ignore[attr-defined]
@@ -206,7 +208,7 @@ def measure(invocations: int = 1000) -> dict[str, Any]:
                 service._kept_disclosures.clear()
 
             with _MotoTimer() as timer:
-                result["moto"] = _run(ports, clock, invocations, timer, reset)
+                result["moto"] = _run(real.settings, ports, clock, invocations, timer, reset)
             if len(canned.sent) != 2 * (invocations + WARMUP):
                 raise RuntimeError(f"moto run sent {len(canned.sent)} SMS")
         finally:

@@ -15,6 +15,7 @@ from optin.domain.errors import DestinationOptedOut, SmsUnavailable
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
+from optin.settings import Settings
 
 # Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.
 FAKE_AWS = {
@@ -195,12 +196,13 @@ class FakeLookup:
 
 
 @contextmanager
-def installed(ports: Ports) -> Iterator[Ports]:
-    """The handlers use these ports (and a fresh container's caches) inside the block."""
+def installed(ports: Ports, settings: Settings) -> Iterator[Ports]:
+    """The handlers use these ports and settings (and a fresh container's caches) inside
+    the block."""
     from optin import runtime
     from optin.domain import service
 
-    runtime.install(ports)
+    runtime.install(runtime.Runtime(settings, ports))
     service._kept_disclosures.clear()
     try:
         yield ports

@@ -11,10 +11,22 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from optin.domain.errors import SettingError
 from optin.domain.keywords import normalise_keyword
-from optin.domain.messages import Branding, Texts, check_templates
+from optin.domain.messages import Branding, TemplateError, Texts, check_templates
+from optin.domain.rules import Policy, Rules
+
+
+class SettingError(ValueError):
+    """A missing or invalid setting. Names the environment variable and the CDK context key."""
+
+    def __init__(self, variable: str, setting: str, problem: str) -> None:
+        super().__init__(f"setting {setting} ({variable}) {problem}")
+        self.variable = variable
+        self.setting = setting
+        self.problem = problem
+
 
 # Environment variable -> CDK context setting it comes from.
 ENVIRONMENT = {
@@ -105,7 +117,12 @@ class Settings:
             message_templates=reader.templates("MESSAGE_TEMPLATES"),
             xray_sdk_tracing=reader.boolean("XRAY_SDK_TRACING", False),
         )
-        check_templates(settings.message_templates)
+        try:
+            check_templates(settings.message_templates)
+        except TemplateError as error:
+            raise SettingError(
+                "MESSAGE_TEMPLATES", ENVIRONMENT["MESSAGE_TEMPLATES"], str(error)
+            ) from None
         if settings.default_country not in settings.allowed_countries:
             raise SettingError(
                 "DEFAULT_COUNTRY",
@@ -117,6 +134,23 @@ class Settings:
     @property
     def primary_confirm_keyword(self) -> str:
         return self.confirm_keywords[0]
+
+    @functools.cached_property
+    def rules(self) -> Rules:
+        """What the domain receives: plain values, no settings."""
+        return Rules(
+            policy=Policy(
+                window=timedelta(hours=self.confirmation_window_hours),
+                cooldown=timedelta(seconds=self.resend_cooldown_seconds),
+                daily_cap=self.max_confirmations_per_day,
+                allow_voip=self.allow_voip,
+            ),
+            texts=self.texts,
+            confirm_keywords=self.confirm_keywords,
+            allowed_countries=self.allowed_countries,
+            default_country=self.default_country,
+            require_consent=self.require_consent_checkbox,
+        )
 
     @functools.cached_property
     def texts(self) -> Texts:

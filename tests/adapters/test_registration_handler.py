@@ -67,10 +67,9 @@ def test_same_body_whatever_the_state(moto_ports, clock):
 
 
 def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messaging(moto_ports):
-    settings = moto_ports.settings
+    settings = runtime.current().settings
     client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
     moto_ports.sender = EndUserMessagingSender(settings, client)
-    runtime.install(moto_ports)
     with Stubber(client) as stub:
         stub.add_response(
             "send_text_message",
@@ -88,7 +87,7 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
         )
         # The seed's form had no consent checkbox: its event is accepted when the
         # deployment does not require one.
-        moto_ports.settings = replace(settings, require_consent_checkbox=False)
+        moto_ports.rules = replace(settings, require_consent_checkbox=False).rules
         status, _, _ = post(SEED_TEST_EVENT, request_id="req-seed")
         stub.assert_no_pending_responses()
     assert status == 202

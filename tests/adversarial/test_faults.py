@@ -317,7 +317,7 @@ def _competitor(real: Any) -> Ports:
     """Another Lambda container: same table (without the fault injector), its own SMS."""
     store = DynamoSubscriberStore(real.store.table_name, client=real.dynamodb._client)
     return Ports(
-        settings=real.ports.settings,
+        rules=real.ports.rules,
         store=store,
         sender=FakeSender(),
         lookup=FakeLookup(),

@@ -205,14 +205,15 @@ def proxy_events(draw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def memory_ports() -> Ports:
+    settings = Settings.from_env(BASE_ENV)
     ports = Ports(
-        settings=Settings.from_env(BASE_ENV),
+        rules=settings.rules,
         store=MemoryStore(),
         sender=FakeSender(),
         lookup=FakeLookup(),
         clock=Clock(),
     )
-    runtime.install(ports)
+    runtime.install(runtime.Runtime(settings, ports))
     service._kept_disclosures.clear()
     yield ports
     runtime.install(None)

@@ -12,7 +12,7 @@ import pytest
 
 from infra import names
 from infra.config import ConfigError, NewPhoneNumber, load
-from optin.domain.errors import SettingError
+from optin.settings import SettingError
 from tests.infra.conftest import ADOPTED_NUMBER_ID, context_with
 
 

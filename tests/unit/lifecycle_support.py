@@ -34,7 +34,7 @@ def reply(
         phone_number=number,
         body=body,
         message_id=message_id or str(uuid.uuid4()),
-        keyword=classify(body, ports.settings.confirm_keywords),
+        keyword=classify(body, ports.rules.confirm_keywords),
         details={},
     )
     return service.receive_reply(message, ports)

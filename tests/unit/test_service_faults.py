@@ -100,7 +100,7 @@ def test_not_mobile_is_refused_with_nothing_stored(ports, number_type):
 
 
 def test_voip_accepted_when_configured(ports):
-    ports.settings = Settings.from_env({**BASE_ENV, "ALLOW_VOIP": "true"})
+    ports.rules = Settings.from_env({**BASE_ENV, "ALLOW_VOIP": "true"}).rules
     ports.lookup.facts[NUMBER] = NumberFacts(number_type=VOIP)
     register(ports)
     assert ports.sender.kinds() == ["confirmation"]

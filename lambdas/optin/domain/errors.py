@@ -3,16 +3,6 @@
 from __future__ import annotations
 
 
-class SettingError(ValueError):
-    """A missing or invalid setting. Names the environment variable and the CDK context key."""
-
-    def __init__(self, variable: str, setting: str, problem: str) -> None:
-        super().__init__(f"setting {setting} ({variable}) {problem}")
-        self.variable = variable
-        self.setting = setting
-        self.problem = problem
-
-
 class RegistrationError(Exception):
     """A registration refused with an API error code (SPEC section 4)."""
 

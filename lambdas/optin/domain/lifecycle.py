@@ -15,26 +15,9 @@ from optin.domain.keywords import Keyword
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.registration import RegistrationRequest
-from optin.settings import Settings
+from optin.domain.rules import Policy
 
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Policy:
-    window: timedelta
-    cooldown: timedelta
-    daily_cap: int
-    allow_voip: bool
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            window=timedelta(hours=settings.confirmation_window_hours),
-            cooldown=timedelta(seconds=settings.resend_cooldown_seconds),
-            daily_cap=settings.max_confirmations_per_day,
-            allow_voip=settings.allow_voip,
-        )
 
 
 @dataclass(frozen=True)

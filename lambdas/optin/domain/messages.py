@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
 
-from optin.domain.errors import SettingError
-
 DEFAULT_TEMPLATES: Mapping[str, str] = {
     "confirmation": (
         "{brand}: {program}. Reply {keyword} to confirm. {frequency}. "
@@ -67,32 +65,25 @@ class Branding:
     number: str = ""
 
 
+class TemplateError(ValueError):
+    """A template override that is unknown, malformed or drops a compliance element."""
+
+
 def check_templates(overrides: Mapping[str, str]) -> None:
     """Refuse an override that is unknown, malformed or drops a compliance element."""
     for name, template in overrides.items():
         if name not in DEFAULT_TEMPLATES:
-            known = ", ".join(DEFAULT_TEMPLATES)
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name!r}: not one of {known}"
-            )
+            raise TemplateError(f"{name!r}: not one of {', '.join(DEFAULT_TEMPLATES)}")
         try:
             fields = {field for _, field, _, _ in Formatter().parse(template) if field is not None}
         except ValueError as error:
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: {error}"
-            ) from None
+            raise TemplateError(f"{name}: {error}") from None
         unknown = fields - _FIELDS
         if unknown:
-            raise SettingError(
-                "MESSAGE_TEMPLATES",
-                "messageTemplates",
-                f"{name}: unknown field {sorted(unknown)[0]}",
-            )
+            raise TemplateError(f"{name}: unknown field {sorted(unknown)[0]}")
         missing = [part for part in REQUIRED_PARTS[name] if part not in template]
         if missing:
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: must contain {missing[0]!r}"
-            )
+            raise TemplateError(f"{name}: must contain {missing[0]!r}")
 
 
 class Texts:

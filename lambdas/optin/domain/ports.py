@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts
-from optin.settings import Settings
+from optin.domain.rules import Rules
 
 
 class ConcurrentUpdate(Exception):
@@ -106,9 +106,10 @@ def utc_now() -> datetime:
 
 @dataclass
 class Ports:
-    """Everything a handler hands the domain: settings, the three adapters and a clock."""
+    """Everything a handler hands the domain: the rules (plain values), the three adapters
+    and a clock."""
 
-    settings: Settings
+    rules: Rules
     store: SubscriberStore
     sender: SmsSender
     lookup: NumberLookup

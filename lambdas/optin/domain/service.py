@@ -13,7 +13,7 @@ from typing import Any
 
 from optin.domain import lifecycle
 from optin.domain.errors import DestinationOptedOut, SmsUnavailable, TooManyRequests
-from optin.domain.lifecycle import Evidence, Policy, RegistrationOutcome, Reply, ReplyOutcome
+from optin.domain.lifecycle import Evidence, RegistrationOutcome, Reply, ReplyOutcome
 from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.phone import NumberFacts, PhoneNumber, normalise
 from optin.domain.ports import (
@@ -44,12 +44,12 @@ def register(
     request: RegistrationRequest, ports: Ports, *, ip: str, user_agent: str, correlation_id: str
 ) -> RegistrationResult:
     """Record the registration and send at most one confirmation SMS for it."""
-    settings = ports.settings
-    phone = normalise(request.phone_number, request.country, settings.allowed_countries)
-    texts = settings.texts
+    rules = ports.rules
+    phone = normalise(request.phone_number, request.country, rules.allowed_countries)
+    texts = rules.texts
     _keep_disclosure(ports, texts.disclosure_version, texts.disclosure)
     evidence = Evidence(ip, user_agent, texts.disclosure_version, correlation_id)
-    policy = Policy.from_settings(settings)
+    policy = rules.policy
 
     for _ in range(MAX_ATTEMPTS):
         now = ports.clock()
@@ -97,7 +97,7 @@ def _send_confirmation(
     ports: Ports, claimed: Subscriber, previous: Subscriber | None, correlation_id: str
 ) -> RegistrationResult:
     e164 = claimed.phone_number
-    body = ports.settings.texts.render("confirmation")
+    body = ports.rules.texts.render("confirmation")
     try:
         message_id = ports.sender.send(
             e164, body, kind="confirmation", correlation_id=correlation_id
@@ -224,7 +224,7 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
             sms_id, recorded = _deliver_owed(ports, marker)
             return ReplyResult(None, reply.message_id, sms_id, sent_not_recorded=not recorded)
         return ReplyResult(None, reply.message_id)
-    policy = Policy.from_settings(ports.settings)
+    policy = ports.rules.policy
     for _ in range(MAX_ATTEMPTS):
         now = ports.clock()
         existing = ports.store.get(reply.phone_number)
@@ -270,7 +270,7 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
     e164 = marker.phone_number
     if marker.details.get("removeOptOut"):
         ports.sender.remove_opt_out(e164)
-    body = ports.settings.texts.render(marker.owed_sms)
+    body = ports.rules.texts.render(marker.owed_sms)
     try:
         message_id = ports.sender.send(
             e164, body, kind=marker.owed_sms, correlation_id=marker.message_id

@@ -81,7 +81,7 @@ def _text(value: Any) -> str:
 @metrics.log_metrics
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    ports = runtime.current()
+    ports = runtime.current().ports
     records = event.get("Records") if isinstance(event, dict) else None
     failures: list[Exception] = []
     processed = 0
@@ -89,7 +89,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     count(Metric.INBOUND_MESSAGES, len(batch))
     for record in batch:
         try:
-            reply = parse_record(record, ports.settings.confirm_keywords)
+            reply = parse_record(record, ports.rules.confirm_keywords)
         except MalformedMessage as error:
             count(Metric.MALFORMED_INBOUND)
             logger.warning("malformed inbound message dropped", extra={"reason": str(error)})

@@ -12,7 +12,7 @@ from optin.domain.lifecycle import RegistrationOutcome
 from optin.domain.phone import mask
 from optin.domain.registration import parse_registration
 from optin.domain.service import register
-from optin.handlers.http import error_body, error_headers, header, response
+from optin.handlers.http import error_body, error_headers, header, json_document, response
 from optin.observability import Metric, count, count_rejection, logger, metrics, traced
 
 
@@ -20,18 +20,17 @@ from optin.observability import Metric, count, count_rejection, logger, metrics,
 @metrics.log_metrics
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ports = runtime.current()
-    settings = ports.settings
+    current = runtime.current()
+    settings, ports = current.settings, current.ports
+    rules = ports.rules
     identity = (event.get("requestContext") or {}).get("identity") or {}
     correlation_id = logger.get_correlation_id() or getattr(context, "aws_request_id", "")
     try:
         request = parse_registration(
-            event.get("body"),
-            header(event, "content-type"),
-            is_base64=bool(event.get("isBase64Encoded")),
-            default_country=settings.default_country,
-            allowed_countries=settings.allowed_countries,
-            require_consent=settings.require_consent_checkbox,
+            json_document(event),
+            default_country=rules.default_country,
+            allowed_countries=rules.allowed_countries,
+            require_consent=rules.require_consent,
         )
         result = register(
             request,
@@ -65,7 +64,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "blockedByOptOut": result.blocked_by_opt_out,
         },
     )
-    body = {"status": "accepted", "message": settings.texts.accepted_message()}
+    body = {"status": "accepted", "message": rules.texts.accepted_message()}
     return response(event, 202, body, settings.allowed_origins)
 
 
