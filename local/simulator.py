@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.keywords import Keyword, classify
 from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
@@ -80,7 +80,9 @@ class PhoneSimulator:
                 raise DestinationOptedOut(phone_number)
             if phone_number == FAILURE_NUMBER:
                 self._print(f"sms    x {mask(phone_number)} failed: simulator failure number")
-                raise SmsUnavailable("The SMS simulator's failure number never receives SMS.")
+                raise DependencyUnavailable(
+                    Dependency.SMS, "The SMS simulator's failure number never receives SMS."
+                )
             message = self._record(phone_number, "outbound", body, kind)
         self._print(f"sms    > {mask(phone_number)} [{kind}] {mask_in_text(body)}")
         return message.message_id

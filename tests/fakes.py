@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
@@ -191,7 +191,9 @@ class FakeLookup:
     def lookup(self, phone_number: str) -> NumberFacts:
         self.calls.append(phone_number)
         if self.fail:
-            raise SmsUnavailable("CarrierLookup failed: ThrottlingException")
+            raise DependencyUnavailable(
+                Dependency.NUMBER_LOOKUP, "CarrierLookup failed: ThrottlingException"
+            )
         return self.facts.get(phone_number) or offline_facts(phone_number)
 
 

@@ -29,7 +29,8 @@ class Metric(enum.StrEnum):
     REGISTRATION_REJECTED = "RegistrationRejected"  # also split by dimension ``code``
     REGISTRATION_FAILED = "RegistrationFailed"  # an unexpected error: a bug, answered 500
     CONFIRMATION_SENT = "ConfirmationSent"
-    SMS_SEND_FAILED = "SmsSendFailed"
+    SMS_SEND_FAILED = "SmsSendFailed"  # the SMS provider refused or failed a send
+    DEPENDENCY_UNAVAILABLE = "DependencyUnavailable"  # also split by dimension ``dependency``
     LEDGER_WRITE_FAILED = "LedgerWriteFailed"  # an SMS left but its evidence was not written
     INBOUND_MESSAGES = "InboundMessages"
     MALFORMED_INBOUND = "MalformedInbound"
@@ -72,17 +73,27 @@ def count(metric: Metric, value: int = 1) -> None:
     metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
-def count_rejection(code: str) -> None:
-    """RegistrationRejected, in total and split by error code."""
-    count(Metric.REGISTRATION_REJECTED)
+def count_split(metric: Metric, dimension: str, value: str) -> None:
+    """One count of ``metric`` in total, and one in the series of ``dimension=value``."""
+    count(metric)
     with single_metric(
-        name=Metric.REGISTRATION_REJECTED.value,
+        name=metric.value,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,
         default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        metric.add_dimension(name="code", value=code)
+    ) as split:
+        split.add_dimension(name=dimension, value=value)
+
+
+def count_rejection(code: str) -> None:
+    """RegistrationRejected, in total and split by error code."""
+    count_split(Metric.REGISTRATION_REJECTED, "code", code)
+
+
+def count_unavailable(dependency: str) -> None:
+    """DependencyUnavailable, in total and split by the dependency that failed."""
+    count_split(Metric.DEPENDENCY_UNAVAILABLE, "dependency", dependency)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from optin.adapters.dynamodb import DynamoSubscriberStore, subscriber_key
 from optin.adapters.schema import TTL_ATTRIBUTE
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import DependencyUnavailable
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
@@ -145,14 +145,14 @@ def test_throughput_errors_become_unavailable(dynamodb, code):
     store = DynamoSubscriberStore("subscribers", client=dynamodb)
     with Stubber(dynamodb) as stub:
         stub.add_client_error("get_item", service_error_code=code, http_status_code=400)
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             store.get(NUMBER)
         stub.add_client_error(
             "transact_write_items",
             service_error_code="TransactionCanceledException",
             modeled_fields={"CancellationReasons": [{"Code": code}, {"Code": "None"}]},
         )
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             store.save(pending(), [event()], expected_version=None)
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local.events import LambdaContext, sns_event, two_way_message
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.model import EventType, Status
 from optin.handlers import inbound
 from tests.unit.lifecycle_support import NUMBER, register
@@ -102,9 +102,9 @@ def test_malformed_messages_are_dropped_not_retried(moto_ports, record, capsys, 
 def test_unexpected_failure_raises_after_the_batch_and_retry_completes(moto_ports):
     for number in [NUMBER, "+14165550142"]:
         register(moto_ports, number)
-    moto_ports.sender.failures.append(SmsUnavailable("throttled"))
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
     event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "YES"))
-    with pytest.raises(SmsUnavailable):
+    with pytest.raises(DependencyUnavailable):
         deliver(event)
     assert moto_ports.store.get("+14165550142").status is Status.CONFIRMED
     assert deliver(event) == {"processed": 2}  # Lambda's retry of the same event

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.handlers import inbound, registration
 
 NUMBERS = ["+12065550142", "+14165550199"]
@@ -28,7 +28,9 @@ def reply(number: str, body: str) -> None:
 
 def test_whole_lifecycle_logs_no_number_and_no_name(moto_ports, clock, log_lines):
     # Given every path a number can take, including failures
-    moto_ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
+    moto_ports.sender.failures.append(
+        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    )
     assert register(NUMBERS[0], "req-1") == 503
     assert register(NUMBERS[0], "req-2") == 202
     assert register(NUMBERS[0], "req-3") == 429

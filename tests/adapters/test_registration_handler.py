@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from local.events import LambdaContext, api_gateway_event
 from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
 from tests.unit.lifecycle_support import reply
@@ -138,7 +138,9 @@ def test_too_many_requests_has_retry_after(moto_ports, clock):
 
 
 def test_sms_unavailable_is_503_and_retry_is_safe(moto_ports):
-    moto_ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
+    moto_ports.sender.failures.append(
+        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    )
     status, _, body = post(FORM)
     assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
     status, _, _ = post(FORM)
@@ -185,3 +187,60 @@ def test_a_bug_is_a_logged_500_in_the_error_shape(moto_ports, log_lines):
     assert "registration failed unexpectedly" in logs
     assert "+12065550142" not in logs
     assert moto_ports.sender.sent == []
+
+
+def emitted(output: str) -> list[tuple[str, dict[str, str]]]:
+    """Every metric in the embedded-metric-format lines of ``output``, with its dimensions."""
+    found = []
+    for line in output.splitlines():
+        if not (line.startswith("{") and "_aws" in line):
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: blob[name] for names in directive["Dimensions"] for name in names}
+            found.extend((metric["Name"], dimensions) for metric in directive["Metrics"])
+    return found
+
+
+def test_table_throttled_is_503_and_names_the_table_not_the_sms_provider(
+    moto_ports, capsys, log_lines
+):
+    def throttled(phone_number):
+        raise DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: ThrottlingException")
+
+    moto_ports.store.get = throttled
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    metrics = emitted(capsys.readouterr().out)
+    names = [name for name, _ in metrics]
+    assert "SmsSendFailed" not in names
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "table"
+        for name, dims in metrics
+    )
+    [rejected] = [json.loads(line) for line in log_lines() if "registration rejected" in line]
+    assert rejected["dependency"] == "table"
+
+
+def test_lookup_failure_is_503_and_names_the_number_lookup(moto_ports, capsys):
+    moto_ports.lookup.fail = True
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    metrics = emitted(capsys.readouterr().out)
+    assert "SmsSendFailed" not in [name for name, _ in metrics]
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "number_lookup"
+        for name, dims in metrics
+    )
+
+
+def test_sms_provider_failure_counts_an_sms_send_failure(moto_ports, capsys):
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    status, _, _ = post(FORM)
+    assert status == 503
+    metrics = emitted(capsys.readouterr().out)
+    assert "SmsSendFailed" in [name for name, _ in metrics]
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "sms"
+        for name, dims in metrics
+    )

@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import DependencyUnavailable, DestinationOptedOut
 from optin.settings import Settings
 from tests.fakes import BASE_ENV
 
@@ -59,7 +59,7 @@ def test_provider_trouble_is_sms_unavailable(client, settings, code):
     sender = EndUserMessagingSender(settings, client)
     with Stubber(client) as stub:
         stub.add_client_error("send_text_message", service_error_code=code, http_status_code=429)
-        with pytest.raises(SmsUnavailable, match=code):
+        with pytest.raises(DependencyUnavailable, match=code):
             sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
 
 
@@ -89,7 +89,7 @@ def test_other_conflicts_are_not_opt_outs(client, settings):
             service_error_code="ConflictException",
             modeled_fields={"Message": "x", "Reason": "RESOURCE_NOT_ACTIVE"},
         )
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
 
 
@@ -125,6 +125,6 @@ def test_carrier_lookup_failures(client):
     with Stubber(client) as stub:
         stub.add_client_error("carrier_lookup", "ThrottlingException", http_status_code=429)
         stub.add_client_error("carrier_lookup", "ValidationException", http_status_code=400)
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             lookup.lookup(NUMBER)
         assert lookup.lookup(NUMBER).number_type == "INVALID"

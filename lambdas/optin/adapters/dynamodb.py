@@ -25,7 +25,7 @@ from optin.adapters.schema import (
     STATUS_INDEX_PARTITION_KEY,
     TTL_ATTRIBUTE,
 )
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
@@ -92,11 +92,11 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _unavailable(error: ClientError | BotoCoreError) -> SmsUnavailable:
+def _unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
     name = (
         error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
     )
-    return SmsUnavailable(f"DynamoDB unavailable: {name}")
+    return DependencyUnavailable(Dependency.TABLE, f"DynamoDB unavailable: {name}")
 
 
 class DynamoSubscriberStore:

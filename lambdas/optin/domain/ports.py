@@ -86,7 +86,8 @@ class SubscriberStore(Protocol):
 class SmsSender(Protocol):
     def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
         """Send one SMS; return the provider's message id.
-        Raises SmsUnavailable (throttled or failing: retry later) or DestinationOptedOut."""
+        Raises DependencyUnavailable (throttled or failing: retry later) or
+        DestinationOptedOut."""
         ...
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -96,7 +97,8 @@ class SmsSender(Protocol):
 
 class NumberLookup(Protocol):
     def lookup(self, phone_number: str) -> NumberFacts:
-        """Number type, carrier and timezone. Raises SmsUnavailable when the lookup fails."""
+        """Number type, carrier and timezone. Raises DependencyUnavailable when
+        the lookup fails."""
         ...
 
 

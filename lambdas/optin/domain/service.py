@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from optin.domain import lifecycle
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable, TooManyRequests
+from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome, Reply, ReplyOutcome
 from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.phone import NumberFacts, PhoneNumber, normalise
@@ -102,7 +102,7 @@ def _send_confirmation(
         message_id = ports.sender.send(
             e164, body, kind="confirmation", correlation_id=correlation_id
         )
-    except SmsUnavailable as error:
+    except DependencyUnavailable as error:
         _release(ports, claimed, previous, str(error))
         raise
     except DestinationOptedOut:
@@ -118,7 +118,7 @@ def _send_confirmation(
     )
     try:
         ports.store.append(e164, [sent])
-    except SmsUnavailable:  # the SMS is out: answer 202, and let the caller log the gap
+    except DependencyUnavailable:  # the SMS is out: answer 202, and let the caller log the gap
         return RegistrationResult(
             RegistrationOutcome.SEND_CONFIRMATION, e164, message_id, sent_not_recorded=True
         )
@@ -215,7 +215,7 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
     The decision, its ledger events and the inbound marker are written in one transaction;
     the marker remembers an SMS still owed, and who is sending it, so a redelivery after a
     failed send sends it, and a redelivery during the send does not send it twice.
-    Raises SmsUnavailable when the provider fails: the caller lets the platform retry.
+    Raises DependencyUnavailable when the provider fails: the caller lets the platform retry.
     """
     marker = ports.store.inbound_marker(reply.message_id)
     if marker is not None:
@@ -275,7 +275,7 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
         message_id = ports.sender.send(
             e164, body, kind=marker.owed_sms, correlation_id=marker.message_id
         )
-    except SmsUnavailable:
+    except DependencyUnavailable:
         ports.store.release_owed_sms(marker.message_id)
         raise
     except DestinationOptedOut:
@@ -290,7 +290,7 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
     )
     try:
         ports.store.settle_inbound(marker.message_id, e164, [sent])
-    except SmsUnavailable:
+    except DependencyUnavailable:
         return message_id, False
     return message_id, True
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from optin.domain.errors import (
+    DependencyUnavailable,
     InvalidJson,
     PayloadTooLarge,
     RegistrationError,
@@ -18,6 +19,10 @@ from optin.domain.errors import (
 )
 
 MAX_BODY_BYTES = 4096
+# The public API names any dependency being down this way (its contract predates the
+# distinction); metrics and logs name the dependency.
+UNAVAILABLE_STATUS = 503
+UNAVAILABLE_CODE = "SMS_UNAVAILABLE"
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:
@@ -78,14 +83,24 @@ def response(
     return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
 
 
-def error_body(error: RegistrationError) -> dict[str, Any]:
+def error_status(error: RegistrationError | DependencyUnavailable) -> int:
+    return UNAVAILABLE_STATUS if isinstance(error, DependencyUnavailable) else error.status
+
+
+def error_code(error: RegistrationError | DependencyUnavailable) -> str:
+    return UNAVAILABLE_CODE if isinstance(error, DependencyUnavailable) else error.code
+
+
+def error_body(error: RegistrationError | DependencyUnavailable) -> dict[str, Any]:
+    if isinstance(error, DependencyUnavailable):
+        return {"error": {"code": UNAVAILABLE_CODE, "message": str(error)}}
     detail: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.field:
         detail["field"] = error.field
     return {"error": detail}
 
 
-def error_headers(error: RegistrationError) -> dict[str, str]:
+def error_headers(error: RegistrationError | DependencyUnavailable) -> dict[str, str]:
     if isinstance(error, TooManyRequests):
         return {"Retry-After": str(error.retry_after_seconds)}
     return {}

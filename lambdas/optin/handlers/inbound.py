@@ -13,11 +13,12 @@ import re
 from typing import Any
 
 from optin import runtime
+from optin.domain.errors import DependencyUnavailable
 from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.service import receive_reply
-from optin.observability import Metric, count, logger, metrics, traced
+from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -98,9 +99,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         try:
             result = receive_reply(reply, ports)
         except Exception as error:  # retried by Lambda; the dead-letter queue keeps the rest
-            logger.exception(
-                "inbound message failed", extra={"phoneNumber": mask(reply.phone_number)}
-            )
+            extra = {"phoneNumber": mask(reply.phone_number)}
+            if isinstance(error, DependencyUnavailable):
+                count_unavailable(error.dependency)
+                extra["dependency"] = error.dependency.value
+            logger.exception("inbound message failed", extra=extra)
             failures.append(error)
             continue
         processed += 1

@@ -7,13 +7,29 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
-from optin.domain.errors import RegistrationError
+from optin.domain.errors import Dependency, DependencyUnavailable, RegistrationError
 from optin.domain.lifecycle import RegistrationOutcome
 from optin.domain.phone import mask
 from optin.domain.registration import parse_registration
 from optin.domain.service import register
-from optin.handlers.http import error_body, error_headers, header, json_document, response
-from optin.observability import Metric, count, count_rejection, logger, metrics, traced
+from optin.handlers.http import (
+    error_body,
+    error_code,
+    error_headers,
+    error_status,
+    header,
+    json_document,
+    response,
+)
+from optin.observability import (
+    Metric,
+    count,
+    count_rejection,
+    count_unavailable,
+    logger,
+    metrics,
+    traced,
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -39,7 +55,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             user_agent=str(identity.get("userAgent") or header(event, "user-agent") or "")[:512],
             correlation_id=str(correlation_id),
         )
-    except RegistrationError as error:
+    except (RegistrationError, DependencyUnavailable) as error:
         return _refused(event, error, settings.allowed_origins)
     except Exception:  # a bug: logged and alarmed on, answered in the API's error shape
         logger.exception("registration failed unexpectedly")
@@ -69,13 +85,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _refused(
-    event: dict[str, Any], error: RegistrationError, allowed_origins: tuple[str, ...]
+    event: dict[str, Any],
+    error: RegistrationError | DependencyUnavailable,
+    allowed_origins: tuple[str, ...],
 ) -> dict[str, Any]:
-    count_rejection(error.code)
-    if error.code == "SMS_UNAVAILABLE":
-        count(Metric.SMS_SEND_FAILED)
-    logger.info(
-        "registration rejected",
-        extra={"code": error.code, "status": error.status, "field": error.field},
-    )
-    return response(event, error.status, error_body(error), allowed_origins, error_headers(error))
+    code, status = error_code(error), error_status(error)
+    count_rejection(code)
+    extra: dict[str, Any] = {"code": code, "status": status}
+    if isinstance(error, DependencyUnavailable):
+        count_unavailable(error.dependency)
+        if error.dependency is Dependency.SMS:
+            count(Metric.SMS_SEND_FAILED)
+        extra["dependency"] = error.dependency.value
+    else:
+        extra["field"] = error.field
+    logger.info("registration rejected", extra=extra)
+    return response(event, status, error_body(error), allowed_origins, error_headers(error))
