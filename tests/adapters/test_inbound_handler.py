@@ -130,3 +130,44 @@ def test_outcome_metrics_are_emitted(moto_ports, capsys):
     }
     assert {"Confirmed", "UnmatchedReply", "OptedOut"} <= names
     assert all(blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SmsOptIn" for blob in metrics)
+
+
+def test_each_record_is_reported_in_one_log_line(moto_ports, log_lines):
+    register(moto_ports)
+    register(moto_ports, "+14165550142")
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    malformed = {"Sns": {"Message": "not json"}}
+    event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "HELP"))
+    event["Records"].insert(0, malformed)
+    with pytest.raises(DependencyUnavailable):
+        deliver(event)
+    records = [json.loads(line) for line in log_lines()]
+    assert [record["message"] for record in records] == [
+        "malformed inbound message dropped",
+        "inbound message failed",
+        "inbound message processed",
+    ]
+    failed = records[1]
+    assert failed["dependency"] == "sms"
+    assert failed["phoneNumber"] == "+1******0142"
+    assert "DependencyUnavailable" in failed["exception"]  # the traceback is kept
+    assert records[2]["outcome"] == "help"
+
+
+def test_sent_but_not_recorded_is_one_error_line_with_the_outcome(moto_ports, log_lines):
+    register(moto_ports)
+    settle = moto_ports.store.settle_inbound
+
+    def throttled(message_id, phone_number, events):
+        if events:
+            raise DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: Throttling")
+        return settle(message_id, phone_number, events)
+
+    moto_ports.store.settle_inbound = throttled
+    assert deliver(sns_event(two_way_message(NUMBER, "YES"))) == {"processed": 1}
+    [line] = log_lines()
+    record = json.loads(line)
+    assert record["message"] == "reply SMS sent but its ledger event was not written"
+    assert record["level"] == "ERROR"
+    assert (record["outcome"], record["phoneNumber"]) == ("confirmed", "+1******0142")
+    assert record["smsMessageId"]

@@ -244,3 +244,17 @@ def test_sms_provider_failure_counts_an_sms_send_failure(moto_ports, capsys):
         name == "DependencyUnavailable" and dims.get("dependency") == "sms"
         for name, dims in metrics
     )
+
+
+def test_a_bug_is_logged_once_with_its_traceback_and_counted(moto_ports, log_lines, capsys):
+    def broken(_number):
+        raise RuntimeError("bug while reading")
+
+    moto_ports.store.get = broken
+    status, _, _ = post(FORM)
+    assert status == 500
+    [line] = log_lines()
+    record = json.loads(line)
+    assert (record["message"], record["level"]) == ("registration failed unexpectedly", "ERROR")
+    assert "RuntimeError" in record["exception"]
+    assert "RegistrationFailed" in [name for name, _ in emitted(capsys.readouterr().out)]
