@@ -17,6 +17,7 @@ from typing import Any
 
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.keywords import Keyword, classify
+from optin.domain.messages import Template
 from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
 
@@ -73,7 +74,7 @@ class PhoneSimulator:
 
     # SmsSender port ---------------------------------------------------------------------
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         with self._lock:
             if phone_number in self._opted_out:
                 self._print(f"sms    x {mask(phone_number)} refused: on the opt-out list ({kind})")
@@ -119,11 +120,15 @@ class PhoneSimulator:
         if keyword is Keyword.OPT_OUT:
             with self._lock:
                 self._opted_out.add(phone_number)
-                self._record(phone_number, "outbound", self._settings.texts.render("stop"), "stop")
+                self._record(
+                    phone_number, "outbound", self._settings.texts.render(Template.STOP), "stop"
+                )
             self._print(f"optout + {mask(phone_number)} added to the opt-out list; STOP reply sent")
         elif keyword is Keyword.HELP:
             with self._lock:
-                self._record(phone_number, "outbound", self._settings.texts.render("help"), "help")
+                self._record(
+                    phone_number, "outbound", self._settings.texts.render(Template.HELP), "help"
+                )
             self._print(f"sms    > {mask(phone_number)} [help] platform HELP reply")
 
     # Views ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
@@ -139,7 +140,7 @@ class MemoryStore:
         self.calls.append("settle_inbound")
         with self._lock:
             self.markers[message_id] = replace(
-                self.markers[message_id], owed_sms="", claimed_until=None
+                self.markers[message_id], owed_sms=None, claimed_until=None
             )
             self.ledger[phone_number].extend(events)
 
@@ -162,7 +163,7 @@ class FakeSender:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         with self._lock:
             if self.failures:
                 raise self.failures.pop(0)

@@ -26,6 +26,7 @@ from optin.adapters.schema import (
     TTL_ATTRIBUTE,
 )
 from optin.domain.errors import Dependency, DependencyUnavailable
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
@@ -150,12 +151,14 @@ class DynamoSubscriberStore:
         item = self._get_item(inbound_key(message_id))
         if item is None:
             return None
+        owed = item.get("owedSms", {}).get("S")
+        details = _deserializer.deserialize(item["details"]) if "details" in item else {}
         return InboundMarker(
             message_id=message_id,
             phone_number=item["phoneNumber"]["S"],
-            owed_sms=item.get("owedSms", {}).get("S", ""),
+            owed_sms=Template(owed) if owed else None,
             claimed_until=_parse_time(item.get("claimedUntil", {}).get("S")),
-            details=_deserializer.deserialize(item["details"]) if "details" in item else {},
+            remove_opt_out=bool(details.get("removeOptOut")),
         )
 
     # Writes ------------------------------------------------------------------------------
@@ -302,11 +305,11 @@ class DynamoSubscriberStore:
             **inbound_key(marker.message_id),
             "phoneNumber": {"S": marker.phone_number},
             "receivedAt": {"S": _time(at)},
-            "details": _serializer.serialize(marker.details),
+            "details": _serializer.serialize({"removeOptOut": marker.remove_opt_out}),
             TTL_ATTRIBUTE: {"N": str(int((at + timedelta(days=INBOUND_MARKER_DAYS)).timestamp()))},
         }
-        if marker.owed_sms:
-            item["owedSms"] = {"S": marker.owed_sms}
+        if marker.owed_sms is not None:
+            item["owedSms"] = {"S": marker.owed_sms.value}
         if marker.claimed_until is not None:
             item["claimedUntil"] = {"S": _time(marker.claimed_until)}
         return {

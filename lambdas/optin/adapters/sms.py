@@ -9,6 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
+from optin.domain.messages import Template
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
@@ -38,14 +39,14 @@ class EndUserMessagingSender:
         self._settings = settings
         self._client = client or sms_client()
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         params: dict[str, Any] = {
             "DestinationPhoneNumber": phone_number,
             "OriginationIdentity": self._settings.origination_identity,
             "MessageBody": body,
             "MessageType": "TRANSACTIONAL",
             "TimeToLive": MESSAGE_TIME_TO_LIVE_SECONDS,
-            "Context": {"correlationId": correlation_id[:100], "kind": kind},
+            "Context": {"correlationId": correlation_id[:100], "kind": kind.value},
         }
         if self._settings.configuration_set_name:
             params["ConfigurationSetName"] = self._settings.configuration_set_name

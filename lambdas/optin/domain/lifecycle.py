@@ -12,6 +12,7 @@ from typing import Any
 
 from optin.domain.errors import NotAMobileNumber, TooManyRequests
 from optin.domain.keywords import Keyword
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.registration import RegistrationRequest
@@ -233,7 +234,7 @@ class ReplyDecision:
     outcome: ReplyOutcome
     subscriber: Subscriber | None  # the new state, or None when it does not change
     events: list[ConsentEvent]
-    sms: str = ""  # template to send: "welcome", "expired" or ""
+    sms: Template | None = None  # the SMS to send: welcome, expired notice, or none
     remove_opt_out: bool = False
 
 
@@ -316,7 +317,7 @@ def _confirm(
         ReplyOutcome.CONFIRMED,
         confirmed,
         [inbound, event],
-        sms="welcome",
+        sms=Template.WELCOME,
         remove_opt_out=remove_opt_out,
     )
 
@@ -332,7 +333,9 @@ def _expire(
     if notice_due:
         expired = replace(expired, expired_notice_at=now, updated_at=now)
     changed = expired if expired != existing else None
-    return ReplyDecision(ReplyOutcome.EXPIRED, changed, events, sms="expired" if notice_due else "")
+    return ReplyDecision(
+        ReplyOutcome.EXPIRED, changed, events, sms=Template.EXPIRED if notice_due else None
+    )
 
 
 def _transition(

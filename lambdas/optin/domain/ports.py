@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts
 from optin.domain.rules import Rules
@@ -26,9 +27,9 @@ class InboundMarker:
 
     message_id: str
     phone_number: str
-    owed_sms: str = ""  # template name of an SMS decided but not yet sent
+    owed_sms: Template | None = None  # an SMS decided but not yet sent
     claimed_until: datetime | None = None  # an invocation is sending the owed SMS until then
-    details: dict[str, Any] = field(default_factory=dict)
+    remove_opt_out: bool = False  # take the number off the platform's opt-out list first
 
 
 class SubscriberStore(Protocol):
@@ -84,7 +85,7 @@ class SubscriberStore(Protocol):
 
 
 class SmsSender(Protocol):
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         """Send one SMS; return the provider's message id.
         Raises DependencyUnavailable (throttled or failing: retry later) or
         DestinationOptedOut."""

@@ -14,6 +14,7 @@ from typing import Any
 from optin.domain import lifecycle
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome, Reply, ReplyOutcome
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.phone import NumberFacts, PhoneNumber, normalise
 from optin.domain.ports import (
@@ -97,10 +98,10 @@ def _send_confirmation(
     ports: Ports, claimed: Subscriber, previous: Subscriber | None, correlation_id: str
 ) -> RegistrationResult:
     e164 = claimed.phone_number
-    body = ports.rules.texts.render("confirmation")
+    body = ports.rules.texts.render(Template.CONFIRMATION)
     try:
         message_id = ports.sender.send(
-            e164, body, kind="confirmation", correlation_id=correlation_id
+            e164, body, kind=Template.CONFIRMATION, correlation_id=correlation_id
         )
     except DependencyUnavailable as error:
         _release(ports, claimed, previous, str(error))
@@ -131,7 +132,7 @@ def _release(ports: Ports, claimed: Subscriber, previous: Subscriber | None, rea
         type=EventType.SMS_FAILED,
         at=ports.clock(),
         source="registration",
-        details={"template": "confirmation", "reason": reason[:200]},
+        details={"template": Template.CONFIRMATION.value, "reason": reason[:200]},
     )
     released = lifecycle.release_confirmation(claimed, previous)
     try:
@@ -234,7 +235,7 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
             phone_number=reply.phone_number,
             owed_sms=decision.sms,
             claimed_until=now + SEND_LEASE if decision.sms else None,
-            details={"removeOptOut": decision.remove_opt_out},
+            remove_opt_out=decision.remove_opt_out,
         )
         try:
             if decision.subscriber is not None and existing is not None:
@@ -261,20 +262,22 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
     raise ConcurrentUpdate(f"inbound message {reply.message_id} kept conflicting")
 
 
-_SENT_EVENTS = {"welcome": EventType.WELCOME_SENT, "expired": EventType.EXPIRED_NOTICE_SENT}
+_SENT_EVENTS = {
+    Template.WELCOME: EventType.WELCOME_SENT,
+    Template.EXPIRED: EventType.EXPIRED_NOTICE_SENT,
+}
 
 
 def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
     """Send the SMS the marker owes (its claim is ours); returns the message id and whether
     the send was recorded. Once the SMS is out, nothing raises: a retry would send it again."""
-    e164 = marker.phone_number
-    if marker.details.get("removeOptOut"):
+    e164, template = marker.phone_number, marker.owed_sms
+    assert template is not None
+    if marker.remove_opt_out:
         ports.sender.remove_opt_out(e164)
-    body = ports.rules.texts.render(marker.owed_sms)
+    body = ports.rules.texts.render(template)
     try:
-        message_id = ports.sender.send(
-            e164, body, kind=marker.owed_sms, correlation_id=marker.message_id
-        )
+        message_id = ports.sender.send(e164, body, kind=template, correlation_id=marker.message_id)
     except DependencyUnavailable:
         ports.store.release_owed_sms(marker.message_id)
         raise
@@ -283,7 +286,7 @@ def _deliver_owed(ports: Ports, marker: InboundMarker) -> tuple[str, bool]:
         ports.store.settle_inbound(marker.message_id, e164, [])
         return "", True
     sent = ConsentEvent(
-        type=_SENT_EVENTS[marker.owed_sms],
+        type=_SENT_EVENTS[template],
         at=ports.clock(),
         source="sms",
         details={"messageId": message_id, "inboundMessageId": marker.message_id},
