@@ -11,16 +11,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 
 import aws_cdk as cdk
 
-from infra.config import ConfigError
 from infra.stack import create_stack
-from optin.settings import SettingError
+from optin.configuration import SettingError
 
 
 def main() -> None:
     app = cdk.App()
     try:
         create_stack(app)
-    except (ConfigError, SettingError) as error:
+    except SettingError as error:
         sys.exit(f"Invalid configuration: {error}")
     app.synth()
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from optin.configuration import XRAY_SDK_TRACING, Reader
 from optin.domain.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
@@ -61,7 +62,7 @@ def traced(handler: Handler) -> Handler:
     not. Lambda's active tracing records each invocation without it; the SDK adds one
     subsegment per AWS call, for when an operator wants them (context ``xraySdkTracing``).
     """
-    if os.environ.get("XRAY_SDK_TRACING", "false").strip().lower() != "true":
+    if not Reader.environment(os.environ).read(XRAY_SDK_TRACING):
         return handler
     from aws_lambda_powertools import Tracer
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.handlers import inbound, registration
@@ -83,3 +85,19 @@ def test_xray_sdk_tracer_only_when_switched_on(monkeypatch):
     wrapped = traced(handler)
     assert wrapped is not handler
     assert wrapped({}, LambdaContext()) == {"ok": True}
+
+
+def test_xray_sdk_tracing_is_read_with_the_settings_reader(monkeypatch):
+    from optin.configuration import SettingError
+    from optin.observability import traced
+
+    def handler(event, context):
+        return {"ok": True}
+
+    monkeypatch.setenv("XRAY_SDK_TRACING", " TRUE ")
+    assert traced(handler) is not handler
+    monkeypatch.setenv("XRAY_SDK_TRACING", "false")
+    assert traced(handler) is handler
+    monkeypatch.setenv("XRAY_SDK_TRACING", "sometimes")
+    with pytest.raises(SettingError, match="XRAY_SDK_TRACING"):
+        traced(handler)
