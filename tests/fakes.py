@@ -200,13 +200,10 @@ class FakeLookup:
 
 @contextmanager
 def installed(ports: Ports, settings: Settings) -> Iterator[Ports]:
-    """The handlers use these ports and settings (and a fresh container's caches) inside
-    the block."""
+    """The handlers use these ports and settings inside the block."""
     from optin import runtime
-    from optin.domain import service
 
     runtime.install(runtime.Runtime(settings, ports))
-    service._kept_disclosures.clear()
     try:
         yield ports
     finally:

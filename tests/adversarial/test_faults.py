@@ -364,6 +364,20 @@ def test_yes_between_read_and_claim_is_not_downgraded(real, clock):
     assert ledger(real)[EventType.REGISTRATION_REPEATED] == 1
 
 
-def test_the_service_module_keeps_no_per_number_state():
-    """Races are decided in DynamoDB alone: the only module state is the disclosure cache."""
-    assert isinstance(service._kept_disclosures, set)
+def test_the_domain_keeps_no_module_state():
+    """Races are decided in DynamoDB alone: no domain module keeps a cache or any other
+    mutable collection (the disclosure versions already kept belong to the store)."""
+    import importlib
+    import pkgutil
+
+    import optin.domain
+
+    for module_info in pkgutil.iter_modules(optin.domain.__path__):
+        module = importlib.import_module(f"optin.domain.{module_info.name}")
+        state = {
+            name: value
+            for name, value in vars(module).items()
+            if isinstance(value, set | list) and not name.startswith("__")
+        }
+        assert state == {}, module.__name__
+    assert not any(isinstance(value, set | list) for value in vars(service).values())

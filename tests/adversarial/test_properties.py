@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
 from optin import runtime
-from optin.domain import service
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
 from optin.domain.keywords import Keyword, classify
 from optin.domain.phone import normalise
@@ -214,7 +213,6 @@ def memory_ports() -> Ports:
         clock=Clock(),
     )
     runtime.install(runtime.Runtime(settings, ports))
-    service._kept_disclosures.clear()
     yield ports
     runtime.install(None)
 

@@ -65,7 +65,9 @@ REQUIRED_PARTS: Mapping[Template, tuple[str, ...]] = {
     Template.DISCLOSURE: ("{brand}", "{program}", "{frequency}", "{terms}", "{privacy}", "STOP"),
 }
 _TEMPLATE_NAMES = frozenset(template.value for template in Template)
-_FIELDS = {"brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number"}
+_FIELDS = frozenset(
+    ("brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number")
+)
 
 
 @dataclass(frozen=True)

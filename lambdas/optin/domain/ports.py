@@ -27,6 +27,7 @@ class InboundMarker:
 
     message_id: str
     phone_number: str
+    received_at: datetime  # by the caller's clock; the marker expires some days after
     owed_sms: Template | None = None  # an SMS decided but not yet sent
     claimed_until: datetime | None = None  # an invocation is sending the owed SMS until then
     remove_opt_out: bool = False  # take the number off the platform's opt-out list first
@@ -80,7 +81,8 @@ class SubscriberStore(Protocol):
         ...
 
     def keep_disclosure(self, version: str, text: str) -> None:
-        """Store a disclosure text under its version, once."""
+        """Store a disclosure text under its version, once, before a registration cites it.
+        Called on every registration: the store remembers what it already kept."""
         ...
 
 

@@ -29,8 +29,6 @@ from optin.domain.registration import RegistrationRequest
 
 MAX_ATTEMPTS = 5
 
-_kept_disclosures: set[str] = set()
-
 
 @dataclass(frozen=True)
 class RegistrationResult:
@@ -48,7 +46,7 @@ def register(
     rules = ports.rules
     phone = normalise(request.phone_number, request.country, rules.allowed_countries)
     texts = rules.texts
-    _keep_disclosure(ports, texts.disclosure_version, texts.disclosure)
+    ports.store.keep_disclosure(texts.disclosure_version, texts.disclosure)
     evidence = Evidence(ip, user_agent, texts.disclosure_version, correlation_id)
     policy = rules.policy
 
@@ -78,13 +76,6 @@ def register(
             continue
         return _send_confirmation(ports, claimed, existing, correlation_id)
     raise TooManyRequests("This number is being registered right now. Please retry.", 1)
-
-
-def _keep_disclosure(ports: Ports, version: str, text: str) -> None:
-    """The disclosure text is stored by version once per container, before it is cited."""
-    if version not in _kept_disclosures:
-        ports.store.keep_disclosure(version, text)
-        _kept_disclosures.add(version)
 
 
 def _number_facts(ports: Ports, phone: PhoneNumber, existing: Subscriber | None) -> NumberFacts:
@@ -233,6 +224,7 @@ def receive_reply(reply: Reply, ports: Ports) -> ReplyResult:
         marker = InboundMarker(
             message_id=reply.message_id,
             phone_number=reply.phone_number,
+            received_at=now,
             owed_sms=decision.sms,
             claimed_until=now + SEND_LEASE if decision.sms else None,
             remove_opt_out=decision.remove_opt_out,
