@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from optin.configuration import XRAY_SDK_TRACING, Reader
 from optin.domain.phone import mask_in_text
@@ -75,8 +76,13 @@ def count(metric: Metric, value: int = 1) -> None:
 
 
 def count_split(metric: Metric, dimension: str, value: str) -> None:
-    """One count of ``metric`` in total, and one in the series of ``dimension=value``."""
+    """One count of ``metric`` in total, and one in the series of ``dimension=value``.
+
+    ``single_metric`` prints at once and ignores POWERTOOLS_METRICS_DISABLED, so the split
+    is skipped here by the rule ``Metrics`` itself follows (quiet local mode)."""
     count(metric)
+    if is_metrics_disabled():
+        return
     with single_metric(
         name=metric.value,
         unit=MetricUnit.Count,

@@ -101,3 +101,17 @@ def test_xray_sdk_tracing_is_read_with_the_settings_reader(monkeypatch):
     monkeypatch.setenv("XRAY_SDK_TRACING", "sometimes")
     with pytest.raises(SettingError, match="XRAY_SDK_TRACING"):
         traced(handler)
+
+
+@pytest.mark.parametrize("count", ["count_rejection", "count_unavailable"])
+def test_split_metrics_respect_metrics_disabled(monkeypatch, capsys, count):
+    """Quiet local mode: no raw metric JSON on the console, from the split counts either."""
+    from optin import observability
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    getattr(observability, count)("SOME_CODE")
+    assert "_aws" not in capsys.readouterr().out
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    getattr(observability, count)("SOME_CODE")
+    assert '"SOME_CODE"' in capsys.readouterr().out
+    observability.metrics.clear_metrics()
