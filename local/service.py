@@ -144,7 +144,7 @@ class LocalService:
             self._invoke_locked(inbound.handler, sns_event(message))
 
     def describe(self, phone_number: str) -> dict[str, Any] | None:
-        from optin.domain.service import describe_subscriber
+        from optin.domain.operator import describe_subscriber
 
         with self._lock:
             described = describe_subscriber(self.store, phone_number)

@@ -78,10 +78,10 @@ def _run(args: argparse.Namespace, store: Any | None) -> int:
 
         store = DynamoSubscriberStore(args.table)
 
-    from optin.domain import service
+    from optin.domain.operator import describe_subscriber, remove_subscriber
 
     if args.command == "show":
-        view = service.describe_subscriber(store, args.phone_number)
+        view = describe_subscriber(store, args.phone_number)
         if view is None:
             print(f"no subscriber {mask(args.phone_number)}", file=sys.stderr)
             return 1
@@ -90,9 +90,7 @@ def _run(args: argparse.Namespace, store: Any | None) -> int:
         print(json.dumps(store.phone_numbers_with_status(Status(args.status)), indent=2))
     else:
         operator = os.environ.get("OPERATOR") or getpass.getuser()
-        if not service.remove_subscriber(
-            store, args.phone_number, operator=operator, reason=args.reason
-        ):
+        if not remove_subscriber(store, args.phone_number, operator=operator, reason=args.reason):
             print(f"no subscriber {mask(args.phone_number)}", file=sys.stderr)
             return 1
         print(json.dumps({"phoneNumber": args.phone_number, "status": Status.OPTED_OUT.value}))

@@ -17,9 +17,9 @@ from botocore.stub import ANY, Stubber
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.domain import service
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
+from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
 from tests.adversarial.harness import SEND_KEYS, CannedSms, client_error
 from tests.fakes import FakeLookup, FakeSender
@@ -263,7 +263,7 @@ def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real)
 
     def redelivered(_params: dict[str, Any]) -> None:
         inbound_reply = inbound.parse_record(sns_event(message)["Records"][0], ("YES",))
-        service.receive_reply(inbound_reply, other)
+        receive_reply(inbound_reply, other)
 
     canned.before_next_send(redelivered)
     assert deliver(message) == {"processed": 1}
@@ -380,4 +380,3 @@ def test_the_domain_keeps_no_module_state():
             if isinstance(value, set | list) and not name.startswith("__")
         }
         assert state == {}, module.__name__
-    assert not any(isinstance(value, set | list) for value in vars(service).values())

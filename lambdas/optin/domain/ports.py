@@ -12,6 +12,9 @@ from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts
 from optin.domain.rules import Rules
 
+# How many times a use case reads again and decides again after a lost race.
+MAX_ATTEMPTS = 5
+
 
 class ConcurrentUpdate(Exception):
     """Another request changed the subscriber since it was read; read again and decide again."""

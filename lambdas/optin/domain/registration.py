@@ -1,4 +1,4 @@
-"""The registration request: what the form may send and how each field is checked (SPEC §4).
+"""The registration request: what the form may send and how each field is checked.
 
 The HTTP envelope (size, media type, encoding, JSON) is the handler's; this checks the
 decoded JSON object.

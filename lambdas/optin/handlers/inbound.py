@@ -20,7 +20,7 @@ from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
-from optin.domain.service import ReplyResult, receive_reply
+from optin.domain.reply import ReplyResult, receive_reply
 from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000

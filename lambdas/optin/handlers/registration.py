@@ -1,4 +1,4 @@
-"""POST /register: API Gateway REST proxy event in, JSON response out (SPEC section 4).
+"""POST /register: API Gateway REST proxy event in, JSON response out.
 
 ``handle_request`` runs the use case and returns what it came to (a result or the error);
 ``report`` turns that into metrics and one log line; ``respond`` into the HTTP answer.
@@ -16,8 +16,8 @@ from optin.domain.lifecycle import RegistrationOutcome
 from optin.domain.messages import Texts
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
+from optin.domain.register import RegistrationResult, register
 from optin.domain.registration import parse_registration
-from optin.domain.service import RegistrationResult, register
 from optin.handlers.http import (
     error_body,
     error_code,
