@@ -1,6 +1,7 @@
 """The subscriber lifecycle of SPEC section 3 as pure functions: state in, decision out.
 
-Nothing here does I/O; ``service`` reads and writes through the ports and calls these.
+Nothing here does I/O; the use cases (``register``, ``reply``, ``operator``) read and write
+through the ports and call these.
 """
 
 from __future__ import annotations
