@@ -12,17 +12,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 
 import aws_cdk as cdk
 
-from infra.config import ConfigError
 from infra.placeholders import DEPLOY_VARIABLE, ExampleBranding
 from infra.stack import create_stack
-from optin.domain.errors import SettingError
+from optin.configuration import SettingError
 
 
 def main() -> None:
     app = cdk.App()
     try:
         create_stack(app, deploying=os.environ.get(DEPLOY_VARIABLE) == "1")
-    except (ConfigError, SettingError, ExampleBranding) as error:
+    except (SettingError, ExampleBranding) as error:
         sys.exit(f"Invalid configuration: {error}")
     app.synth()
 

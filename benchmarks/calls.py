@@ -52,7 +52,6 @@ def measure() -> dict[str, Any]:
 
     from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
     from optin import runtime
-    from optin.domain import service
     from optin.handlers import inbound, registration
 
     env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}
@@ -62,11 +61,11 @@ def measure() -> dict[str, Any]:
     try:
         with mock_aws():
             moto_table(env["TABLE_NAME"])
-            ports = runtime.from_environment()
+            real = runtime.from_environment()
+            ports = real.ports
             clock = Clock()
             ports.clock = clock
-            runtime.install(ports)
-            service._kept_disclosures.clear()
+            runtime.install(real)
             dynamodb = ports.store._client  # type: ignore[attr-defined]
             sms = ports.sender._client  # type: ignore[attr-defined]
             assert ports.lookup._client is sms  # type: ignore[attr-defined]

@@ -88,7 +88,7 @@ def handler(name):
     imported = time.perf_counter()
     from optin import runtime
 
-    ports = runtime.current()
+    ports = runtime.current().ports
     built = time.perf_counter()
     # Paused: the local AWS answers and the event (read from a file).
     import json

@@ -67,7 +67,7 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
 
     store = MemoryStore()
     ports = Ports(
-        settings=Settings.from_env(BASE_ENV),
+        rules=Settings.from_env(BASE_ENV).rules,
         store=store,
         sender=FakeSender(),
         lookup=FakeLookup(),

@@ -3,8 +3,9 @@
 Two kinds of setting live here. Those the functions read are passed through to
 ``optin.settings.Settings.from_env``, the same parser the functions run, so a value the
 functions would refuse fails ``cdk synth`` first. The rest shape the infrastructure
-(which phone number, throttling, alarms, log retention) and are checked here. Every
-error names the context key to fix.
+(which phone number, throttling, alarms, log retention): each is declared once below
+and read with the same reader (``optin.configuration``). Every error is a SettingError
+naming the context key to fix.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from typing import Any
 import phonenumbers
 
 from infra import names
-from optin.settings import ENVIRONMENT, Settings
+from optin.configuration import (
+    XRAY_SDK_TRACING,
+    Reader,
+    Setting,
+    country,
+    integer,
+    matching,
+    one_of,
+    one_of_numbers,
+    text,
+)
+from optin.settings import ENVIRONMENT_SETTINGS, SETTINGS, Settings
 
 # Settings the stack fills in itself, never from context.
 STACK_VARIABLES = (
@@ -52,13 +64,26 @@ _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _VERSION = re.compile(r"^(latest|\d+\.\d+\.\d+)$")
 
 
-class ConfigError(ValueError):
-    """An invalid deployment setting; the message names the CDK context key."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"setting {setting} {problem}")
-        self.setting = setting
-        self.problem = problem
+# The infrastructure's own settings (CDK context only): key, parser, default.
+STACK_NAME = Setting("stackName", matching(_STACK_NAME), names.DEFAULT_STACK_NAME)
+ORIGINATION_IDENTITY = Setting("originationIdentity", text, "")
+ORIGINATION_NUMBER = Setting("originationNumber", text, "")
+PHONE_NUMBER_COUNTRY = Setting("phoneNumberCountry", country, "US")
+PHONE_NUMBER_TYPE = Setting("phoneNumberType", one_of(names.NUMBER_TYPES, upper=True), "SIMULATOR")
+OPT_OUT_LIST_NAME = Setting("optOutListName", matching(_NAME), "")
+ALARM_EMAIL = Setting("alarmEmail", matching(_EMAIL), "")
+API_THROTTLING_RATE_LIMIT = Setting("apiThrottlingRateLimit", integer(1, 10_000), 10)
+API_THROTTLING_BURST_LIMIT = Setting("apiThrottlingBurstLimit", integer(1, 5_000), 20)
+LOG_RETENTION_DAYS = Setting("logRetentionDays", one_of_numbers(RETENTION_DAYS), 90)
+LOG_LEVEL = Setting("logLevel", one_of(LOG_LEVELS, upper=True), "INFO")
+ALARM_CONFIRMATIONS_PER_HOUR = Setting("alarmConfirmationsPerHour", integer(1, 10**9), 200)
+ALARM_WAF_BLOCKS_PER_5_MINUTES = Setting("alarmWafBlocksPer5Minutes", integer(1, 10**9), 100)
+# WAF's rate-based rules count from 10 requests per window upwards.
+REGISTRATIONS_PER_IP_PER_5_MINUTES = Setting(
+    "registrationsPerIpPer5Minutes", integer(10, 2_000_000_000), 10
+)
+PROTECT_MODE = Setting("protectMode", one_of(PROTECT_MODES, upper=True), "ALLOW")
+BOT_CHALLENGE = Setting("botChallenge", one_of(BOT_CHALLENGES), "none")
 
 
 @dataclass(frozen=True)
@@ -130,9 +155,10 @@ class DeployConfig:
 
 def load(context: Callable[[str], Any]) -> DeployConfig:
     """Read and check every setting; ``context`` is ``node.try_get_context``."""
-    reader = _ContextReader(context)
+    reader = Reader.context(context)
     origination = _origination(reader)
     settings_environment = _settings_environment(reader)
+    reader.read(XRAY_SDK_TRACING)  # the functions read it at import: checked here first
     number = origination.number if isinstance(origination, AdoptedIdentity) else ""
     # The functions' own parser checks the values they will read (names the setting).
     checked = Settings.from_env(
@@ -140,41 +166,40 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
     )
     unknown = sorted(set(checked.allowed_countries) - set(phonenumbers.SUPPORTED_REGIONS))
     if unknown:
-        raise ConfigError("allowedCountries", f"{unknown[0]!r} is not a country with phone numbers")
+        raise SETTINGS["allowed_countries"].error(
+            f"{unknown[0]!r} is not a country with phone numbers"
+        )
     return DeployConfig(
-        stack_name=reader.text("stackName", names.DEFAULT_STACK_NAME, _STACK_NAME),
+        stack_name=reader.read(STACK_NAME),
         origination=origination,
         existing_opt_out_list=_opt_out_list(reader, origination),
-        alarm_email=reader.text("alarmEmail", "", _EMAIL),
-        alarm_confirmations_per_hour=reader.integer("alarmConfirmationsPerHour", 200, 1, 10**9),
-        alarm_waf_blocks_per_5_minutes=reader.integer("alarmWafBlocksPer5Minutes", 100, 1, 10**9),
-        throttling_rate_limit=reader.integer("apiThrottlingRateLimit", 10, 1, 10_000),
-        throttling_burst_limit=reader.integer("apiThrottlingBurstLimit", 20, 1, 5_000),
-        # WAF's rate-based rules count from 10 requests per window upwards.
-        registrations_per_ip_per_5_minutes=reader.integer(
-            "registrationsPerIpPer5Minutes", 10, 10, 2_000_000_000
+        alarm_email=reader.read(ALARM_EMAIL),
+        throttling_rate_limit=reader.read(API_THROTTLING_RATE_LIMIT),
+        throttling_burst_limit=reader.read(API_THROTTLING_BURST_LIMIT),
+        alarm_confirmations_per_hour=reader.read(ALARM_CONFIRMATIONS_PER_HOUR),
+        alarm_waf_blocks_per_5_minutes=reader.read(ALARM_WAF_BLOCKS_PER_5_MINUTES),
+        registrations_per_ip_per_5_minutes=reader.read(REGISTRATIONS_PER_IP_PER_5_MINUTES),
+        protect_mode=reader.read(PROTECT_MODE),
+        bot_challenge=reader.read(BOT_CHALLENGE),
+        log_retention_days=reader.read(LOG_RETENTION_DAYS),
+        log_level=reader.read(LOG_LEVEL),
+        powertools_version=reader.read(
+            Setting("powertoolsVersion", matching(_VERSION), _pinned_powertools())
         ),
-        protect_mode=reader.choice("protectMode", "ALLOW", PROTECT_MODES),
-        bot_challenge=reader.choice(
-            "botChallenge", "none", tuple(c.upper() for c in BOT_CHALLENGES)
-        ).lower(),
-        log_retention_days=reader.choice_int("logRetentionDays", 90, RETENTION_DAYS),
-        log_level=reader.choice("logLevel", "INFO", LOG_LEVELS),
-        powertools_version=reader.text("powertoolsVersion", _pinned_powertools(), _VERSION),
         allowed_origins=checked.allowed_origins,
         checked=checked,
         settings_environment=settings_environment,
     )
 
 
-def _settings_environment(reader: _ContextReader) -> dict[str, str]:
+def _settings_environment(reader: Reader) -> dict[str, str]:
     environment = {}
-    for variable, key in ENVIRONMENT.items():
-        if variable in STACK_VARIABLES:
+    for setting in ENVIRONMENT_SETTINGS:
+        if setting.variable in STACK_VARIABLES:
             continue
-        value = reader.raw(key)
+        value = reader.raw(setting)
         if value is not None:
-            environment[variable] = _as_environment_value(value)
+            environment[setting.variable] = _as_environment_value(value)
     return environment
 
 
@@ -186,30 +211,23 @@ def _as_environment_value(value: Any) -> str:
     return str(value)
 
 
-def _origination(reader: _ContextReader) -> AdoptedIdentity | NewPhoneNumber:
-    identity = reader.text("originationIdentity", "")
-    number = reader.text("originationNumber", "")
+def _origination(reader: Reader) -> AdoptedIdentity | NewPhoneNumber:
+    identity = reader.read(ORIGINATION_IDENTITY)
+    number = reader.read(ORIGINATION_NUMBER)
     if number and not _E164.match(number):
-        raise ConfigError("originationNumber", f"{number!r} must be E.164, like +12065550142")
+        raise ORIGINATION_NUMBER.error(f"{number!r} must be E.164, like +12065550142")
     if not identity:
         if number:
-            raise ConfigError(
-                "originationNumber",
+            raise ORIGINATION_NUMBER.error(
                 "is only for an adopted number (originationIdentity); "
-                "a requested number's E.164 comes from the stack",
+                "a requested number's E.164 comes from the stack"
             )
-        country = reader.text("phoneNumberCountry", "US").upper()
-        if not re.fullmatch(r"[A-Z]{2}", country):
-            raise ConfigError(
-                "phoneNumberCountry", f"{country!r} is not an ISO 3166-1 alpha-2 code"
-            )
-        number_type = reader.choice("phoneNumberType", "SIMULATOR", names.NUMBER_TYPES)
-        return NewPhoneNumber(country=country, number_type=number_type)
-    for key in ("phoneNumberCountry", "phoneNumberType"):
-        if reader.raw(key) is not None:
-            raise ConfigError(
-                key, "is only for requesting a new number; remove originationIdentity"
-            )
+        return NewPhoneNumber(
+            country=reader.read(PHONE_NUMBER_COUNTRY), number_type=reader.read(PHONE_NUMBER_TYPE)
+        )
+    for setting in (PHONE_NUMBER_COUNTRY, PHONE_NUMBER_TYPE):
+        if reader.raw(setting) is not None:
+            raise setting.error("is only for requesting a new number; remove originationIdentity")
     arn = _ARN.match(identity)
     if arn:
         return AdoptedIdentity(arn["kind"], arn["id"], identity, number)
@@ -217,17 +235,16 @@ def _origination(reader: _ContextReader) -> AdoptedIdentity | NewPhoneNumber:
     if plain:
         kind = "phone-number" if plain["prefix"] == "phone" else "pool"
         return AdoptedIdentity(kind, identity, "", number)
-    raise ConfigError(
-        "originationIdentity",
+    raise ORIGINATION_IDENTITY.error(
         f"{identity!r} must be a phone number or pool id (phone-..., pool-...) or its ARN; "
-        "put the E.164 number in originationNumber",
+        "put the E.164 number in originationNumber"
     )
 
 
-def _opt_out_list(reader: _ContextReader, origination: AdoptedIdentity | NewPhoneNumber) -> str:
-    name = reader.text("optOutListName", "", _NAME)
+def _opt_out_list(reader: Reader, origination: AdoptedIdentity | NewPhoneNumber) -> str:
+    name = reader.read(OPT_OUT_LIST_NAME)
     if name and isinstance(origination, NewPhoneNumber):
-        raise ConfigError("optOutListName", "is only for an adopted number (originationIdentity)")
+        raise OPT_OUT_LIST_NAME.error("is only for an adopted number (originationIdentity)")
     return name
 
 
@@ -239,49 +256,3 @@ def _pinned_powertools() -> str:
         return "latest"
     match = re.search(r"^aws-lambda-powertools(?:\[[^\]]*\])?==(\S+)", text, re.MULTILINE)
     return match[1] if match else "latest"
-
-
-class _ContextReader:
-    def __init__(self, context: Callable[[str], Any]) -> None:
-        self._context = context
-
-    def raw(self, key: str) -> Any:
-        value = self._context(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    def text(self, key: str, default: str, pattern: re.Pattern[str] | None = None) -> str:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise ConfigError(key, f"must be a string, got {value!r}")
-        if pattern is not None and not pattern.match(value):
-            raise ConfigError(key, f"{value!r} is not valid")
-        return value
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.raw(key)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(key, f"{value!r} is not a whole number") from None
-        if isinstance(value, float | bool) or not low <= number <= high:
-            raise ConfigError(key, f"{value!r} must be a whole number in {low}..{high}")
-        return number
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.text(key, default)
-        normalised = value.upper()
-        if normalised not in choices:
-            raise ConfigError(key, f"{value!r} must be one of {', '.join(choices)}")
-        return normalised
-
-    def choice_int(self, key: str, default: int, choices: tuple[int, ...]) -> int:
-        number = self.integer(key, default, min(choices), max(choices))
-        if number not in choices:
-            raise ConfigError(key, f"{number} must be one of {', '.join(map(str, choices))}")
-        return number

@@ -26,6 +26,7 @@ from constructs import Construct, IConstruct
 from infra import names
 from infra.config import AdoptedIdentity, DeployConfig, NewPhoneNumber
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
+from optin.domain.messages import Template
 
 # Codes phonenumbers knows that are not ISO 3166-1 assignments; End User Messaging
 # country rules take ISO codes only.
@@ -132,8 +133,8 @@ class Messaging(Construct):
         )
         self.configuration_set.node.add_dependency(events_role)
 
-        help_text = settings.texts.render("help")
-        stop_text = settings.texts.render("stop")
+        help_text = settings.texts.render(Template.HELP)
+        stop_text = settings.texts.render(Template.STOP)
         origination = config.origination
         if isinstance(origination, NewPhoneNumber):
             number = self._request_number(origination, help_text, stop_text)

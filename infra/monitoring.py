@@ -44,6 +44,7 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.LEDGER_WRITE_FAILED: "SMS sent, ledger not written",
         Metric.MALFORMED_INBOUND: "Malformed inbound",
         Metric.INBOUND_FAILED: "Inbound failures (retried)",
+        Metric.DEPENDENCY_UNAVAILABLE: "A dependency failed (answered 503 or retried)",
     },
 }
 

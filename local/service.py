@@ -88,6 +88,7 @@ class LocalService:
         from optin import runtime
         from optin.adapters.dynamodb import DynamoSubscriberStore
         from optin.adapters.schema import table_definition
+        from optin.domain.ports import Ports
         from optin.settings import Settings
 
         self.settings = Settings.from_env(os.environ)
@@ -95,14 +96,13 @@ class LocalService:
         dynamodb.create_table(**table_definition(self.settings.table_name))
         self.store = DynamoSubscriberStore(self.settings.table_name, client=dynamodb)
         self.simulator = PhoneSimulator(self.settings, printer=printer)
-        runtime.install(
-            runtime.Ports(
-                settings=self.settings,
-                store=self.store,
-                sender=self.simulator,
-                lookup=SimulatedLookup(),
-            )
+        ports = Ports(
+            rules=self.settings.rules,
+            store=self.store,
+            sender=self.simulator,
+            lookup=SimulatedLookup(),
         )
+        runtime.install(runtime.Runtime(self.settings, ports))
 
     def close(self) -> None:
         from optin import runtime
@@ -144,7 +144,7 @@ class LocalService:
             self._invoke_locked(inbound.handler, sns_event(message))
 
     def describe(self, phone_number: str) -> dict[str, Any] | None:
-        from optin.domain.service import describe_subscriber
+        from optin.domain.operator import describe_subscriber
 
         with self._lock:
             described = describe_subscriber(self.store, phone_number)

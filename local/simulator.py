@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.names import HELP_KEYWORD, STOP_KEYWORD
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.keywords import is_exact_keyword
+from optin.domain.messages import Template
 from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
 
@@ -75,14 +76,16 @@ class PhoneSimulator:
 
     # SmsSender port ---------------------------------------------------------------------
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         with self._lock:
             if phone_number in self._opted_out:
                 self._print(f"sms    x {mask(phone_number)} refused: on the opt-out list ({kind})")
                 raise DestinationOptedOut(phone_number)
             if phone_number == FAILURE_NUMBER:
                 self._print(f"sms    x {mask(phone_number)} failed: simulator failure number")
-                raise SmsUnavailable("The SMS simulator's failure number never receives SMS.")
+                raise DependencyUnavailable(
+                    Dependency.SMS, "The SMS simulator's failure number never receives SMS."
+                )
             message = self._record(phone_number, "outbound", body, kind)
         self._print(f"sms    > {mask(phone_number)} [{kind}] {mask_in_text(body)}")
         return message.message_id
@@ -119,11 +122,15 @@ class PhoneSimulator:
         if is_exact_keyword(body, (STOP_KEYWORD,)):
             with self._lock:
                 self._opted_out.add(phone_number)
-                self._record(phone_number, "outbound", self._settings.texts.render("stop"), "stop")
+                self._record(
+                    phone_number, "outbound", self._settings.texts.render(Template.STOP), "stop"
+                )
             self._print(f"optout + {mask(phone_number)} added to the opt-out list; STOP reply sent")
         elif is_exact_keyword(body, (HELP_KEYWORD,)):
             with self._lock:
-                self._record(phone_number, "outbound", self._settings.texts.render("help"), "help")
+                self._record(
+                    phone_number, "outbound", self._settings.texts.render(Template.HELP), "help"
+                )
             self._print(f"sms    > {mask(phone_number)} [help] platform HELP reply")
 
     # Views ------------------------------------------------------------------------------

@@ -28,13 +28,13 @@ def clock() -> Clock:
 def ports(settings: Settings, clock: Clock) -> Iterator[Ports]:
     """In-memory ports, installed for the handlers too."""
     memory = Ports(
-        settings=settings,
+        rules=settings.rules,
         store=MemoryStore(),
         sender=FakeSender(),
         lookup=FakeLookup(),
         clock=clock,
     )
-    with installed(memory):
+    with installed(memory, settings):
         yield memory
 
 

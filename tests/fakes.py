@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
+from optin.settings import Settings
 
 # Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.
 FAKE_AWS = {
@@ -138,7 +140,7 @@ class MemoryStore:
         self.calls.append("settle_inbound")
         with self._lock:
             self.markers[message_id] = replace(
-                self.markers[message_id], owed_sms="", claimed_until=None
+                self.markers[message_id], owed_sms=None, claimed_until=None
             )
             self.ledger[phone_number].extend(events)
 
@@ -161,7 +163,7 @@ class FakeSender:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         with self._lock:
             if self.failures:
                 raise self.failures.pop(0)
@@ -190,18 +192,18 @@ class FakeLookup:
     def lookup(self, phone_number: str) -> NumberFacts:
         self.calls.append(phone_number)
         if self.fail:
-            raise SmsUnavailable("CarrierLookup failed: ThrottlingException")
+            raise DependencyUnavailable(
+                Dependency.NUMBER_LOOKUP, "CarrierLookup failed: ThrottlingException"
+            )
         return self.facts.get(phone_number) or offline_facts(phone_number)
 
 
 @contextmanager
-def installed(ports: Ports) -> Iterator[Ports]:
-    """The handlers use these ports (and a fresh container's caches) inside the block."""
+def installed(ports: Ports, settings: Settings) -> Iterator[Ports]:
+    """The handlers use these ports and settings inside the block."""
     from optin import runtime
-    from optin.domain import service
 
-    runtime.install(ports)
-    service._kept_disclosures.clear()
+    runtime.install(runtime.Runtime(settings, ports))
     try:
         yield ports
     finally:

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from optin.configuration import XRAY_SDK_TRACING, Reader
 from optin.domain.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
@@ -29,7 +31,8 @@ class Metric(enum.StrEnum):
     REGISTRATION_REJECTED = "RegistrationRejected"  # also split by dimension ``code``
     REGISTRATION_FAILED = "RegistrationFailed"  # an unexpected error: a bug, answered 500
     CONFIRMATION_SENT = "ConfirmationSent"
-    SMS_SEND_FAILED = "SmsSendFailed"
+    SMS_SEND_FAILED = "SmsSendFailed"  # the SMS provider refused or failed a send
+    DEPENDENCY_UNAVAILABLE = "DependencyUnavailable"  # also split by dimension ``dependency``
     LEDGER_WRITE_FAILED = "LedgerWriteFailed"  # an SMS left but its evidence was not written
     INBOUND_MESSAGES = "InboundMessages"
     MALFORMED_INBOUND = "MalformedInbound"
@@ -60,7 +63,7 @@ def traced(handler: Handler) -> Handler:
     not. Lambda's active tracing records each invocation without it; the SDK adds one
     subsegment per AWS call, for when an operator wants them (context ``xraySdkTracing``).
     """
-    if os.environ.get("XRAY_SDK_TRACING", "false").strip().lower() != "true":
+    if not Reader.environment(os.environ).read(XRAY_SDK_TRACING):
         return handler
     from aws_lambda_powertools import Tracer
 
@@ -72,17 +75,32 @@ def count(metric: Metric, value: int = 1) -> None:
     metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
-def count_rejection(code: str) -> None:
-    """RegistrationRejected, in total and split by error code."""
-    count(Metric.REGISTRATION_REJECTED)
+def count_split(metric: Metric, dimension: str, value: str) -> None:
+    """One count of ``metric`` in total, and one in the series of ``dimension=value``.
+
+    ``single_metric`` prints at once and ignores POWERTOOLS_METRICS_DISABLED, so the split
+    is skipped here by the rule ``Metrics`` itself follows (quiet local mode)."""
+    count(metric)
+    if is_metrics_disabled():
+        return
     with single_metric(
-        name=Metric.REGISTRATION_REJECTED.value,
+        name=metric.value,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,
         default_dimensions=metrics.default_dimensions,
-    ) as metric:
-        metric.add_dimension(name="code", value=code)
+    ) as split:
+        split.add_dimension(name=dimension, value=value)
+
+
+def count_rejection(code: str) -> None:
+    """RegistrationRejected, in total and split by error code."""
+    count_split(Metric.REGISTRATION_REJECTED, "code", code)
+
+
+def count_unavailable(dependency: str) -> None:
+    """DependencyUnavailable, in total and split by the dependency that failed."""
+    count_split(Metric.DEPENDENCY_UNAVAILABLE, "dependency", dependency)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

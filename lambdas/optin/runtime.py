@@ -1,33 +1,43 @@
-"""The ports each function container uses, built once and lazily on the first call.
+"""What each function container works with, built once and lazily on the first call: the
+settings (for what only handlers need, such as allowed origins) and the ports the domain
+receives.
 
 Tests and local mode install their own (in-memory fakes, moto, the phone simulator).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from optin.domain.ports import NumberLookup, Ports, utc_now
 from optin.settings import Settings
 
-__all__ = ["Ports", "current", "from_environment", "install", "utc_now"]
+__all__ = ["Runtime", "current", "from_environment", "install"]
 
 
-_current: Ports | None = None
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    ports: Ports
 
 
-def install(ports: Ports | None) -> None:
-    """Use these ports from now on (None: build from the environment on next use)."""
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Use this runtime from now on (None: build from the environment on next use)."""
     global _current
-    _current = ports
+    _current = runtime
 
 
-def current() -> Ports:
+def current() -> Runtime:
     global _current
     if _current is None:
         _current = from_environment()
     return _current
 
 
-def from_environment() -> Ports:
+def from_environment() -> Runtime:
     """Real adapters, configured from the function's environment variables."""
     from optin.adapters.dynamodb import DynamoSubscriberStore
     from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, sms_client
@@ -38,10 +48,11 @@ def from_environment() -> Ports:
     lookup: NumberLookup = (
         CarrierNumberLookup(client) if settings.number_lookup == "carrier" else OfflineLookup()
     )
-    return Ports(
-        settings=settings,
+    ports = Ports(
+        rules=settings.rules,
         store=DynamoSubscriberStore(settings.table_name),
         sender=EndUserMessagingSender(settings, client),
         lookup=lookup,
         clock=utc_now,
     )
+    return Runtime(settings, ports)

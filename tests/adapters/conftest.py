@@ -32,7 +32,7 @@ def store(dynamodb: Any) -> DynamoSubscriberStore:
 def moto_ports(settings: Settings, clock: Clock, store: DynamoSubscriberStore) -> Iterator[Ports]:
     """Handlers on the real DynamoDB adapter (moto) with an SMS fake at the boundary."""
     ports = Ports(
-        settings=settings, store=store, sender=FakeSender(), lookup=FakeLookup(), clock=clock
+        rules=settings.rules, store=store, sender=FakeSender(), lookup=FakeLookup(), clock=clock
     )
-    with installed(ports):
+    with installed(ports, settings):
         yield ports

@@ -9,9 +9,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from optin.adapters.dynamodb import DynamoSubscriberStore, subscriber_key
-from optin.adapters.schema import TTL_ATTRIBUTE
-from optin.domain.errors import SmsUnavailable
+from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.adapters.schema import TTL_ATTRIBUTE, subscriber_key
+from optin.domain.errors import DependencyUnavailable
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
@@ -102,7 +103,7 @@ def test_ledger_pages_through_many_events(store):
 
 def test_inbound_marker_makes_a_redelivery_a_no_op(store):
     store.save(pending(), expected_version=None)
-    marker = InboundMarker("in-1", NUMBER, owed_sms="welcome", details={"removeOptOut": False})
+    marker = InboundMarker("in-1", NUMBER, NOW, owed_sms=Template.WELCOME, remove_opt_out=True)
     store.save(pending(status=Status.CONFIRMED), [event()], expected_version=1, inbound=marker)
     with pytest.raises(AlreadyProcessed):
         store.save(pending(status=Status.CONFIRMED), [event()], expected_version=2, inbound=marker)
@@ -114,13 +115,15 @@ def test_inbound_marker_makes_a_redelivery_a_no_op(store):
 
 
 def test_marker_expires_by_ttl_and_settles(store, dynamodb):
-    store.append(NUMBER, [event()], inbound=InboundMarker("in-2", NUMBER, owed_sms="expired"))
+    store.append(
+        NUMBER, [event()], inbound=InboundMarker("in-2", NUMBER, NOW, owed_sms=Template.EXPIRED)
+    )
     item = dynamodb.get_item(
         TableName="subscribers", Key={"pk": {"S": "INBOUND#in-2"}, "sk": {"S": "INBOUND"}}
     )["Item"]
     assert int(item[TTL_ATTRIBUTE]["N"]) > NOW.timestamp() + 29 * 86400
     store.settle_inbound("in-2", NUMBER, [event(EventType.EXPIRED_NOTICE_SENT)])
-    assert store.inbound_marker("in-2").owed_sms == ""
+    assert store.inbound_marker("in-2").owed_sms is None  # nothing owed any more
     assert [e.type for e in store.events(NUMBER)][-1] is EventType.EXPIRED_NOTICE_SENT
 
 
@@ -145,14 +148,14 @@ def test_throughput_errors_become_unavailable(dynamodb, code):
     store = DynamoSubscriberStore("subscribers", client=dynamodb)
     with Stubber(dynamodb) as stub:
         stub.add_client_error("get_item", service_error_code=code, http_status_code=400)
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             store.get(NUMBER)
         stub.add_client_error(
             "transact_write_items",
             service_error_code="TransactionCanceledException",
             modeled_fields={"CancellationReasons": [{"Code": code}, {"Code": "None"}]},
         )
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             store.save(pending(), [event()], expected_version=None)
 
 
@@ -181,7 +184,7 @@ def test_other_errors_are_not_swallowed(dynamodb):
 def test_owed_sms_is_claimed_by_one_invocation_at_a_time(store):
     from datetime import timedelta
 
-    marker = InboundMarker("in-3", NUMBER, owed_sms="welcome", claimed_until=NOW)
+    marker = InboundMarker("in-3", NUMBER, NOW, owed_sms=Template.WELCOME, claimed_until=NOW)
     store.append(NUMBER, [event()], inbound=marker)
     later = NOW + timedelta(seconds=1)
     assert store.claim_owed_sms("in-3", later, later + timedelta(minutes=2)) is True
@@ -191,3 +194,41 @@ def test_owed_sms_is_claimed_by_one_invocation_at_a_time(store):
     store.settle_inbound("in-3", NUMBER, [])
     assert store.inbound_marker("in-3").claimed_until is None
     assert store.claim_owed_sms("in-3", later + timedelta(hours=1), later) is False  # settled
+
+
+def test_marker_items_keep_their_stored_shape(store, dynamodb):
+    """Markers written before the owed SMS and the opt-out removal were typed read the same."""
+    marker = InboundMarker("in-4", NUMBER, NOW, owed_sms=Template.WELCOME, remove_opt_out=True)
+    store.append(NUMBER, [event()], inbound=marker)
+    key = {"pk": {"S": "INBOUND#in-4"}, "sk": {"S": "INBOUND"}}
+    item = dynamodb.get_item(TableName="subscribers", Key=key)["Item"]
+    assert item["owedSms"] == {"S": "welcome"}
+    assert item["details"] == {"M": {"removeOptOut": {"BOOL": True}}}
+    older = {
+        **key,
+        "phoneNumber": {"S": NUMBER},
+        "receivedAt": {"S": "2026-11-23T15:00:00.000000+00:00"},
+        "owedSms": {"S": "expired"},
+        "details": {"M": {"removeOptOut": {"BOOL": False}}},
+    }
+    dynamodb.put_item(TableName="subscribers", Item={**older, "pk": {"S": "INBOUND#in-5"}})
+    read = store.inbound_marker("in-5")
+    assert (read.owed_sms, read.remove_opt_out) == (Template.EXPIRED, False)
+
+
+def test_a_store_writes_each_disclosure_version_once(dynamodb):
+    """The cache of kept versions lives in the store (one per container)."""
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(dynamodb, name)
+
+    store = DynamoSubscriberStore("subscribers", client=Counting())
+    store.keep_disclosure("d-0123456789ab", "first text")
+    store.keep_disclosure("d-0123456789ab", "first text")
+    assert calls.count("put_item") == 1
+    another_container = DynamoSubscriberStore("subscribers", client=dynamodb)
+    another_container.keep_disclosure("d-0123456789ab", "another text")
+    assert store.disclosure("d-0123456789ab") == "first text"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local.events import LambdaContext, sns_event, two_way_message
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.model import EventType, Status
 from optin.handlers import inbound
 from tests.unit.lifecycle_support import NUMBER, register
@@ -102,9 +102,9 @@ def test_malformed_messages_are_dropped_not_retried(moto_ports, record, capsys, 
 def test_unexpected_failure_raises_after_the_batch_and_retry_completes(moto_ports):
     for number in [NUMBER, "+14165550142"]:
         register(moto_ports, number)
-    moto_ports.sender.failures.append(SmsUnavailable("throttled"))
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
     event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "YES"))
-    with pytest.raises(SmsUnavailable):
+    with pytest.raises(DependencyUnavailable):
         deliver(event)
     assert moto_ports.store.get("+14165550142").status is Status.CONFIRMED
     assert deliver(event) == {"processed": 2}  # Lambda's retry of the same event
@@ -130,3 +130,44 @@ def test_outcome_metrics_are_emitted(moto_ports, capsys):
     }
     assert {"Confirmed", "UnmatchedReply", "OptedOut"} <= names
     assert all(blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SmsOptIn" for blob in metrics)
+
+
+def test_each_record_is_reported_in_one_log_line(moto_ports, log_lines):
+    register(moto_ports)
+    register(moto_ports, "+14165550142")
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    malformed = {"Sns": {"Message": "not json"}}
+    event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "HELP"))
+    event["Records"].insert(0, malformed)
+    with pytest.raises(DependencyUnavailable):
+        deliver(event)
+    records = [json.loads(line) for line in log_lines()]
+    assert [record["message"] for record in records] == [
+        "malformed inbound message dropped",
+        "inbound message failed",
+        "inbound message processed",
+    ]
+    failed = records[1]
+    assert failed["dependency"] == "sms"
+    assert failed["phoneNumber"] == "+1******0142"
+    assert "DependencyUnavailable" in failed["exception"]  # the traceback is kept
+    assert records[2]["outcome"] == "help"
+
+
+def test_sent_but_not_recorded_is_one_error_line_with_the_outcome(moto_ports, log_lines):
+    register(moto_ports)
+    settle = moto_ports.store.settle_inbound
+
+    def throttled(message_id, phone_number, events):
+        if events:
+            raise DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: Throttling")
+        return settle(message_id, phone_number, events)
+
+    moto_ports.store.settle_inbound = throttled
+    assert deliver(sns_event(two_way_message(NUMBER, "YES"))) == {"processed": 1}
+    [line] = log_lines()
+    record = json.loads(line)
+    assert record["message"] == "reply SMS sent but its ledger event was not written"
+    assert record["level"] == "ERROR"
+    assert (record["outcome"], record["phoneNumber"]) == ("confirmed", "+1******0142")
+    assert record["smsMessageId"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.handlers import inbound, registration
 
 NUMBERS = ["+12065550142", "+14165550199"]
@@ -28,7 +30,9 @@ def reply(number: str, body: str) -> None:
 
 def test_whole_lifecycle_logs_no_number_and_no_name(moto_ports, clock, log_lines):
     # Given every path a number can take, including failures
-    moto_ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
+    moto_ports.sender.failures.append(
+        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    )
     assert register(NUMBERS[0], "req-1") == 503
     assert register(NUMBERS[0], "req-2") == 202
     assert register(NUMBERS[0], "req-3") == 429
@@ -81,3 +85,33 @@ def test_xray_sdk_tracer_only_when_switched_on(monkeypatch):
     wrapped = traced(handler)
     assert wrapped is not handler
     assert wrapped({}, LambdaContext()) == {"ok": True}
+
+
+def test_xray_sdk_tracing_is_read_with_the_settings_reader(monkeypatch):
+    from optin.configuration import SettingError
+    from optin.observability import traced
+
+    def handler(event, context):
+        return {"ok": True}
+
+    monkeypatch.setenv("XRAY_SDK_TRACING", " TRUE ")
+    assert traced(handler) is not handler
+    monkeypatch.setenv("XRAY_SDK_TRACING", "false")
+    assert traced(handler) is handler
+    monkeypatch.setenv("XRAY_SDK_TRACING", "sometimes")
+    with pytest.raises(SettingError, match="XRAY_SDK_TRACING"):
+        traced(handler)
+
+
+@pytest.mark.parametrize("count", ["count_rejection", "count_unavailable"])
+def test_split_metrics_respect_metrics_disabled(monkeypatch, capsys, count):
+    """Quiet local mode: no raw metric JSON on the console, from the split counts either."""
+    from optin import observability
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    getattr(observability, count)("SOME_CODE")
+    assert "_aws" not in capsys.readouterr().out
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    getattr(observability, count)("SOME_CODE")
+    assert '"SOME_CODE"' in capsys.readouterr().out
+    observability.metrics.clear_metrics()

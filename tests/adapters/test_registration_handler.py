@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from local.events import LambdaContext, api_gateway_event
 from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
 from tests.unit.lifecycle_support import reply
@@ -67,10 +67,9 @@ def test_same_body_whatever_the_state(moto_ports, clock):
 
 
 def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messaging(moto_ports):
-    settings = moto_ports.settings
+    settings = runtime.current().settings
     client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
     moto_ports.sender = EndUserMessagingSender(settings, client)
-    runtime.install(moto_ports)
     with Stubber(client) as stub:
         stub.add_response(
             "send_text_message",
@@ -88,7 +87,7 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
         )
         # The seed's form had no consent checkbox: its event is accepted when the
         # deployment does not require one.
-        moto_ports.settings = replace(settings, require_consent_checkbox=False)
+        moto_ports.rules = replace(settings, require_consent_checkbox=False).rules
         status, _, _ = post(SEED_TEST_EVENT, request_id="req-seed")
         stub.assert_no_pending_responses()
     assert status == 202
@@ -139,7 +138,9 @@ def test_too_many_requests_has_retry_after(moto_ports, clock):
 
 
 def test_sms_unavailable_is_503_and_retry_is_safe(moto_ports):
-    moto_ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
+    moto_ports.sender.failures.append(
+        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    )
     status, _, body = post(FORM)
     assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
     status, _, _ = post(FORM)
@@ -186,3 +187,74 @@ def test_a_bug_is_a_logged_500_in_the_error_shape(moto_ports, log_lines):
     assert "registration failed unexpectedly" in logs
     assert "+12065550142" not in logs
     assert moto_ports.sender.sent == []
+
+
+def emitted(output: str) -> list[tuple[str, dict[str, str]]]:
+    """Every metric in the embedded-metric-format lines of ``output``, with its dimensions."""
+    found = []
+    for line in output.splitlines():
+        if not (line.startswith("{") and "_aws" in line):
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: blob[name] for names in directive["Dimensions"] for name in names}
+            found.extend((metric["Name"], dimensions) for metric in directive["Metrics"])
+    return found
+
+
+def test_table_throttled_is_503_and_names_the_table_not_the_sms_provider(
+    moto_ports, capsys, log_lines
+):
+    def throttled(phone_number):
+        raise DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: ThrottlingException")
+
+    moto_ports.store.get = throttled
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    metrics = emitted(capsys.readouterr().out)
+    names = [name for name, _ in metrics]
+    assert "SmsSendFailed" not in names
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "table"
+        for name, dims in metrics
+    )
+    [rejected] = [json.loads(line) for line in log_lines() if "registration rejected" in line]
+    assert rejected["dependency"] == "table"
+
+
+def test_lookup_failure_is_503_and_names_the_number_lookup(moto_ports, capsys):
+    moto_ports.lookup.fail = True
+    status, _, body = post(FORM)
+    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    metrics = emitted(capsys.readouterr().out)
+    assert "SmsSendFailed" not in [name for name, _ in metrics]
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "number_lookup"
+        for name, dims in metrics
+    )
+
+
+def test_sms_provider_failure_counts_an_sms_send_failure(moto_ports, capsys):
+    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    status, _, _ = post(FORM)
+    assert status == 503
+    metrics = emitted(capsys.readouterr().out)
+    assert "SmsSendFailed" in [name for name, _ in metrics]
+    assert any(
+        name == "DependencyUnavailable" and dims.get("dependency") == "sms"
+        for name, dims in metrics
+    )
+
+
+def test_a_bug_is_logged_once_with_its_traceback_and_counted(moto_ports, log_lines, capsys):
+    def broken(_number):
+        raise RuntimeError("bug while reading")
+
+    moto_ports.store.get = broken
+    status, _, _ = post(FORM)
+    assert status == 500
+    [line] = log_lines()
+    record = json.loads(line)
+    assert (record["message"], record["level"]) == ("registration failed unexpectedly", "ERROR")
+    assert "RuntimeError" in record["exception"]
+    assert "RegistrationFailed" in [name for name, _ in emitted(capsys.readouterr().out)]

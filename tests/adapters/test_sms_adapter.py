@@ -7,7 +7,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import DependencyUnavailable, DestinationOptedOut
+from optin.domain.messages import Template
 from optin.settings import Settings
 from tests.fakes import BASE_ENV
 
@@ -38,7 +39,10 @@ def test_send_text_message(client, settings):
     sender = EndUserMessagingSender(settings, client)
     with Stubber(client) as stub:
         stub.add_response("send_text_message", {"MessageId": "m-1"}, expected_send(settings))
-        assert sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1") == "m-1"
+        assert (
+            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+            == "m-1"
+        )
         stub.assert_no_pending_responses()
 
 
@@ -49,7 +53,7 @@ def test_send_without_configuration_set_or_protect_configuration(client):
     params = expected_send(settings, ConfigurationSetName=None, ProtectConfigurationId=None)
     with Stubber(client) as stub:
         stub.add_response("send_text_message", {"MessageId": "m-2"}, params)
-        sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+        sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
 
 
 @pytest.mark.parametrize(
@@ -59,8 +63,8 @@ def test_provider_trouble_is_sms_unavailable(client, settings, code):
     sender = EndUserMessagingSender(settings, client)
     with Stubber(client) as stub:
         stub.add_client_error("send_text_message", service_error_code=code, http_status_code=429)
-        with pytest.raises(SmsUnavailable, match=code):
-            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+        with pytest.raises(DependencyUnavailable, match=code):
+            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
 
 
 def test_opted_out_destination(client, settings):
@@ -78,7 +82,7 @@ def test_opted_out_destination(client, settings):
             },
         )
         with pytest.raises(DestinationOptedOut):
-            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
 
 
 def test_other_conflicts_are_not_opt_outs(client, settings):
@@ -89,8 +93,8 @@ def test_other_conflicts_are_not_opt_outs(client, settings):
             service_error_code="ConflictException",
             modeled_fields={"Message": "x", "Reason": "RESOURCE_NOT_ACTIVE"},
         )
-        with pytest.raises(SmsUnavailable):
-            sender.send(NUMBER, "hello", kind="confirmation", correlation_id="corr-1")
+        with pytest.raises(DependencyUnavailable):
+            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
 
 
 def test_remove_opt_out(client, settings):
@@ -125,6 +129,6 @@ def test_carrier_lookup_failures(client):
     with Stubber(client) as stub:
         stub.add_client_error("carrier_lookup", "ThrottlingException", http_status_code=429)
         stub.add_client_error("carrier_lookup", "ValidationException", http_status_code=400)
-        with pytest.raises(SmsUnavailable):
+        with pytest.raises(DependencyUnavailable):
             lookup.lookup(NUMBER)
         assert lookup.lookup(NUMBER).number_type == "INVALID"

@@ -42,8 +42,9 @@ class RealAdapters:
         self.sms = sms_client()
         self.store = DynamoSubscriberStore(settings.table_name, client=self.dynamodb)
         self.sender = EndUserMessagingSender(settings, self.sms)
+        self.settings = settings
         self.ports = Ports(
-            settings=settings,
+            rules=settings.rules,
             store=self.store,
             sender=self.sender,
             lookup=CarrierNumberLookup(self.sms),
@@ -58,7 +59,7 @@ class RealAdapters:
 def real(carrier_settings: Settings, clock: Clock) -> Iterator[RealAdapters]:
     with mock_aws():
         adapters = RealAdapters(carrier_settings, clock)
-        with installed(adapters.ports):
+        with installed(adapters.ports, carrier_settings):
             yield adapters
 
 

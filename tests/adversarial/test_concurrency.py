@@ -45,7 +45,7 @@ class Concurrent:
         client = sms_client()
         self.sms = CannedSms().attach_returning(client)
         self.ports = Ports(
-            settings=settings,
+            rules=settings.rules,
             store=self.store,
             sender=EndUserMessagingSender(settings, client),
             lookup=CarrierNumberLookup(client),
@@ -57,7 +57,7 @@ class Concurrent:
 def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]:
     with mock_aws():
         world = Concurrent(carrier_settings, clock)
-        with installed(world.ports):
+        with installed(world.ports, carrier_settings):
             yield world
 
 

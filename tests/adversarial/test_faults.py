@@ -17,9 +17,9 @@ from botocore.stub import ANY, Stubber
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.domain import service
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
+from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
 from tests.adversarial.harness import SEND_KEYS, CannedSms, client_error
 from tests.fakes import FakeLookup, FakeSender
@@ -263,7 +263,7 @@ def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real)
 
     def redelivered(_params: dict[str, Any]) -> None:
         inbound_reply = inbound.parse_record(sns_event(message)["Records"][0], ("YES",))
-        service.receive_reply(inbound_reply, other)
+        receive_reply(inbound_reply, other)
 
     canned.before_next_send(redelivered)
     assert deliver(message) == {"processed": 1}
@@ -317,7 +317,7 @@ def _competitor(real: Any) -> Ports:
     """Another Lambda container: same table (without the fault injector), its own SMS."""
     store = DynamoSubscriberStore(real.store.table_name, client=real.dynamodb._client)
     return Ports(
-        settings=real.ports.settings,
+        rules=real.ports.rules,
         store=store,
         sender=FakeSender(),
         lookup=FakeLookup(),
@@ -364,6 +364,19 @@ def test_yes_between_read_and_claim_is_not_downgraded(real, clock):
     assert ledger(real)[EventType.REGISTRATION_REPEATED] == 1
 
 
-def test_the_service_module_keeps_no_per_number_state():
-    """Races are decided in DynamoDB alone: the only module state is the disclosure cache."""
-    assert isinstance(service._kept_disclosures, set)
+def test_the_domain_keeps_no_module_state():
+    """Races are decided in DynamoDB alone: no domain module keeps a cache or any other
+    mutable collection (the disclosure versions already kept belong to the store)."""
+    import importlib
+    import pkgutil
+
+    import optin.domain
+
+    for module_info in pkgutil.iter_modules(optin.domain.__path__):
+        module = importlib.import_module(f"optin.domain.{module_info.name}")
+        state = {
+            name: value
+            for name, value in vars(module).items()
+            if isinstance(value, set | list) and not name.startswith("__")
+        }
+        assert state == {}, module.__name__

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
 from optin import runtime
-from optin.domain import service
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
 from optin.domain.keywords import Keyword, classify, has_opt_out_word
 from optin.domain.phone import normalise
@@ -206,15 +205,15 @@ def proxy_events(draw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def memory_ports() -> Ports:
+    settings = Settings.from_env(BASE_ENV)
     ports = Ports(
-        settings=Settings.from_env(BASE_ENV),
+        rules=settings.rules,
         store=MemoryStore(),
         sender=FakeSender(),
         lookup=FakeLookup(),
         clock=Clock(),
     )
-    runtime.install(ports)
-    service._kept_disclosures.clear()
+    runtime.install(runtime.Runtime(settings, ports))
     yield ports
     runtime.install(None)
 

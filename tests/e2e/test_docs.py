@@ -56,12 +56,12 @@ def test_the_readme_links_the_reference() -> None:
 
 
 def test_the_configuration_reference_names_every_setting_and_variable() -> None:
-    from infra.config import ENVIRONMENT
+    from optin.settings import ENVIRONMENT
 
     reference = (DOCS / "configuration.md").read_text()
     context_keys = set(
         re.findall(
-            r"reader\.(?:text|integer|choice|choice_int|raw)\(\s*\"(\w+)\"",
+            r"Setting\(\s*\"(\w+)\"",
             (ROOT / "infra" / "config.py").read_text(),
         )
     )

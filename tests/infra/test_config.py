@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from infra import names
-from infra.config import ConfigError, NewPhoneNumber, load
-from optin.domain.errors import SettingError
+from infra.config import NewPhoneNumber, load
+from optin.configuration import SettingError
 from tests.infra.conftest import ADOPTED_NUMBER_ID, context_with
 
 
@@ -48,14 +48,14 @@ def load_context(context: dict[str, Any]):
     ],
 )
 def test_an_invalid_value_names_its_setting(changes: dict[str, Any], setting: str) -> None:
-    with pytest.raises((ConfigError, SettingError)) as raised:
+    with pytest.raises(SettingError) as raised:
         load_context(context_with(**changes))
     assert f"setting {setting} " in str(raised.value)
 
 
 def test_adopting_refuses_the_new_number_settings() -> None:
     context = context_with(originationIdentity=ADOPTED_NUMBER_ID, phoneNumberType="TOLL_FREE")
-    with pytest.raises(ConfigError, match="setting phoneNumberType "):
+    with pytest.raises(SettingError, match="setting phoneNumberType "):
         load_context(context)
 
 
@@ -120,3 +120,13 @@ def test_cdk_synth_stops_with_the_setting_named() -> None:
     assert result.returncode != 0
     assert "setting confirmationWindowHours (CONFIRMATION_WINDOW_HOURS)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_xray_sdk_tracing_is_checked_at_synth() -> None:
+    """The functions read it at import; a bad value must stop ``cdk synth`` instead."""
+    with pytest.raises(SettingError, match=r"setting xraySdkTracing \(XRAY_SDK_TRACING\) "):
+        load_context(context_with(xraySdkTracing="sometimes"))
+    assert (
+        load_context(context_with(xraySdkTracing=True)).settings_environment["XRAY_SDK_TRACING"]
+        == "true"
+    )

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load
+from infra.config import load
 from infra.protection import LOG_GROUP_PREFIX, MANAGED_RULE_GROUPS, RATE_LIMIT_RULE
+from optin.configuration import SettingError
 from tests.infra.conftest import ADOPTED_NUMBER_ID, Synthesized, context_with, synthesize
 
 
@@ -152,5 +153,5 @@ def test_protect_mode_filter_applies_to_the_allowed_countries_only(strict: Synth
     ],
 )
 def test_invalid_protection_settings_name_themselves(changes: dict[str, Any], setting: str) -> None:
-    with pytest.raises(ConfigError, match=f"setting {setting} "):
+    with pytest.raises(SettingError, match=f"setting {setting} "):
         load(context_with(**changes).get)

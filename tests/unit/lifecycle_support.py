@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from optin.domain import service
+from optin.domain import register as registering
+from optin.domain import reply as replying
 from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply
 from optin.domain.ports import Ports
@@ -13,7 +14,7 @@ from optin.domain.registration import RegistrationRequest
 NUMBER = "+12065550142"
 
 
-def register(ports: Ports, number: str = NUMBER, **fields: str) -> service.RegistrationResult:
+def register(ports: Ports, number: str = NUMBER, **fields: str) -> registering.RegistrationResult:
     request = RegistrationRequest(
         phone_number=fields.get("phone_number", number),
         country=fields.get("country", "US"),
@@ -22,22 +23,22 @@ def register(ports: Ports, number: str = NUMBER, **fields: str) -> service.Regis
         source=fields.get("source", "Registration form test"),
         consent=True,
     )
-    return service.register(
+    return registering.register(
         request, ports, ip="203.0.113.9", user_agent="pytest", correlation_id="corr-1"
     )
 
 
 def reply(
     ports: Ports, body: str, number: str = NUMBER, message_id: str | None = None
-) -> service.ReplyResult:
+) -> replying.ReplyResult:
     message = Reply(
         phone_number=number,
         body=body,
         message_id=message_id or str(uuid.uuid4()),
-        keyword=classify(body, ports.settings.confirm_keywords),
+        keyword=classify(body, ports.rules.confirm_keywords),
         details={},
     )
-    return service.receive_reply(message, ports)
+    return replying.receive_reply(message, ports)
 
 
 def arrange(ports: Ports, state: str) -> None:

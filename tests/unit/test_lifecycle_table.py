@@ -162,12 +162,12 @@ def test_every_transition_and_inbound_is_in_the_ledger(ports):
     registered = events[0].details
     assert registered["ip"] == "203.0.113.9"
     assert registered["userAgent"] == "pytest"
-    assert registered["disclosureVersion"] == ports.settings.texts.disclosure_version
+    assert registered["disclosureVersion"] == ports.rules.texts.disclosure_version
     assert events[1].details["messageId"] == "msg-1"
     assert events[2].details["body"] == "YES please"
     assert events[2].details["inboundMessageId"] == "in-1"
     assert ports.store.disclosures == {
-        ports.settings.texts.disclosure_version: ports.settings.texts.disclosure
+        ports.rules.texts.disclosure_version: ports.rules.texts.disclosure
     }
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from optin.domain.errors import RegistrationError
 from optin.domain.registration import parse_registration
+from optin.handlers.http import json_document
 
 VALID = {
     "phoneNumber": "+12065550142",
@@ -14,15 +15,23 @@ VALID = {
 }
 
 
-def parse(document=None, *, raw=None, content_type="application/json", require_consent=True, **kw):
+def parse(
+    document=None,
+    *,
+    raw=None,
+    content_type="application/json",
+    require_consent=True,
+    is_base64=False,
+):
+    """The envelope as the registration handler decodes it, then the fields."""
     body = raw if raw is not None else json.dumps(document)
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    event = {"body": body, "headers": headers, "isBase64Encoded": is_base64}
     return parse_registration(
-        body,
-        content_type,
+        json_document(event),
         default_country="US",
         allowed_countries=("US", "CA"),
         require_consent=require_consent,
-        **kw,
     )
 
 

@@ -7,9 +7,10 @@ import threading
 import pytest
 
 from optin.domain.errors import (
+    Dependency,
+    DependencyUnavailable,
     DestinationOptedOut,
     NotAMobileNumber,
-    SmsUnavailable,
     TooManyRequests,
 )
 from optin.domain.model import EventType, Status
@@ -20,8 +21,10 @@ from tests.unit.lifecycle_support import NUMBER, register, reply
 
 
 def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
-    ports.sender.failures.append(SmsUnavailable("SendTextMessage failed: ThrottlingException"))
-    with pytest.raises(SmsUnavailable):
+    ports.sender.failures.append(
+        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    )
+    with pytest.raises(DependencyUnavailable):
         register(ports)
     subscriber = ports.store.get(NUMBER)
     assert subscriber.status is Status.PENDING
@@ -40,8 +43,8 @@ def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
 def test_retry_after_failure_on_a_pending_number_keeps_its_earlier_counters(ports, clock):
     register(ports)
     clock.advance(seconds=61)
-    ports.sender.failures.append(SmsUnavailable("quota"))
-    with pytest.raises(SmsUnavailable):
+    ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "quota"))
+    with pytest.raises(DependencyUnavailable):
         register(ports)
     subscriber = ports.store.get(NUMBER)
     assert subscriber.confirmations_that_day == 1
@@ -71,8 +74,8 @@ def test_platform_opt_out_on_welcome_marks_opted_out(ports):
 
 def test_welcome_throttled_is_sent_on_redelivery_once(ports):
     register(ports)
-    ports.sender.failures.append(SmsUnavailable("throttled"))
-    with pytest.raises(SmsUnavailable):
+    ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    with pytest.raises(DependencyUnavailable):
         reply(ports, "YES", message_id="in-1")
     assert ports.store.get(NUMBER).status is Status.CONFIRMED
     reply(ports, "YES", message_id="in-1")  # the platform retries the same event
@@ -100,7 +103,7 @@ def test_not_mobile_is_refused_with_nothing_stored(ports, number_type):
 
 
 def test_voip_accepted_when_configured(ports):
-    ports.settings = Settings.from_env({**BASE_ENV, "ALLOW_VOIP": "true"})
+    ports.rules = Settings.from_env({**BASE_ENV, "ALLOW_VOIP": "true"}).rules
     ports.lookup.facts[NUMBER] = NumberFacts(number_type=VOIP)
     register(ports)
     assert ports.sender.kinds() == ["confirmation"]
@@ -108,7 +111,7 @@ def test_voip_accepted_when_configured(ports):
 
 def test_lookup_failure_is_503_with_nothing_stored(ports):
     ports.lookup.fail = True
-    with pytest.raises(SmsUnavailable):
+    with pytest.raises(DependencyUnavailable):
         register(ports)
     assert ports.store.get(NUMBER) is None
     assert ports.sender.sent == []
@@ -146,7 +149,7 @@ def test_fifty_concurrent_registrations_send_one_confirmation(ports):
 
 
 def test_destination_opted_out_is_a_distinct_error():
-    assert not issubclass(DestinationOptedOut, SmsUnavailable)
+    assert not issubclass(DestinationOptedOut, DependencyUnavailable)
 
 
 def test_ledger_write_failing_after_the_send_still_accepts(ports):
@@ -154,7 +157,9 @@ def test_ledger_write_failing_after_the_send_still_accepts(ports):
 
     def throttled(number, events, **kwargs):
         if events and events[0].type is EventType.CONFIRMATION_SENT:
-            raise SmsUnavailable("DynamoDB unavailable: ThrottlingException")
+            raise DependencyUnavailable(
+                Dependency.TABLE, "DynamoDB unavailable: ThrottlingException"
+            )
         return original(number, events, **kwargs)
 
     ports.store.append = throttled

@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from optin.domain.errors import SettingError
-from optin.settings import Settings
+from optin.settings import SettingError, Settings
 from tests.fakes import BASE_ENV
 
 

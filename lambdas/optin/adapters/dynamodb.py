@@ -19,19 +19,23 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from optin.adapters.schema import (
+    EVENT_PREFIX,
     PARTITION_KEY,
     SORT_KEY,
     STATUS_INDEX,
     STATUS_INDEX_PARTITION_KEY,
     TTL_ATTRIBUTE,
+    disclosure_key,
+    event_key,
+    inbound_key,
+    subscriber_key,
+    subscriber_partition,
 )
-from optin.domain.errors import SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
-PROFILE = "PROFILE"
-INBOUND = "INBOUND"
-DISCLOSURE = "DISCLOSURE"
 INBOUND_MARKER_DAYS = 30
 # Answers that mean "busy or briefly down, retry later": error codes of a call, and the
 # cancellation reasons of a transaction (which drop the "Exception" suffix).
@@ -76,14 +80,6 @@ _TIME_FIELDS = {
 }
 
 
-def subscriber_key(phone_number: str) -> dict[str, Any]:
-    return {PARTITION_KEY: {"S": f"SUB#{phone_number}"}, SORT_KEY: {"S": PROFILE}}
-
-
-def inbound_key(message_id: str) -> dict[str, Any]:
-    return {PARTITION_KEY: {"S": f"INBOUND#{message_id}"}, SORT_KEY: {"S": INBOUND}}
-
-
 def _time(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
@@ -92,17 +88,18 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _unavailable(error: ClientError | BotoCoreError) -> SmsUnavailable:
+def _unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
     name = (
         error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
     )
-    return SmsUnavailable(f"DynamoDB unavailable: {name}")
+    return DependencyUnavailable(Dependency.TABLE, f"DynamoDB unavailable: {name}")
 
 
 class DynamoSubscriberStore:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
         self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self._kept_disclosures: set[str] = set()  # versions this container already stored
 
     # Reads -------------------------------------------------------------------------------
 
@@ -117,8 +114,8 @@ class DynamoSubscriberStore:
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
             "ExpressionAttributeValues": {
-                ":pk": {"S": f"SUB#{phone_number}"},
-                ":prefix": {"S": "EVENT#"},
+                ":pk": {"S": subscriber_partition(phone_number)},
+                ":prefix": {"S": EVENT_PREFIX},
             },
             "ConsistentRead": True,
         }
@@ -150,12 +147,15 @@ class DynamoSubscriberStore:
         item = self._get_item(inbound_key(message_id))
         if item is None:
             return None
+        owed = item.get("owedSms", {}).get("S")
+        details = _deserializer.deserialize(item["details"]) if "details" in item else {}
         return InboundMarker(
             message_id=message_id,
             phone_number=item["phoneNumber"]["S"],
-            owed_sms=item.get("owedSms", {}).get("S", ""),
+            received_at=datetime.fromisoformat(item["receivedAt"]["S"]),
+            owed_sms=Template(owed) if owed else None,
             claimed_until=_parse_time(item.get("claimedUntil", {}).get("S")),
-            details=_deserializer.deserialize(item["details"]) if "details" in item else {},
+            remove_opt_out=bool(details.get("removeOptOut")),
         )
 
     # Writes ------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class DynamoSubscriberStore:
             put["ExpressionAttributeValues"] = {":version": {"N": str(expected_version)}}
         writes = [{"Put": put}, *self._event_puts(saved.phone_number, events)]
         if inbound is not None:
-            writes.append(self._marker_put(inbound, events))
+            writes.append(self._marker_put(inbound))
         self._transact(writes, profile_index=0, marker_index=len(writes) - 1 if inbound else None)
         return saved
 
@@ -192,7 +192,7 @@ class DynamoSubscriberStore:
     ) -> None:
         writes = self._event_puts(phone_number, events)
         if inbound is not None:
-            writes.append(self._marker_put(inbound, events))
+            writes.append(self._marker_put(inbound))
         if writes:
             self._transact(writes, marker_index=len(writes) - 1 if inbound else None)
 
@@ -241,14 +241,14 @@ class DynamoSubscriberStore:
         self._transact([settle, *self._event_puts(phone_number, events)])
 
     def keep_disclosure(self, version: str, text: str) -> None:
+        """Written once per version; this store remembers the versions it already kept, so
+        a warm container does not write it on every registration."""
+        if version in self._kept_disclosures:
+            return
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item={
-                    PARTITION_KEY: {"S": f"DISCLOSURE#{version}"},
-                    SORT_KEY: {"S": DISCLOSURE},
-                    "text": {"S": text},
-                },
+                Item={**disclosure_key(version), "text": {"S": text}},
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": PARTITION_KEY},
             )
@@ -257,10 +257,10 @@ class DynamoSubscriberStore:
                 raise _unavailable(error) from error
         except BotoCoreError as error:
             raise _unavailable(error) from error
+        self._kept_disclosures.add(version)
 
     def disclosure(self, version: str) -> str | None:
-        key = {PARTITION_KEY: {"S": f"DISCLOSURE#{version}"}, SORT_KEY: {"S": DISCLOSURE}}
-        item = self._get_item(key)
+        item = self._get_item(disclosure_key(version))
         return item["text"]["S"] if item else None
 
     # Plumbing ----------------------------------------------------------------------------
@@ -296,17 +296,17 @@ class DynamoSubscriberStore:
             for position, event in enumerate(events)
         ]
 
-    def _marker_put(self, marker: InboundMarker, events: Sequence[ConsentEvent]) -> dict[str, Any]:
-        at = events[0].at if events else datetime.now().astimezone()
+    def _marker_put(self, marker: InboundMarker) -> dict[str, Any]:
+        at = marker.received_at
         item: dict[str, Any] = {
             **inbound_key(marker.message_id),
             "phoneNumber": {"S": marker.phone_number},
             "receivedAt": {"S": _time(at)},
-            "details": _serializer.serialize(marker.details),
+            "details": _serializer.serialize({"removeOptOut": marker.remove_opt_out}),
             TTL_ATTRIBUTE: {"N": str(int((at + timedelta(days=INBOUND_MARKER_DAYS)).timestamp()))},
         }
-        if marker.owed_sms:
-            item["owedSms"] = {"S": marker.owed_sms}
+        if marker.owed_sms is not None:
+            item["owedSms"] = {"S": marker.owed_sms.value}
         if marker.claimed_until is not None:
             item["claimedUntil"] = {"S": _time(marker.claimed_until)}
         return {
@@ -403,8 +403,7 @@ def _event_item(
     with a random part that keeps concurrent writers apart), then by position in that write
     (INBOUND before the transition it caused)."""
     return {
-        PARTITION_KEY: {"S": f"SUB#{phone_number}"},
-        SORT_KEY: {"S": f"EVENT#{_time(event.at)}#{batch}#{position:02d}"},
+        **event_key(phone_number, _time(event.at), batch, position),
         "type": {"S": event.type.value},
         "at": {"S": _time(event.at)},
         "source": {"S": event.source},

@@ -23,6 +23,40 @@ STATUS_INDEX = "byStatus"
 STATUS_INDEX_PARTITION_KEY = "status"
 STATUS_INDEX_SORT_KEY = "updatedAt"
 
+PROFILE = "PROFILE"
+INBOUND = "INBOUND"
+DISCLOSURE = "DISCLOSURE"
+EVENT_PREFIX = "EVENT#"
+
+# Every key of the table is built here.
+
+
+def _key(partition: str, sort: str) -> dict[str, Any]:
+    return {PARTITION_KEY: {"S": partition}, SORT_KEY: {"S": sort}}
+
+
+def subscriber_partition(phone_number: str) -> str:
+    """The partition holding a number's profile and its ledger."""
+    return f"SUB#{phone_number}"
+
+
+def subscriber_key(phone_number: str) -> dict[str, Any]:
+    return _key(subscriber_partition(phone_number), PROFILE)
+
+
+def event_key(phone_number: str, at: str, batch: str, position: int) -> dict[str, Any]:
+    """A ledger event: sorted by time, then by the write that recorded it, then by its
+    position in that write."""
+    return _key(subscriber_partition(phone_number), f"{EVENT_PREFIX}{at}#{batch}#{position:02d}")
+
+
+def inbound_key(message_id: str) -> dict[str, Any]:
+    return _key(f"INBOUND#{message_id}", INBOUND)
+
+
+def disclosure_key(version: str) -> dict[str, Any]:
+    return _key(f"DISCLOSURE#{version}", DISCLOSURE)
+
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """Keyword arguments for ``dynamodb.create_table`` (used by tests and local mode)."""

@@ -8,7 +8,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from optin.domain.errors import DestinationOptedOut, SmsUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
+from optin.domain.messages import Template
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
@@ -38,14 +39,14 @@ class EndUserMessagingSender:
         self._settings = settings
         self._client = client or sms_client()
 
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         params: dict[str, Any] = {
             "DestinationPhoneNumber": phone_number,
             "OriginationIdentity": self._settings.origination_identity,
             "MessageBody": body,
             "MessageType": "TRANSACTIONAL",
             "TimeToLive": MESSAGE_TIME_TO_LIVE_SECONDS,
-            "Context": {"correlationId": correlation_id[:100], "kind": kind},
+            "Context": {"correlationId": correlation_id[:100], "kind": kind.value},
         }
         if self._settings.configuration_set_name:
             params["ConfigurationSetName"] = self._settings.configuration_set_name
@@ -58,9 +59,13 @@ class EndUserMessagingSender:
                 "DESTINATION_PHONE_NUMBER_OPTED_OUT"
             ):
                 raise DestinationOptedOut() from error
-            raise SmsUnavailable(f"SendTextMessage failed: {_code(error)}") from error
+            raise DependencyUnavailable(
+                Dependency.SMS, f"SendTextMessage failed: {_code(error)}"
+            ) from error
         except BotoCoreError as error:
-            raise SmsUnavailable(f"SendTextMessage failed: {type(error).__name__}") from error
+            raise DependencyUnavailable(
+                Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
+            ) from error
         return str(response["MessageId"])
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -90,9 +95,13 @@ class CarrierNumberLookup:
         except ClientError as error:
             if _code(error) == "ValidationException":
                 return NumberFacts(number_type=INVALID)
-            raise SmsUnavailable(f"CarrierLookup failed: {_code(error)}") from error
+            raise DependencyUnavailable(
+                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {_code(error)}"
+            ) from error
         except BotoCoreError as error:
-            raise SmsUnavailable(f"CarrierLookup failed: {type(error).__name__}") from error
+            raise DependencyUnavailable(
+                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {type(error).__name__}"
+            ) from error
         return NumberFacts(
             number_type=str(response.get("PhoneNumberType") or "OTHER"),
             carrier=str(response.get("Carrier") or ""),

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-
-class SettingError(ValueError):
-    """A missing or invalid setting. Names the environment variable and the CDK context key."""
-
-    def __init__(self, variable: str, setting: str, problem: str) -> None:
-        super().__init__(f"setting {setting} ({variable}) {problem}")
-        self.variable = variable
-        self.setting = setting
-        self.problem = problem
+import enum
 
 
 class RegistrationError(Exception):
@@ -72,11 +64,20 @@ class TooManyRequests(RegistrationError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
-class SmsUnavailable(RegistrationError):
-    """The SMS provider (or number lookup) throttled or failed; nothing was lost, retry is safe."""
+class Dependency(enum.StrEnum):
+    """What the service depends on at run time, named in metrics and logs when it fails."""
 
-    status = 503
-    code = "SMS_UNAVAILABLE"
+    TABLE = "table"  # the subscribers table (DynamoDB)
+    SMS = "sms"  # sending an SMS (End User Messaging SendTextMessage)
+    NUMBER_LOOKUP = "number_lookup"  # the carrier lookup of a number's type
+
+
+class DependencyUnavailable(Exception):
+    """A dependency throttled or failed; nothing was lost, a retry is safe."""
+
+    def __init__(self, dependency: Dependency, message: str) -> None:
+        super().__init__(message)
+        self.dependency = dependency
 
 
 class DestinationOptedOut(Exception):

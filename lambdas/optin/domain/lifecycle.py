@@ -1,6 +1,7 @@
 """The subscriber lifecycle of SPEC section 3 as pure functions: state in, decision out.
 
-Nothing here does I/O; ``service`` reads and writes through the ports and calls these.
+Nothing here does I/O; the use cases (``register``, ``reply``, ``operator``) read and write
+through the ports and call these.
 """
 
 from __future__ import annotations
@@ -12,29 +13,13 @@ from typing import Any
 
 from optin.domain.errors import NotAMobileNumber, TooManyRequests
 from optin.domain.keywords import Keyword
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.registration import RegistrationRequest
-from optin.settings import Settings
+from optin.domain.rules import Policy
 
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Policy:
-    window: timedelta
-    cooldown: timedelta
-    daily_cap: int
-    allow_voip: bool
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
-        return cls(
-            window=timedelta(hours=settings.confirmation_window_hours),
-            cooldown=timedelta(seconds=settings.resend_cooldown_seconds),
-            daily_cap=settings.max_confirmations_per_day,
-            allow_voip=settings.allow_voip,
-        )
 
 
 @dataclass(frozen=True)
@@ -250,7 +235,7 @@ class ReplyDecision:
     outcome: ReplyOutcome
     subscriber: Subscriber | None  # the new state, or None when it does not change
     events: list[ConsentEvent]
-    sms: str = ""  # template to send: "welcome", "expired" or ""
+    sms: Template | None = None  # the SMS to send: welcome, expired notice, or none
     remove_opt_out: bool = False
 
 
@@ -333,7 +318,7 @@ def _confirm(
         ReplyOutcome.CONFIRMED,
         confirmed,
         [inbound, event],
-        sms="welcome",
+        sms=Template.WELCOME,
         remove_opt_out=remove_opt_out,
     )
 
@@ -349,7 +334,9 @@ def _expire(
     if notice_due:
         expired = replace(expired, expired_notice_at=now, updated_at=now)
     changed = expired if expired != existing else None
-    return ReplyDecision(ReplyOutcome.EXPIRED, changed, events, sms="expired" if notice_due else "")
+    return ReplyDecision(
+        ReplyOutcome.EXPIRED, changed, events, sms=Template.EXPIRED if notice_due else None
+    )
 
 
 def _transition(

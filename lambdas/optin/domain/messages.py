@@ -7,35 +7,47 @@ Texts are configuration (``messageTemplates``) with compliant defaults. A templa
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
 
-from optin.domain.errors import SettingError
 
-DEFAULT_TEMPLATES: Mapping[str, str] = {
-    "confirmation": (
+class Template(enum.StrEnum):
+    """Every text the service renders; the values are the ``messageTemplates`` keys, the
+    ``kind`` of a sent SMS, and the owed SMS an inbound marker stores."""
+
+    CONFIRMATION = "confirmation"
+    WELCOME = "welcome"
+    EXPIRED = "expired"
+    HELP = "help"
+    STOP = "stop"
+    DISCLOSURE = "disclosure"
+
+
+DEFAULT_TEMPLATES: Mapping[Template, str] = {
+    Template.CONFIRMATION: (
         "{brand}: {program}. Reply {keyword} to confirm. {frequency}. "
         "Msg & data rates may apply. Reply HELP for help, STOP to cancel. Terms: {terms}"
     ),
-    "welcome": (
+    Template.WELCOME: (
         "{brand}: you're subscribed to {program}. {frequency}. "
         "Msg & data rates may apply. Reply HELP for help, STOP to cancel."
     ),
-    "expired": (
+    Template.EXPIRED: (
         "{brand}: your request expired. Please register again on our form. "
         "Reply HELP for help, STOP to cancel."
     ),
-    "help": (
+    Template.HELP: (
         "{brand} {program}: help at {help}. {frequency}. "
         "Msg & data rates may apply. Reply STOP to cancel."
     ),
-    "stop": (
+    Template.STOP: (
         "{brand}: you're unsubscribed and will get no more messages. "
         "To rejoin, sign up again on our form."
     ),
-    "disclosure": (
+    Template.DISCLOSURE: (
         "By checking this box I agree to receive {program} text messages from {brand} "
         "at the number above. {frequency}. Msg & data rates may apply. "
         "Reply HELP for help, STOP to cancel. Consent is not a condition of purchase. "
@@ -44,15 +56,18 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
 }
 
 # What each SMS must keep for carrier compliance when an operator overrides it.
-REQUIRED_PARTS: Mapping[str, tuple[str, ...]] = {
-    "confirmation": ("{brand}", "{keyword}", "HELP", "STOP", "{terms}", "rates may apply"),
-    "welcome": ("{brand}", "HELP", "STOP"),
-    "expired": ("{brand}",),
-    "help": ("{brand}", "{help}", "STOP"),
-    "stop": ("{brand}",),
-    "disclosure": ("{brand}", "{program}", "{frequency}", "{terms}", "{privacy}", "STOP"),
+REQUIRED_PARTS: Mapping[Template, tuple[str, ...]] = {
+    Template.CONFIRMATION: ("{brand}", "{keyword}", "HELP", "STOP", "{terms}", "rates may apply"),
+    Template.WELCOME: ("{brand}", "HELP", "STOP"),
+    Template.EXPIRED: ("{brand}",),
+    Template.HELP: ("{brand}", "{help}", "STOP"),
+    Template.STOP: ("{brand}",),
+    Template.DISCLOSURE: ("{brand}", "{program}", "{frequency}", "{terms}", "{privacy}", "STOP"),
 }
-_FIELDS = {"brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number"}
+_TEMPLATE_NAMES = frozenset(template.value for template in Template)
+_FIELDS = frozenset(
+    ("brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number")
+)
 
 
 @dataclass(frozen=True)
@@ -67,43 +82,39 @@ class Branding:
     number: str = ""
 
 
+class TemplateError(ValueError):
+    """A template override that is unknown, malformed or drops a compliance element."""
+
+
 def check_templates(overrides: Mapping[str, str]) -> None:
     """Refuse an override that is unknown, malformed or drops a compliance element."""
     for name, template in overrides.items():
-        if name not in DEFAULT_TEMPLATES:
-            known = ", ".join(DEFAULT_TEMPLATES)
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name!r}: not one of {known}"
-            )
+        if name not in _TEMPLATE_NAMES:
+            raise TemplateError(f"{name!r}: not one of {', '.join(Template)}")
         try:
             fields = {field for _, field, _, _ in Formatter().parse(template) if field is not None}
         except ValueError as error:
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: {error}"
-            ) from None
+            raise TemplateError(f"{name}: {error}") from None
         unknown = fields - _FIELDS
         if unknown:
-            raise SettingError(
-                "MESSAGE_TEMPLATES",
-                "messageTemplates",
-                f"{name}: unknown field {sorted(unknown)[0]}",
-            )
-        missing = [part for part in REQUIRED_PARTS[name] if part not in template]
+            raise TemplateError(f"{name}: unknown field {sorted(unknown)[0]}")
+        missing = [part for part in REQUIRED_PARTS[Template(name)] if part not in template]
         if missing:
-            raise SettingError(
-                "MESSAGE_TEMPLATES", "messageTemplates", f"{name}: must contain {missing[0]!r}"
-            )
+            raise TemplateError(f"{name}: must contain {missing[0]!r}")
 
 
 class Texts:
     def __init__(self, branding: Branding, overrides: Mapping[str, str] | None = None) -> None:
         check_templates(overrides or {})
         self._branding = branding
-        self._templates = {**DEFAULT_TEMPLATES, **(overrides or {})}
+        self._templates: dict[Template, str] = {
+            **DEFAULT_TEMPLATES,
+            **{Template(name): text for name, text in (overrides or {}).items()},
+        }
 
-    def render(self, name: str) -> str:
+    def render(self, template: Template) -> str:
         b = self._branding
-        text = self._templates[name].format(
+        text = self._templates[template].format(
             brand=b.brand,
             program=b.program,
             frequency=b.frequency.rstrip("."),
@@ -117,7 +128,7 @@ class Texts:
 
     @property
     def disclosure(self) -> str:
-        return self.render("disclosure")
+        return self.render(Template.DISCLOSURE)
 
     @property
     def disclosure_version(self) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts
-from optin.settings import Settings
+from optin.domain.rules import Rules
+
+# How many times a use case reads again and decides again after a lost race.
+MAX_ATTEMPTS = 5
 
 
 class ConcurrentUpdate(Exception):
@@ -26,9 +30,10 @@ class InboundMarker:
 
     message_id: str
     phone_number: str
-    owed_sms: str = ""  # template name of an SMS decided but not yet sent
+    received_at: datetime  # by the caller's clock; the marker expires some days after
+    owed_sms: Template | None = None  # an SMS decided but not yet sent
     claimed_until: datetime | None = None  # an invocation is sending the owed SMS until then
-    details: dict[str, Any] = field(default_factory=dict)
+    remove_opt_out: bool = False  # take the number off the platform's opt-out list first
 
 
 class SubscriberStore(Protocol):
@@ -79,14 +84,16 @@ class SubscriberStore(Protocol):
         ...
 
     def keep_disclosure(self, version: str, text: str) -> None:
-        """Store a disclosure text under its version, once."""
+        """Store a disclosure text under its version, once, before a registration cites it.
+        Called on every registration: the store remembers what it already kept."""
         ...
 
 
 class SmsSender(Protocol):
-    def send(self, phone_number: str, body: str, *, kind: str, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
         """Send one SMS; return the provider's message id.
-        Raises SmsUnavailable (throttled or failing: retry later) or DestinationOptedOut."""
+        Raises DependencyUnavailable (throttled or failing: retry later) or
+        DestinationOptedOut."""
         ...
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -96,7 +103,8 @@ class SmsSender(Protocol):
 
 class NumberLookup(Protocol):
     def lookup(self, phone_number: str) -> NumberFacts:
-        """Number type, carrier and timezone. Raises SmsUnavailable when the lookup fails."""
+        """Number type, carrier and timezone. Raises DependencyUnavailable when
+        the lookup fails."""
         ...
 
 
@@ -106,9 +114,10 @@ def utc_now() -> datetime:
 
 @dataclass
 class Ports:
-    """Everything a handler hands the domain: settings, the three adapters and a clock."""
+    """Everything a handler hands the domain: the rules (plain values), the three adapters
+    and a clock."""
 
-    settings: Settings
+    rules: Rules
     store: SubscriberStore
     sender: SmsSender
     lookup: NumberLookup

@@ -1,26 +1,24 @@
-"""The registration request: what the form may send and how each field is checked (SPEC §4)."""
+"""The registration request: what the form may send and how each field is checked.
+
+The HTTP envelope (size, media type, encoding, JSON) is the handler's; this checks the
+decoded JSON object.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from optin.domain.errors import (
     ConsentRequired,
     InvalidField,
-    InvalidJson,
     MissingField,
-    PayloadTooLarge,
     UnsupportedCountry,
-    UnsupportedMediaType,
 )
 
-MAX_BODY_BYTES = 4096
 MAX_NAME_LENGTH = 100
 MAX_SOURCE_LENGTH = 200
 _DISCLOSURE_VERSION = re.compile(r"^d-[0-9a-f]{12}$")
@@ -40,47 +38,13 @@ class RegistrationRequest:
 
 
 def parse_registration(
-    body: str | None,
-    content_type: str | None,
+    document: Mapping[str, Any],
     *,
-    is_base64: bool = False,
     default_country: str,
     allowed_countries: tuple[str, ...],
     require_consent: bool,
 ) -> RegistrationRequest:
-    """Check the raw request; raise the RegistrationError of the first problem found."""
-    raw = _body_bytes(body, is_base64)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType("Send the form as Content-Type: application/json.")
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise InvalidJson("The request body is not valid JSON.") from None
-    if not isinstance(document, dict):
-        raise InvalidJson("The request body must be a JSON object.")
-    return _fields(document, default_country, allowed_countries, require_consent)
-
-
-def _body_bytes(body: str | None, is_base64: bool) -> bytes:
-    if body is None:
-        return b""
-    if not is_base64:
-        return body.encode("utf-8", "surrogatepass")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidJson("The request body is not valid JSON.") from None
-
-
-def _fields(
-    document: dict[str, Any],
-    default_country: str,
-    allowed_countries: tuple[str, ...],
-    require_consent: bool,
-) -> RegistrationRequest:
+    """Check the form's fields; raise the RegistrationError of the first problem found."""
     phone = _phone_field(document)
     first_name = _text(document, "firstName", MAX_NAME_LENGTH, required=True)
     last_name = _text(document, "lastName", MAX_NAME_LENGTH, required=True)
@@ -106,7 +70,7 @@ def _fields(
     )
 
 
-def _phone_field(document: dict[str, Any]) -> str:
+def _phone_field(document: Mapping[str, Any]) -> str:
     """``phoneNumber``, or the seed form's ``destinationNumber``, accepted unchanged."""
     values = {
         name: document[name]
@@ -124,7 +88,7 @@ def _phone_field(document: dict[str, Any]) -> str:
     return distinct.pop()
 
 
-def _text(document: dict[str, Any], name: str, limit: int, *, required: bool) -> str:
+def _text(document: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str:
     value = document.get(name)
     if value is None:
         if required:

@@ -1,6 +1,7 @@
 """Two-way SMS replies: SNS event in (SPEC sections 2 and 3).
 
-Each record is applied once. A malformed message is logged (masked) and counted, never
+Each record is applied once by ``record_handler``; ``report`` turns what it came to into
+metrics and one log line. A malformed message is logged (masked) and counted, never
 retried; any other failure is raised after the batch, so Lambda retries the event and the
 dead-letter queue catches what keeps failing (processed records are skipped on retry).
 """
@@ -10,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from optin import runtime
+from optin.domain.errors import DependencyUnavailable
 from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
-from optin.domain.service import receive_reply
-from optin.observability import Metric, count, logger, metrics, traced
+from optin.domain.ports import Ports
+from optin.domain.reply import ReplyResult, receive_reply
+from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -77,62 +81,82 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True)
+class RecordResult:
+    """What one record came to: exactly one of ``result``, ``malformed`` or ``error``."""
+
+    reply: Reply | None = None  # None when the record could not be parsed
+    result: ReplyResult | None = None  # applied (or found already applied)
+    malformed: str = ""  # why the record was dropped: counted, never retried
+    error: Exception | None = None  # a failure: raised after the batch so Lambda retries
+
+
+def record_handler(record: Any, ports: Ports) -> RecordResult:
+    """Parse one record and apply it; never raises (failures are returned)."""
+    try:
+        reply = parse_record(record, ports.rules.confirm_keywords)
+    except MalformedMessage as error:
+        return RecordResult(malformed=str(error))
+    logger.set_correlation_id(reply.message_id)
+    try:
+        return RecordResult(reply, result=receive_reply(reply, ports))
+    except Exception as error:  # retried by Lambda; the dead-letter queue keeps the rest
+        return RecordResult(reply, error=error)
+
+
+def report(record: RecordResult) -> None:
+    """One record's metrics and its one log line (numbers masked)."""
+    if record.reply is None:
+        count(Metric.MALFORMED_INBOUND)
+        logger.warning("malformed inbound message dropped", extra={"reason": record.malformed})
+        return
+    phone_number = mask(record.reply.phone_number)
+    if record.error is not None:
+        extra = {"phoneNumber": phone_number}
+        if isinstance(record.error, DependencyUnavailable):
+            count_unavailable(record.error.dependency)
+            extra["dependency"] = record.error.dependency.value
+        logger.error("inbound message failed", exc_info=record.error, extra=extra)
+        return
+    result = record.result
+    assert result is not None
+    fields: dict[str, Any] = {"phoneNumber": phone_number, "smsMessageId": result.sms_message_id}
+    if result.outcome is not None:
+        metric = _OUTCOME_METRICS.get(result.outcome)
+        if metric:
+            count(metric)
+        fields.update(
+            keyword=record.reply.keyword.value,
+            outcome=result.outcome.value,
+            registrationCorrelationId=result.registration_correlation_id,
+        )
+    if result.sent_not_recorded:
+        count(Metric.LEDGER_WRITE_FAILED)
+        logger.error("reply SMS sent but its ledger event was not written", extra=fields)
+    elif result.outcome is None:
+        logger.info(
+            "inbound message already processed",
+            extra={"owedSmsSent": bool(result.sms_message_id)},
+        )
+    else:
+        logger.info("inbound message processed", extra=fields)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    ports = runtime.current()
+    ports = runtime.current().ports
     records = event.get("Records") if isinstance(event, dict) else None
-    failures: list[Exception] = []
-    processed = 0
     batch = records if isinstance(records, list) else [event]
     count(Metric.INBOUND_MESSAGES, len(batch))
+    results = []
     for record in batch:
-        try:
-            reply = parse_record(record, ports.settings.confirm_keywords)
-        except MalformedMessage as error:
-            count(Metric.MALFORMED_INBOUND)
-            logger.warning("malformed inbound message dropped", extra={"reason": str(error)})
-            continue
-        logger.set_correlation_id(reply.message_id)
-        try:
-            result = receive_reply(reply, ports)
-        except Exception as error:  # retried by Lambda; the dead-letter queue keeps the rest
-            logger.exception(
-                "inbound message failed", extra={"phoneNumber": mask(reply.phone_number)}
-            )
-            failures.append(error)
-            continue
-        processed += 1
-        if result.sent_not_recorded:
-            count(Metric.LEDGER_WRITE_FAILED)
-            logger.error(
-                "reply SMS sent but its ledger event was not written",
-                extra={
-                    "phoneNumber": mask(reply.phone_number),
-                    "smsMessageId": result.sms_message_id,
-                },
-            )
-        if result.outcome is None:
-            logger.info(
-                "inbound message already processed",
-                extra={"owedSmsSent": bool(result.sms_message_id)},
-            )
-            continue
-        metric = _OUTCOME_METRICS.get(result.outcome)
-        if metric:
-            count(metric)
-        logger.info(
-            "inbound message processed",
-            extra={
-                "phoneNumber": mask(reply.phone_number),
-                "keyword": reply.keyword.value,
-                "outcome": result.outcome.value,
-                "smsMessageId": result.sms_message_id,
-                "registrationCorrelationId": result.registration_correlation_id,
-            },
-        )
+        result = record_handler(record, ports)
+        report(result)
+        results.append(result)
+    failures = [result.error for result in results if result.error is not None]
     if failures:
         count(Metric.INBOUND_FAILED, len(failures))
         raise failures[0]
-    return {"processed": processed}
+    return {"processed": sum(result.result is not None for result in results)}

@@ -1,4 +1,8 @@
-"""POST /register: API Gateway REST proxy event in, JSON response out (SPEC section 4)."""
+"""POST /register: API Gateway REST proxy event in, JSON response out.
+
+``handle_request`` runs the use case and returns what it came to (a result or the error);
+``report`` turns that into metrics and one log line; ``respond`` into the HTTP answer.
+"""
 
 from __future__ import annotations
 
@@ -7,76 +11,128 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
-from optin.domain.errors import RegistrationError
+from optin.domain.errors import Dependency, DependencyUnavailable, RegistrationError
 from optin.domain.lifecycle import RegistrationOutcome
+from optin.domain.messages import Texts
 from optin.domain.phone import mask
+from optin.domain.ports import Ports
+from optin.domain.register import RegistrationResult, register
 from optin.domain.registration import parse_registration
-from optin.domain.service import register
-from optin.handlers.http import error_body, error_headers, header, response
-from optin.observability import Metric, count, count_rejection, logger, metrics, traced
+from optin.handlers.http import (
+    error_body,
+    error_code,
+    error_headers,
+    error_status,
+    header,
+    json_document,
+    response,
+)
+from optin.observability import (
+    Metric,
+    count,
+    count_rejection,
+    count_unavailable,
+    logger,
+    metrics,
+    traced,
+)
+
+Refusal = RegistrationError | DependencyUnavailable
+# A result, a refusal (4xx, or 503 while a dependency is down), or a bug (500).
+Outcome = RegistrationResult | Refusal | Exception
+
+INTERNAL_ERROR = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    ports = runtime.current()
-    settings = ports.settings
-    identity = (event.get("requestContext") or {}).get("identity") or {}
+    current = runtime.current()
     correlation_id = logger.get_correlation_id() or getattr(context, "aws_request_id", "")
+    outcome = handle_request(event, current.ports, str(correlation_id))
+    report(outcome)
+    return respond(event, outcome, current.ports.rules.texts, current.settings.allowed_origins)
+
+
+def handle_request(event: dict[str, Any], ports: Ports, correlation_id: str) -> Outcome:
+    """Decode, check and register; never raises (a refusal or a bug is returned)."""
+    rules = ports.rules
+    identity = (event.get("requestContext") or {}).get("identity") or {}
     try:
         request = parse_registration(
-            event.get("body"),
-            header(event, "content-type"),
-            is_base64=bool(event.get("isBase64Encoded")),
-            default_country=settings.default_country,
-            allowed_countries=settings.allowed_countries,
-            require_consent=settings.require_consent_checkbox,
+            json_document(event),
+            default_country=rules.default_country,
+            allowed_countries=rules.allowed_countries,
+            require_consent=rules.require_consent,
         )
-        result = register(
+        return register(
             request,
             ports,
             ip=str(identity.get("sourceIp") or ""),
             user_agent=str(identity.get("userAgent") or header(event, "user-agent") or "")[:512],
-            correlation_id=str(correlation_id),
+            correlation_id=correlation_id,
         )
-    except RegistrationError as error:
-        return _refused(event, error, settings.allowed_origins)
-    except Exception:  # a bug: logged and alarmed on, answered in the API's error shape
-        logger.exception("registration failed unexpectedly")
+    except (RegistrationError, DependencyUnavailable) as refusal:
+        return refusal
+    except Exception as bug:  # logged and alarmed on, answered in the API's error shape
+        return bug
+
+
+def report(outcome: Outcome) -> None:
+    """The outcome's metrics and its one log line (numbers masked, names never)."""
+    if isinstance(outcome, RegistrationResult):
+        _report_accepted(outcome)
+    elif isinstance(outcome, RegistrationError | DependencyUnavailable):
+        _report_refused(outcome)
+    else:
         count(Metric.REGISTRATION_FAILED)
-        failure = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
-        return response(event, 500, {"error": failure}, settings.allowed_origins)
+        logger.error("registration failed unexpectedly", exc_info=outcome)
+
+
+def _report_accepted(result: RegistrationResult) -> None:
     count(Metric.REGISTRATION_ACCEPTED)
     if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
         count(Metric.CONFIRMATION_SENT)
+    fields = {
+        "phoneNumber": mask(result.phone_number),
+        "outcome": result.outcome.value,
+        "messageId": result.message_id,
+        "blockedByOptOut": result.blocked_by_opt_out,
+    }
     if result.sent_not_recorded:
         count(Metric.LEDGER_WRITE_FAILED)
-        logger.error(
-            "confirmation sent but its ledger event was not written",
-            extra={"phoneNumber": mask(result.phone_number), "messageId": result.message_id},
-        )
-    logger.info(
-        "registration accepted",
-        extra={
-            "phoneNumber": mask(result.phone_number),
-            "outcome": result.outcome.value,
-            "messageId": result.message_id,
-            "blockedByOptOut": result.blocked_by_opt_out,
-        },
-    )
-    body = {"status": "accepted", "message": settings.texts.accepted_message()}
-    return response(event, 202, body, settings.allowed_origins)
+        logger.error("confirmation sent but its ledger event was not written", extra=fields)
+    else:
+        logger.info("registration accepted", extra=fields)
 
 
-def _refused(
-    event: dict[str, Any], error: RegistrationError, allowed_origins: tuple[str, ...]
+def _report_refused(refusal: Refusal) -> None:
+    code = error_code(refusal)
+    count_rejection(code)
+    fields: dict[str, Any] = {"code": code, "status": error_status(refusal)}
+    if isinstance(refusal, DependencyUnavailable):
+        count_unavailable(refusal.dependency)
+        if refusal.dependency is Dependency.SMS:
+            count(Metric.SMS_SEND_FAILED)
+        fields["dependency"] = refusal.dependency.value
+    else:
+        fields["field"] = refusal.field
+    logger.info("registration rejected", extra=fields)
+
+
+def respond(
+    event: dict[str, Any], outcome: Outcome, texts: Texts, allowed_origins: tuple[str, ...]
 ) -> dict[str, Any]:
-    count_rejection(error.code)
-    if error.code == "SMS_UNAVAILABLE":
-        count(Metric.SMS_SEND_FAILED)
-    logger.info(
-        "registration rejected",
-        extra={"code": error.code, "status": error.status, "field": error.field},
-    )
-    return response(event, error.status, error_body(error), allowed_origins, error_headers(error))
+    if isinstance(outcome, RegistrationResult):
+        body = {"status": "accepted", "message": texts.accepted_message()}
+        return response(event, 202, body, allowed_origins)
+    if isinstance(outcome, RegistrationError | DependencyUnavailable):
+        return response(
+            event,
+            error_status(outcome),
+            error_body(outcome),
+            allowed_origins,
+            error_headers(outcome),
+        )
+    return response(event, 500, {"error": INTERNAL_ERROR}, allowed_origins)

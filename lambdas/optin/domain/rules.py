@@ -1,0 +1,34 @@
+"""The configurable rules of the service, as plain values the use cases receive.
+
+``optin.settings`` builds them from the deployment's settings; the domain never reads
+settings itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from optin.domain.messages import Texts
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Time and volume limits of the confirmation flow."""
+
+    window: timedelta  # how long a confirmation (or re-subscription) request stays open
+    cooldown: timedelta  # between two confirmation SMS to one number
+    daily_cap: int  # confirmation SMS to one number per UTC day
+    allow_voip: bool
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything configurable a use case needs: limits, accepted countries, texts."""
+
+    policy: Policy
+    texts: Texts
+    confirm_keywords: tuple[str, ...]
+    allowed_countries: tuple[str, ...]
+    default_country: str
+    require_consent: bool
