@@ -1,1 +1,1 @@
-"""The CDK app: one stack composed of one construct per concern (SPEC sections 6 and 7)."""
+"""The CDK app: one stack, one construct per concern (docs/deploy.md, docs/configuration.md)."""

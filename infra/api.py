@@ -1,4 +1,4 @@
-"""The HTTP API (SPEC section 4): API Gateway REST, stage v1, POST /register.
+"""The HTTP API (docs/api.md): API Gateway REST, stage v1, POST /register.
 
 API Gateway REST has no setting for a body size below its own 10 MB: the registration
 function answers 413 above 4 KiB. In front of it, a request validator checks the body
@@ -30,7 +30,7 @@ def _error_body(code: str, message: str) -> str:
     return json.dumps({"error": {"code": code, "message": message, "field": None}})
 
 
-# Errors API Gateway answers itself, in the API's error shape (SPEC section 4).
+# Errors API Gateway answers itself, in the API's error shape (docs/api.md).
 GATEWAY_ERRORS = {
     apigateway.ResponseType.BAD_REQUEST_BODY: (
         "400",

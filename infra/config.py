@@ -1,4 +1,4 @@
-"""Deployment configuration, read once from CDK context (SPEC section 6).
+"""Deployment configuration, read once from CDK context (docs/configuration.md).
 
 Two kinds of setting live here. Those the functions read are passed through to
 ``optin.settings.Settings.from_env``, the same parser the functions run, so a value the

@@ -25,7 +25,7 @@ POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python{python
 SERVICE_NAME = "sms-optin"
 METRICS_NAMESPACE = "SmsOptIn"
 
-# API (SPEC section 4).
+# API (docs/api.md).
 API_STAGE = "v1"
 REGISTER_PATH = "register"
 

@@ -1,4 +1,4 @@
-"""Operator commands on a deployed table (SPEC section 9), with the caller's AWS credentials.
+"""Operator commands on a deployed table (docs/lifecycle.md), with the caller's AWS credentials.
 
     python -m optin.cli show +12065550142 --table TABLE
     python -m optin.cli list CONFIRMED --table TABLE

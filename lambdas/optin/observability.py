@@ -1,4 +1,4 @@
-"""Logger, Metrics and Tracer, shared by both handlers (SPEC section 10).
+"""Logger, Metrics and Tracer, shared by both handlers (README: Operating it).
 
 Log lines pass through a formatter that masks anything shaped like an E.164 number, as a
 safety net behind the explicit ``mask`` calls; names are never logged at all.

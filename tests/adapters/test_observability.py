@@ -1,4 +1,4 @@
-"""SPEC section 10: structured logs with a correlation id; numbers masked, names never."""
+"""Structured logs with a correlation id; numbers masked, names never."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def test_adopting_refuses_the_new_number_settings() -> None:
 
 
 def test_defaults_follow_the_spec() -> None:
-    config = load_context(context_with(**{key: None for key in _SPEC_SECTION_6_DEFAULTS}))
+    config = load_context(context_with(**{key: None for key in _DOCUMENTED_DEFAULTS}))
     settings = config.checked
     assert settings.confirm_keywords == ("YES",)
     assert settings.allowed_countries == ("US", "CA")
@@ -72,7 +72,7 @@ def test_defaults_follow_the_spec() -> None:
     assert config.stack_name == names.DEFAULT_STACK_NAME
 
 
-_SPEC_SECTION_6_DEFAULTS = (
+_DOCUMENTED_DEFAULTS = (
     "confirmKeywords",
     "allowedCountries",
     "defaultCountry",

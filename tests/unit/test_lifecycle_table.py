@@ -1,4 +1,4 @@
-"""SPEC section 3, one test per row of the lifecycle table (domain with in-memory ports)."""
+"""One test per row of the lifecycle table (docs/lifecycle.md) (domain with in-memory ports)."""
 
 from __future__ import annotations
 

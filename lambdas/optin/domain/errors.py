@@ -6,7 +6,7 @@ import enum
 
 
 class RegistrationError(Exception):
-    """A registration refused with an API error code (SPEC section 4)."""
+    """A registration refused with an API error code (docs/api.md)."""
 
     status = 400
     code = "INVALID_FIELD"

@@ -1,4 +1,4 @@
-"""The subscriber lifecycle of SPEC section 3 as pure functions: state in, decision out.
+"""The subscriber lifecycle (docs/lifecycle.md) as pure functions: state in, decision out.
 
 Nothing here does I/O; the use cases (``register``, ``reply``, ``operator``) read and write
 through the ports and call these.

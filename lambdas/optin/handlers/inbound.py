@@ -1,4 +1,4 @@
-"""Two-way SMS replies: SNS event in (SPEC sections 2 and 3).
+"""Two-way SMS replies: SNS event in (docs/lifecycle.md).
 
 Each record is applied once by ``record_handler``; ``report`` turns what it came to into
 metrics and one log line. A malformed message is logged (masked) and counted, never
