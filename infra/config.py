@@ -40,6 +40,8 @@ STACK_VARIABLES = (
     "CONFIGURATION_SET_NAME",
     "PROTECT_CONFIGURATION_ID",
     "OPT_OUT_LIST_NAME",
+    "SEND_QUEUE_URL",
+    "BROADCAST_QUEUE_URL",
 )
 # Stand-ins for the stack's values while checking the context alone.
 _PLACEHOLDERS = {variable: f"placeholder-{variable.lower()}" for variable in STACK_VARIABLES}
@@ -84,6 +86,10 @@ REGISTRATIONS_PER_IP_PER_5_MINUTES = Setting(
 )
 PROTECT_MODE = Setting("protectMode", one_of(PROTECT_MODES, upper=True), "ALLOW")
 BOT_CHALLENGE = Setting("botChallenge", one_of(BOT_CHALLENGES), "none")
+# Sender instances per send queue: 2 is the least SQS event sources accept.
+SENDER_MAX_CONCURRENCY = Setting("senderMaxConcurrency", integer(2, 1000), 2)
+# Alarm when the oldest transactional message has waited this long (up to SQS's 14 days).
+ALARM_SEND_QUEUE_AGE_SECONDS = Setting("alarmSendQueueAgeSeconds", integer(60, 1_209_600), 300)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class DeployConfig:
     alarm_email: str
     alarm_confirmations_per_hour: int
     alarm_waf_blocks_per_5_minutes: int
+    alarm_send_queue_age_seconds: int
+    sender_max_concurrency: int
     throttling_rate_limit: int
     throttling_burst_limit: int
     registrations_per_ip_per_5_minutes: int
@@ -178,6 +186,8 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
         throttling_burst_limit=reader.read(API_THROTTLING_BURST_LIMIT),
         alarm_confirmations_per_hour=reader.read(ALARM_CONFIRMATIONS_PER_HOUR),
         alarm_waf_blocks_per_5_minutes=reader.read(ALARM_WAF_BLOCKS_PER_5_MINUTES),
+        alarm_send_queue_age_seconds=reader.read(ALARM_SEND_QUEUE_AGE_SECONDS),
+        sender_max_concurrency=reader.read(SENDER_MAX_CONCURRENCY),
         registrations_per_ip_per_5_minutes=reader.read(REGISTRATIONS_PER_IP_PER_5_MINUTES),
         protect_mode=reader.read(PROTECT_MODE),
         bot_challenge=reader.read(BOT_CHALLENGE),

@@ -2,8 +2,9 @@
 
 Phone number (requested here, or adopted) -> two-way channel -> SNS topic -> inbound
 function, with bounded retries and a dead-letter queue. Sending goes through a
-configuration set (delivery events to CloudWatch Logs) and a protect configuration that
-allows only the configured countries.
+configuration set (delivery events to CloudWatch Logs, and to the delivery function's
+topic: infra/sending.py) and a protect configuration that allows only the configured
+countries.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import phonenumbers
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, IResolvable, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
@@ -32,6 +33,8 @@ from optin.domain.messages import Template
 # country rules take ISO codes only.
 _NOT_ISO_3166 = frozenset({"AC", "TA", "XK"})
 SMS_SDK = "@aws-sdk/client-pinpoint-sms-voice-v2"
+# Every SMS event End User Messaging reports (queued, delivered, blocked, failed...).
+DELIVERY_EVENT_TYPES = "TEXT_ALL"
 
 
 def blocked_countries(allowed: tuple[str, ...]) -> list[str]:
@@ -116,20 +119,23 @@ class Messaging(Construct):
                 resources=[self.delivery_events.log_group_arn],
             )
         )
+        self._event_destinations: list[
+            IResolvable | smsvoice.CfnConfigurationSet.EventDestinationProperty
+        ] = [
+            smsvoice.CfnConfigurationSet.EventDestinationProperty(
+                event_destination_name="DeliveryEvents",
+                enabled=True,
+                matching_event_types=[DELIVERY_EVENT_TYPES],
+                cloud_watch_logs_destination=smsvoice.CfnConfigurationSet.CloudWatchLogsDestinationProperty(
+                    iam_role_arn=events_role.role_arn, log_group_arn=delivery_events_arn
+                ),
+            )
+        ]
         self.configuration_set = smsvoice.CfnConfigurationSet(
             self,
             "ConfigurationSet",
             protect_configuration_id=self.protect_configuration.attr_protect_configuration_id,
-            event_destinations=[
-                smsvoice.CfnConfigurationSet.EventDestinationProperty(
-                    event_destination_name="DeliveryEvents",
-                    enabled=True,
-                    matching_event_types=["TEXT_ALL"],
-                    cloud_watch_logs_destination=smsvoice.CfnConfigurationSet.CloudWatchLogsDestinationProperty(
-                        iam_role_arn=events_role.role_arn, log_group_arn=delivery_events_arn
-                    ),
-                )
-            ],
+            event_destinations=self._event_destinations,
         )
         self.configuration_set.node.add_dependency(events_role)
 
@@ -243,10 +249,13 @@ class Messaging(Construct):
             )
 
     def _messages_key(self, config: DeployConfig) -> kms.Key:
-        """The customer managed key of the message channels (replies carry names and words
-        people typed). End User Messaging may use it only for this account's own SMS
+        """The customer managed key of the message channels: the inbound topic (replies
+        carry names and words people typed), the send queues (numbers and texts) and the delivery
+        events topic. End User Messaging may use it only for this account's own SMS
         resources: the adopted number or pool exactly; for a requested number, this
-        account's phone numbers (its ARN would make a cycle: number -> topic -> key)."""
+        account's phone numbers (its ARN would make a cycle: number -> topic -> key); and
+        this account's configuration sets, which publish the delivery events (the set's
+        own ARN would make a cycle too: set -> delivery topic -> key)."""
         stack = Stack.of(self)
         origination = config.origination
         if isinstance(origination, AdoptedIdentity):
@@ -259,12 +268,16 @@ class Messaging(Construct):
             source = stack.format_arn(
                 service="sms-voice", resource="phone-number", resource_name="*"
             )
+        configuration_sets = stack.format_arn(
+            service="sms-voice", resource="configuration-set", resource_name="*"
+        )
         key = kms.Key(
             self,
             "MessagesKey",
-            description="Encrypts the SMS message channels (two-way replies)",
+            description="Encrypts the SMS message channels (replies, send queues, delivery events)",
             enable_key_rotation=True,
-            # Nothing at rest needs it after the stack: the topic holds no messages.
+            # Nothing at rest needs it after the stack: the topics hold no messages and the
+            # queues are deleted with it.
             removal_policy=RemovalPolicy.DESTROY,
         )
         key.add_to_resource_policy(
@@ -275,7 +288,7 @@ class Messaging(Construct):
                 resources=["*"],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": source},
+                    "ArnLike": {"aws:SourceArn": [source, configuration_sets]},
                 },
             )
         )
@@ -290,7 +303,23 @@ class Messaging(Construct):
             self.protect_configuration.attr_arn,
         ]
 
+    def send_events_to(self, topic: sns.ITopic) -> None:
+        """Publish the configuration set's events to ``topic`` too (the topic's policy must
+        let End User Messaging publish)."""
+        self._event_destinations.append(
+            smsvoice.CfnConfigurationSet.EventDestinationProperty(
+                event_destination_name="DeliveryEventsTopic",
+                enabled=True,
+                matching_event_types=[DELIVERY_EVENT_TYPES],
+                sns_destination=smsvoice.CfnConfigurationSet.SnsDestinationProperty(
+                    topic_arn=topic.topic_arn
+                ),
+            )
+        )
+        self.configuration_set.event_destinations = self._event_destinations
+
     def grant_send(self, role: iam.IRole) -> None:
+        """SendTextMessage: only the sender has it (infra/sending.py)."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sms-voice:SendTextMessage"], resources=self.send_resources
@@ -310,7 +339,6 @@ class Messaging(Construct):
             retry_attempts=names.INBOUND_RETRY_ATTEMPTS,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
-        self.grant_send(inbound.role)
         inbound.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sms-voice:DeleteOptedOutNumber"], resources=[self.opt_out_list_arn]

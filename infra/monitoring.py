@@ -39,8 +39,22 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.HELP_REQUESTED: "Help requested",
         Metric.UNMATCHED_REPLY: "Unmatched replies",
     },
+    "Sending": {
+        Metric.MESSAGES_QUEUED: "Queued",
+        Metric.MESSAGES_SENT: "Sent",
+        Metric.SEND_DEFERRED: "Deferred (pacing)",
+        Metric.SEND_THROTTLED: "Throttled (put back)",
+        Metric.SEND_QUOTA_EXCEEDED: "Quota or spend limit (retried later)",
+        Metric.DUPLICATE_SEND_SKIPPED: "Duplicates skipped",
+        Metric.SEND_SKIPPED_OPTED_OUT: "Skipped: opted out meanwhile",
+    },
+    "Delivery": {
+        Metric.DELIVERED: "Delivered",
+        Metric.DELIVERY_FAILED: "Failed",
+    },
     "Lost messages and lost evidence": {
         Metric.SMS_SEND_FAILED: "SMS send failures",
+        Metric.CONFIRMATION_DROPPED: "Confirmations dropped (waited too long)",
         Metric.LEDGER_WRITE_FAILED: "SMS sent, ledger not written",
         Metric.MALFORMED_INBOUND: "Malformed inbound",
         Metric.INBOUND_FAILED: "Inbound failures (retried)",
@@ -49,7 +63,7 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
 }
 
 # Alarms on the functions' own metrics: each count that means a message or its consent
-# evidence was lost. Threshold: one in a five-minute period.
+# evidence was lost, or that sending is blocked. Threshold: one in a five-minute period.
 METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
     Metric.SMS_SEND_FAILED: ("SmsSendFailures", "End User Messaging refused or failed a send."),
     Metric.LEDGER_WRITE_FAILED: (
@@ -61,6 +75,25 @@ METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
         "MalformedInbound",
         "An inbound message could not be read and was dropped (see the inbound log).",
     ),
+    Metric.SEND_QUOTA_EXCEEDED: (
+        "SendQuotaExceeded",
+        "End User Messaging refused a send for a quota or the account's spend limit: messages "
+        "wait in the send queue and are retried; raise the limit (docs/deploy.md).",
+    ),
+    Metric.CONFIRMATION_DROPPED: (
+        "ConfirmationsDropped",
+        "A confirmation SMS was not sent within confirmationMaxDelaySeconds and was dropped "
+        "(the person may register again): sign-ups outrun sendRatePerSecond, or sending is "
+        "blocked.",
+    ),
+}
+
+# The funnel, one graph: how many of those who registered got, received and confirmed it.
+FUNNEL: dict[Metric, str] = {
+    Metric.REGISTRATION_ACCEPTED: "Registered",
+    Metric.CONFIRMATION_SENT: "Confirmation sent",
+    Metric.DELIVERED: "Delivered (every kind of SMS)",
+    Metric.CONFIRMED: "Confirmed",
 }
 
 
@@ -70,6 +103,13 @@ class Ceilings:
 
     confirmations_per_hour: int  # confirmation SMS sent in one hour (SMS pumping, a bot)
     waf_blocks_per_5_minutes: int  # requests the web ACL blocked in five minutes
+    send_queue_age_seconds: int  # how long the oldest transactional message has waited
+
+
+@dataclass(frozen=True)
+class SendQueues:
+    transactional: sqs.IQueue
+    broadcast: sqs.IQueue
 
 
 def check_every_metric_is_graphed(graphs: Mapping[str, Mapping[Metric, str]]) -> None:
@@ -101,7 +141,8 @@ class Monitoring(Construct):
         ceilings: Ceilings,
         web_acl_name: str,
         functions: dict[str, lambda_.IFunction],
-        dead_letter_queue: sqs.IQueue,
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        send_queues: SendQueues,
         api: apigateway.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -132,9 +173,31 @@ class Monitoring(Construct):
             name: function.metric_errors(period=PERIOD, label=f"{name} errors")
             for name, function in functions.items()
         }
-        dead_letters = dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=PERIOD, statistic="Maximum", label="Dead-letter messages"
-        )
+        dead_letters = {
+            name: queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum", label=f"{name} dead letters"
+            )
+            for name, queue in dead_letter_queues.items()
+        }
+        queues = {"Transactional": send_queues.transactional, "Broadcast": send_queues.broadcast}
+        queue_depth = [
+            metric
+            for name, queue in queues.items()
+            for metric in (
+                queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum", label=f"{name}: waiting"
+                ),
+                queue.metric_approximate_number_of_messages_not_visible(
+                    period=PERIOD, statistic="Maximum", label=f"{name}: in flight or deferred"
+                ),
+            )
+        ]
+        queue_age = {
+            name: queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum", label=f"{name}: oldest message (s)"
+            )
+            for name, queue in queues.items()
+        }
         graphs = {
             title: [service_metric(metric, label) for metric, label in members.items()]
             for title, members in METRIC_GRAPHS.items()
@@ -160,10 +223,23 @@ class Monitoring(Construct):
                 alarm(f"{name}Errors", metric, f"The {name} function failed (see its logs).")
                 for name, metric in errors.items()
             ),
+            *(
+                alarm(
+                    f"{name}DeadLetters",
+                    metric,
+                    f"Messages failed every attempt and wait in the {name} dead-letter queue "
+                    "(see the function's log, then redrive them).",
+                )
+                for name, metric in dead_letters.items()
+            ),
             alarm(
-                "DeadLetters",
-                dead_letters,
-                "Inbound messages failed after retries and wait in the dead-letter queue.",
+                "SendQueueAge",
+                queue_age["Transactional"],
+                f"A transactional SMS has waited more than {ceilings.send_queue_age_seconds} "
+                "seconds in the send queue: sign-ups outrun sendRatePerSecond, or the sender "
+                "is failing (see its errors and the SendThrottled and SendQuotaExceeded "
+                "metrics).",
+                ceilings.send_queue_age_seconds,
             ),
             *(
                 alarm(alarm_id, service_metric(metric), description)
@@ -198,8 +274,16 @@ class Monitoring(Construct):
 
         dashboard.add_widgets(*(graph(title, *metrics) for title, metrics in graphs.items()))
         dashboard.add_widgets(
+            graph(
+                "Funnel: registered, sent, delivered, confirmed",
+                *(service_metric(metric, label) for metric, label in FUNNEL.items()),
+            ),
+            graph("Send queues: messages", *queue_depth),
+            graph("Send queues: age of the oldest message", *queue_age.values()),
+        )
+        dashboard.add_widgets(
             graph("Function errors", *errors.values()),
-            graph("Dead-letter queue depth", dead_letters),
+            graph("Dead-letter queue depth", *dead_letters.values()),
             graph("Web ACL", waf_blocks),
         )
         dashboard.add_widgets(

@@ -52,12 +52,13 @@ def acknowledge_findings(stack: OptInStack) -> None:
         "This queue is the inbound function's on-failure (dead-letter) destination itself.",
         "SQS3",
     )
-    for function in (stack.registration, stack.inbound):
+    for function in (stack.registration, stack.inbound, stack.sender, stack.delivery):
         _acknowledge(
             function.role,
             "Resource '*' only for actions without resource-level permissions: X-Ray "
-            "PutTraceSegments/PutTelemetryRecords (active tracing) and, when numberLookup is "
-            "carrier, sms-voice:CarrierLookup. Every other statement names its resources.",
+            "PutTraceSegments/PutTelemetryRecords (active tracing) and, for the registration "
+            "function when numberLookup is carrier, sms-voice:CarrierLookup. Every other "
+            "statement names its resources.",
             "IAM5[Resource::*]",
         )
     api = stack.api.rest_api

@@ -32,6 +32,11 @@ REGISTER_PATH = "register"
 # Inbound function: bounded retries before the message goes to the dead-letter queue.
 INBOUND_RETRY_ATTEMPTS = 2
 
+# Sending (infra/sending.py): the sender drains the send queues, the delivery function
+# reads the configuration set's delivery events.
+SENDER_HANDLER = "optin.handlers.sender.handler"
+DELIVERY_HANDLER = "optin.handlers.delivery.handler"
+
 # SMS: the platform answers these mandatory keywords itself.
 HELP_KEYWORD = "HELP"
 STOP_KEYWORD = "STOP"

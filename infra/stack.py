@@ -1,4 +1,4 @@
-"""The one stack: composes data, messaging, api, site and monitoring."""
+"""The one stack: composes data, messaging, sending, api, site and monitoring."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from infra.config import DeployConfig, load
 from infra.data import Data
 from infra.functions import FunctionFactory
 from infra.messaging import Messaging
-from infra.monitoring import Ceilings, Monitoring
+from infra.monitoring import Ceilings, Monitoring, SendQueues
 from infra.nag import acknowledge_findings
 from infra.placeholders import guard
 from infra.protection import Protection
+from infra.sending import Sending
 from infra.site import Site
 from optin.formconfig import form_config
 
@@ -39,6 +40,14 @@ class OptInStack(Stack):
         )
         self.data = Data(self, "Data")
         self.messaging = Messaging(self, "Messaging", config=config)
+        self.sending = Sending(
+            self,
+            "Sending",
+            key=self.messaging.key,
+            configuration_set_arn=self.messaging.configuration_set.attr_arn,
+            sender_max_concurrency=config.sender_max_concurrency,
+        )
+        self.messaging.send_events_to(self.sending.delivery_events_topic)
         self.api = Api(self, "Api", config=config)
         self.site = Site(
             self, "Site", api_origin=self.api.origin, waf_sdk=config.bot_challenge != "none"
@@ -61,15 +70,20 @@ class OptInStack(Stack):
             "CONFIGURATION_SET_NAME": self.messaging.configuration_set.ref,
             "PROTECT_CONFIGURATION_ID": protection.attr_protect_configuration_id,
             "OPT_OUT_LIST_NAME": self.messaging.opt_out_list_name,
+            **self.sending.stack_values,
         }
         environment = config.function_environment(stack_values, self.site.origin)
         self.registration = self.api.add_registration(
             factory, environment, site_origin=self.site.origin
         )
         self.inbound = self.messaging.add_inbound_function(factory, environment)
-        for function in (self.registration, self.inbound):
+        self.sender = self.sending.add_sender(factory, environment)
+        self.delivery = self.sending.add_delivery(factory, environment)
+        for function in (self.registration, self.inbound, self.sender, self.delivery):
             self.data.grant_subscriber_access(function.role)
-        self.messaging.grant_send(self.registration.role)
+        for function in (self.registration, self.inbound):
+            self.sending.grant_enqueue(function.role)
+        self.messaging.grant_send(self.sender.role)
 
         self.site.deploy(
             {
@@ -86,13 +100,23 @@ class OptInStack(Stack):
             ceilings=Ceilings(
                 confirmations_per_hour=config.alarm_confirmations_per_hour,
                 waf_blocks_per_5_minutes=config.alarm_waf_blocks_per_5_minutes,
+                send_queue_age_seconds=config.alarm_send_queue_age_seconds,
             ),
             web_acl_name=self.protection.web_acl_name,
             functions={
                 "Registration": self.registration.function,
                 "Inbound": self.inbound.function,
+                "Sender": self.sender.function,
+                "Delivery": self.delivery.function,
             },
-            dead_letter_queue=self.messaging.dead_letter_queue,
+            dead_letter_queues={
+                "Inbound": self.messaging.dead_letter_queue,
+                **self.sending.dead_letter_queues,
+            },
+            send_queues=SendQueues(
+                transactional=self.sending.transactional.queue,
+                broadcast=self.sending.broadcast.queue,
+            ),
             api=self.api.rest_api,
         )
 

@@ -42,6 +42,18 @@ class Metric(enum.StrEnum):
     EXPIRED = "Expired"
     HELP_REQUESTED = "HelpRequested"
     UNMATCHED_REPLY = "UnmatchedReply"
+    # The send queue and the sender.
+    MESSAGES_QUEUED = "MessagesQueued"
+    MESSAGES_SENT = "MessagesSent"
+    SEND_THROTTLED = "SendThrottled"  # a ThrottlingException put a message back
+    SEND_DEFERRED = "SendDeferred"  # pacing delayed a message
+    SEND_QUOTA_EXCEEDED = "SendQuotaExceeded"  # a quota or the spend limit refused a send
+    DUPLICATE_SEND_SKIPPED = "DuplicateSendSkipped"
+    SEND_SKIPPED_OPTED_OUT = "SendSkippedOptedOut"
+    CONFIRMATION_DROPPED = "ConfirmationDropped"  # not sent within the maximum delay
+    # Delivery events of the configuration set.
+    DELIVERED = "Delivered"
+    DELIVERY_FAILED = "DeliveryFailed"
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

@@ -70,6 +70,11 @@ SETTINGS: Mapping[str, Setting[Any]] = {
         _stack("the protect configuration"), text, "", "PROTECT_CONFIGURATION_ID"
     ),
     "opt_out_list_name": Setting(_stack("the opt-out list"), text, "", "OPT_OUT_LIST_NAME"),
+    # Empty where nothing sets them (tests, local mode until it fills them in).
+    "send_queue_url": Setting(_stack("the transactional send queue"), text, "", "SEND_QUEUE_URL"),
+    "broadcast_queue_url": Setting(
+        _stack("the broadcast send queue"), text, "", "BROADCAST_QUEUE_URL"
+    ),
     "brand_name": Setting("brandName", text, variable="BRAND_NAME"),
     "program_description": Setting("programDescription", text, variable="PROGRAM_DESCRIPTION"),
     "message_frequency": Setting("messageFrequency", text, variable="MESSAGE_FREQUENCY"),
@@ -97,6 +102,13 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "message_templates": Setting(
         "messageTemplates", text_map, MappingProxyType({}), "MESSAGE_TEMPLATES"
     ),
+    # Message parts per second the origination identity may send (a new US 10DLC number: 1).
+    "send_rate_per_second": Setting(
+        "sendRatePerSecond", integer(1, 1000), 1, "SEND_RATE_PER_SECOND"
+    ),
+    "confirmation_max_delay_seconds": Setting(
+        "confirmationMaxDelaySeconds", integer(60, 86_400), 900, "CONFIRMATION_MAX_DELAY_SECONDS"
+    ),
 }
 
 # Environment variable -> CDK context setting it comes from: every variable the functions
@@ -113,6 +125,8 @@ class Settings:
     configuration_set_name: str
     protect_configuration_id: str
     opt_out_list_name: str
+    send_queue_url: str
+    broadcast_queue_url: str
     brand_name: str
     program_description: str
     message_frequency: str
@@ -130,6 +144,8 @@ class Settings:
     require_consent_checkbox: bool
     allowed_origins: tuple[str, ...]
     message_templates: Mapping[str, str]
+    send_rate_per_second: int
+    confirmation_max_delay_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

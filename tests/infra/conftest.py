@@ -98,7 +98,8 @@ def new_number() -> Synthesized:
 
 @pytest.fixture(scope="session")
 def adopted() -> Synthesized:
-    """Adopt an existing phone number by id; carrier lookup; an extra origin; alarm e-mail."""
+    """Adopt an existing phone number by id; carrier lookup; an extra origin; alarm e-mail;
+    a faster pace with more sender instances."""
     return synthesize(
         "adopted-number",
         context_with(
@@ -111,6 +112,10 @@ def adopted() -> Synthesized:
             alarmWafBlocksPer5Minutes=40,
             apiThrottlingRateLimit=5,
             apiThrottlingBurstLimit=7,
+            sendRatePerSecond=3,
+            confirmationMaxDelaySeconds=600,
+            senderMaxConcurrency=5,
+            alarmSendQueueAgeSeconds=120,
         ),
     )
 

@@ -1,4 +1,4 @@
-"""Both functions: runtime, architecture, logging, layer, environment, and the bundle."""
+"""Every function: runtime, architecture, logging, layer, environment, and the bundle."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from infra import names
 from infra.config import STACK_VARIABLES
 from optin.settings import ENVIRONMENT, Settings
 from tests.infra.conftest import EXTRA_ORIGIN, Synthesized
+
+FUNCTIONS = ("registration", "inbound", "sender", "delivery")
 
 
 def function(synth: Synthesized, which: str) -> dict[str, Any]:
@@ -31,6 +33,8 @@ def test_both_functions_run_the_newest_python_on_arm64_with_json_logs(
     for which, handler in (
         ("registration", names.REGISTRATION_HANDLER),
         ("inbound", names.INBOUND_HANDLER),
+        ("sender", names.SENDER_HANDLER),
+        ("delivery", names.DELIVERY_HANDLER),
     ):
         properties = function(new_number, which)
         assert properties["Runtime"] == "python3.14"
@@ -53,12 +57,14 @@ def test_powertools_comes_from_the_managed_layer_matching_runtime_and_pinned_ver
     default = parameters[layer_parameter]["Default"]
     assert default.startswith("/aws/service/powertools/python/arm64/python3.14/")
     assert f"aws-lambda-powertools[tracer]=={default.rsplit('/', 1)[1]}" in pinned
-    for which in ("registration", "inbound"):
+    for which in FUNCTIONS:
         assert function(new_number, which)["Layers"] == [{"Ref": layer_parameter}]
 
 
 def test_one_asset_serves_both_functions(new_number: Synthesized) -> None:
     assert function(new_number, "registration")["Code"] == function(new_number, "inbound")["Code"]
+    for which in FUNCTIONS:
+        assert function(new_number, which)["Code"] == function(new_number, "registration")["Code"]
 
 
 def test_the_bundle_holds_the_package_and_its_runtime_requirements_only(
@@ -111,7 +117,7 @@ def test_each_function_gets_every_setting_the_functions_read(each_mode: Synthesi
         "POWERTOOLS_LOG_LEVEL",
     }
     # Context may leave optional settings unset; the stack's own values are always there.
-    for which in ("registration", "inbound"):
+    for which in FUNCTIONS:
         variables = function(each_mode, which)["Environment"]["Variables"]
         assert set(STACK_VARIABLES) <= set(variables) <= expected
         assert variables["POWERTOOLS_SERVICE_NAME"] == names.SERVICE_NAME

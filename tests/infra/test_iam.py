@@ -59,10 +59,23 @@ def send_statement(synth: Synthesized, identity: Any) -> dict[str, Any]:
     )
 
 
+def enqueue_statements(synth: Synthesized) -> list[dict[str, Any]]:
+    """What a function that queues SMS (but never sends) holds: the transactional queue."""
+    return [
+        {
+            "Action": "sqs:SendMessage",
+            "Resource": get_att(synth, synth.stack.sending.transactional.queue),
+        },
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att(synth, synth.stack.messaging.key),
+        },
+    ]
+
+
 def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
     s = new_number
     table = get_att(s, s.stack.data.table)
-    number = get_att(s, s.stack.messaging.node.find_child("PhoneNumber"))
     assert statements(s, "registration") == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -70,14 +83,13 @@ def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
         },
         XRAY,
         {"Action": TABLE_ACTIONS, "Resource": table},
-        send_statement(s, number),
+        *enqueue_statements(s),
     ]
 
 
 def test_inbound_role_with_a_new_number(new_number: Synthesized) -> None:
     s = new_number
     messaging = s.stack.messaging
-    number = get_att(s, messaging.node.find_child("PhoneNumber"))
     assert statements(s, "inbound") == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -88,12 +100,12 @@ def test_inbound_role_with_a_new_number(new_number: Synthesized) -> None:
             "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
             "Resource": get_att(s, messaging.dead_letter_queue),
         },
-        send_statement(s, number),
         {
             "Action": "sms-voice:DeleteOptedOutNumber",
             "Resource": get_att(s, messaging.node.find_child("OptOutList")),
         },
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
+        *enqueue_statements(s),
     ]
 
 
@@ -130,8 +142,9 @@ def test_carrier_lookup_is_granted_only_when_configured(
             "Resource": "*",
         },
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
-        send_statement(s, adopted_number_arn()),
+        *enqueue_statements(s),
     ]
+    assert send_statement(s, adopted_number_arn()) in statements(s, "sender")
     actions = str(statements(new_number, "registration"))
     assert "CarrierLookup" not in actions
 
@@ -141,7 +154,8 @@ def test_an_adopted_pool_sends_through_the_pool_and_keeps_its_opt_out_list(
 ) -> None:
     s = adopted_pool
     inbound = statements(s, "inbound")
-    send = next(st for st in inbound if st["Action"] == "sms-voice:SendTextMessage")
+    sender = statements(s, "sender")
+    send = next(st for st in sender if st["Action"] == "sms-voice:SendTextMessage")
     assert (
         "arn:aws:sms-voice:us-east-1:111122223333:pool/pool-0123456789abcdef0123456789abcdef"
         in send["Resource"]
@@ -173,6 +187,10 @@ def test_each_function_has_its_own_role(each_mode: Synthesized) -> None:
     assert roles[each_mode.logical_id(stack.inbound.function)] == each_mode.logical_id(
         stack.inbound.role
     )
+    ours = (stack.registration, stack.inbound, stack.sender, stack.delivery)
+    assert len({id(function.role) for function in ours}) == len(ours)
+    for function in ours[2:]:
+        assert roles[each_mode.logical_id(function.function)] == each_mode.logical_id(function.role)
 
 
 def test_delivery_events_role_is_for_end_user_messaging_in_this_account(

@@ -37,24 +37,28 @@ def test_the_topic_lets_only_end_user_messaging_of_this_account_publish(
 
 
 def test_the_inbound_function_is_subscribed_to_the_topic(each_mode: Synthesized) -> None:
+    topic = {"Ref": each_mode.logical_id(each_mode.stack.messaging.inbound_topic)}
     [subscription] = [
         s["Properties"]
         for s in each_mode.resources("AWS::SNS::Subscription").values()
-        if s["Properties"]["Protocol"] == "lambda"
+        if s["Properties"]["Protocol"] == "lambda" and s["Properties"]["TopicArn"] == topic
     ]
-    assert subscription["TopicArn"] == {
-        "Ref": each_mode.logical_id(each_mode.stack.messaging.inbound_topic)
-    }
+    assert subscription["TopicArn"] == topic
     assert subscription["Endpoint"] == {
         "Fn::GetAtt": [each_mode.logical_id(each_mode.stack.inbound.function), "Arn"]
     }
 
 
 def test_the_dead_letter_queue_is_encrypted_and_tls_only(each_mode: Synthesized) -> None:
-    queue = each_mode.only("AWS::SQS::Queue")
+    queue_id = each_mode.logical_id(each_mode.stack.messaging.dead_letter_queue)
+    queue = each_mode.template["Resources"][queue_id]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    policy = each_mode.only("AWS::SQS::QueuePolicy")
+    [policy] = [
+        p["Properties"]
+        for p in each_mode.resources("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
     [statement] = policy["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -84,7 +88,11 @@ def test_the_configuration_set_logs_delivery_events_and_uses_the_protection(
             "ProtectConfigurationId",
         ]
     }
-    [destination] = configuration_set["EventDestinations"]
+    [destination] = [
+        d
+        for d in configuration_set["EventDestinations"]
+        if d["EventDestinationName"] == "DeliveryEvents"
+    ]
     assert destination["Enabled"] is True
     assert destination["MatchingEventTypes"] == ["TEXT_ALL"]
     logs = destination["CloudWatchLogsDestination"]

@@ -50,9 +50,13 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
         (names.METRICS_NAMESPACE, Metric.SMS_SEND_FAILED),
         (names.METRICS_NAMESPACE, Metric.LEDGER_WRITE_FAILED),
         (names.METRICS_NAMESPACE, Metric.MALFORMED_INBOUND),
+        (names.METRICS_NAMESPACE, Metric.SEND_QUOTA_EXCEEDED),
+        (names.METRICS_NAMESPACE, Metric.CONFIRMATION_DROPPED),
         ("AWS/ApiGateway", "5XXError"),
     }
-    assert len(found) == 7  # errors of each function, counted separately
+    # Errors of each of the four functions and depth of each of the three dead-letter
+    # queues, counted separately.
+    assert len(found) == 4 + 3 + 5 + 1
     for metric in (Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND):
         [own] = [a for a in found if a["MetricName"] == metric]
         assert own["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
@@ -60,7 +64,7 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
         assert own["Period"] == 300
 
 
-VOLUME_METRICS = (Metric.CONFIRMATION_SENT, "BlockedRequests")
+VOLUME_METRICS = (Metric.CONFIRMATION_SENT, "BlockedRequests", "ApproximateAgeOfOldestMessage")
 
 
 def test_volume_alarms_fire_past_their_configured_ceilings(
@@ -86,7 +90,11 @@ def test_volume_alarms_fire_past_their_configured_ceilings(
         for a in alarms(adopted)
         if a["MetricName"] in VOLUME_METRICS
     }
-    assert adopted_volume == {Metric.CONFIRMATION_SENT: 50, "BlockedRequests": 40}
+    assert adopted_volume == {
+        Metric.CONFIRMATION_SENT: 50,
+        "BlockedRequests": 40,
+        "ApproximateAgeOfOldestMessage": 120,
+    }
 
 
 def test_the_alarm_topic_mails_the_operator_only_when_configured(
