@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import median
-from tests.adversarial.harness import ROOT
-from tests.fakes import BASE_ENV, FAKE_AWS
+from tests.support.fakes import BASE_ENV, FAKE_AWS
+from tests.support.harness import ROOT
 
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 MODES = ("empty", "floor", "registration", "inbound")
@@ -48,8 +48,8 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     from optin.adapters.dynamodb import _subscriber_item
     from optin.domain.ports import Ports
     from optin.settings import Settings
-    from tests.fakes import Clock, FakeLookup, FakeSender, MemoryStore
-    from tests.unit.lifecycle_support import register
+    from tests.support.fakes import Clock, FakeLookup, FakeSender, MemoryStore
+    from tests.support.lifecycle import register
 
     form = {
         "phoneNumber": "+12065550199",

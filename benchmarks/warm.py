@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.stats import median, percentile
-from tests.adversarial.harness import CannedSms, fictional_numbers, moto_table
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.harness import CannedSms, fictional_numbers, moto_table
 
 WARMUP = 50
 BATCH = 50

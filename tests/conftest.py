@@ -8,7 +8,15 @@ import pytest
 
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore, installed
+from tests.support.fakes import (
+    BASE_ENV,
+    FAKE_AWS,
+    Clock,
+    FakeLookup,
+    FakeSender,
+    MemoryStore,
+    installed,
+)
 
 os.environ.update(FAKE_AWS)
 os.environ.pop("AWS_PROFILE", None)

@@ -11,7 +11,7 @@ from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.schema import table_definition
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.fakes import Clock, FakeLookup, FakeSender, installed
+from tests.support.fakes import Clock, FakeLookup, FakeSender, installed
 
 
 @pytest.fixture

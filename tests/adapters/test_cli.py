@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from optin import cli
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain.model import EventType, Status
-from tests.unit.lifecycle_support import NUMBER, register, reply
+from tests.support.lifecycle import NUMBER, register, reply
 
 ROOT = Path(__file__).resolve().parents[2]
 

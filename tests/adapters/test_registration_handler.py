@@ -15,7 +15,7 @@ from optin.adapters.sms import EndUserMessagingSender
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
-from tests.unit.lifecycle_support import reply
+from tests.support.lifecycle import reply
 
 FORM = {
     "phoneNumber": "+12065550142",

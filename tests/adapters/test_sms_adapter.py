@@ -10,7 +10,7 @@ from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV
 
 NUMBER = "+12065550142"
 

@@ -17,8 +17,8 @@ from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.adversarial.harness import CannedSms, FaultyClient, moto_table, sms_client
-from tests.fakes import BASE_ENV, Clock, installed
+from tests.support.fakes import BASE_ENV, Clock, installed
+from tests.support.harness import CannedSms, FaultyClient, moto_table, sms_client
 
 
 @pytest.fixture(autouse=True)

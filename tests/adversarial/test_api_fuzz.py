@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.adversarial.harness import ROOT, LocalMode
+from tests.support.harness import ROOT
+from tests.support.local_mode import LocalMode
 
 DOCUMENT = ROOT / "docs" / "openapi.yaml"
 CHECKS = [
@@ -51,9 +52,8 @@ schema = schemathesis.openapi.from_path(DOCUMENT)
 @pytest.fixture(scope="module")
 def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode]:
     log = Path(tmp_path_factory.mktemp("local-mode")) / "console.log"
-    mode = LocalMode(log)
-    yield mode
-    mode.stop()
+    with LocalMode(log) as mode:
+        yield mode
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text()
 
 

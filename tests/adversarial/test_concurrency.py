@@ -25,14 +25,14 @@ from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
 from optin.settings import Settings
-from tests.adversarial.harness import (
+from tests.support.fakes import Clock, installed
+from tests.support.harness import (
     CannedSms,
     LockedClient,
     fictional_numbers,
     moto_table,
     sms_client,
 )
-from tests.fakes import Clock, installed
 
 NUMBER = "+12065550142"
 

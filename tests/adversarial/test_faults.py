@@ -21,10 +21,10 @@ from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
-from tests.adversarial.harness import SEND_KEYS, CannedSms, client_error
-from tests.fakes import FakeLookup, FakeSender
-from tests.unit.lifecycle_support import register as register_directly
-from tests.unit.lifecycle_support import reply as reply_directly
+from tests.support.fakes import FakeLookup, FakeSender
+from tests.support.harness import SEND_KEYS, CannedSms, client_error
+from tests.support.lifecycle import register as register_directly
+from tests.support.lifecycle import reply as reply_directly
 
 NUMBER = "+12065550142"
 FORM = {"phoneNumber": NUMBER, "firstName": "Ada", "lastName": "Lovelace", "consent": True}

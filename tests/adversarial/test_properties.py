@@ -19,8 +19,8 @@ from optin.domain.phone import normalise
 from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
 from optin.settings import Settings
-from tests.adversarial.harness import fictional_numbers
-from tests.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.harness import fictional_numbers
 
 ALLOWED = ("US", "CA")
 NUMBERS = list(fictional_numbers())[:400]

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.harness import LocalMode
 from tests.e2e.test_browser_flow import fill_form, national, open_form
+from tests.support.local_mode import LocalMode
 
 pytestmark = pytest.mark.e2e
 

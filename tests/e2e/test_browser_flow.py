@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.harness import OUTPUT, LocalMode, wait_until
+from tests.support.local_mode import OUTPUT, LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 

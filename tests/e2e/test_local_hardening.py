@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.harness import LocalMode, wait_until
+from tests.support.local_mode import LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 

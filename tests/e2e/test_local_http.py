@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.harness import LocalMode
+from tests.support.local_mode import LocalMode
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.harness import OUTPUT, LocalMode
 from tests.e2e.test_browser_flow import NewNumber, fill_form, national, open_form
+from tests.support.local_mode import OUTPUT, LocalMode
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import pytest
 
 from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
-from tests.unit.lifecycle_support import NUMBER, arrange, register, reply
+from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 
 def sms_during(ports, action) -> list[str]:

@@ -16,8 +16,8 @@ from optin.domain.errors import (
 from optin.domain.model import EventType, Status
 from optin.domain.phone import LANDLINE, VOIP, NumberFacts
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
-from tests.unit.lifecycle_support import NUMBER, register, reply
+from tests.support.fakes import BASE_ENV
+from tests.support.lifecycle import NUMBER, register, reply
 
 
 def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):

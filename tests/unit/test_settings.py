@@ -3,7 +3,7 @@ import json
 import pytest
 
 from optin.settings import SettingError, Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV
 
 
 def test_defaults_of_spec_section_6():
