@@ -17,10 +17,12 @@ from botocore.stub import ANY, Stubber
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
+from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.fakes import FakeLookup, FakeSender
 from tests.support.harness import SEND_KEYS, CannedSms, client_error
 from tests.support.lifecycle import register as register_directly
@@ -84,7 +86,7 @@ def test_sms_refused_then_a_retry_sends_exactly_one_confirmation(real, code, sta
         first, body = post()
         second, _ = post()  # the person presses the button again, straight away
         stub.assert_no_pending_responses()  # one paid lookup only: the retry reuses it
-    assert (first, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (first, body["error"]["code"]) == UNAVAILABLE
     assert second == 202
     subscriber = real.store.get(NUMBER)
     assert subscriber.status is Status.PENDING
@@ -147,7 +149,7 @@ def test_dynamodb_throttled_is_503_and_the_retry_is_accepted(real, operation, co
     canned = real.canned()
     real.dynamodb.fail(operation, client_error(operation, code, 400))
     first, body = post()
-    assert (first, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (first, body["error"]["code"]) == UNAVAILABLE
     assert canned.sent == []
     assert real.store.get(NUMBER) is None
     second, _ = post()
@@ -160,7 +162,7 @@ def test_dynamodb_service_unavailable_is_503(real):
     real.canned()
     real.dynamodb.fail("get_item", client_error("GetItem", "ServiceUnavailable", 503))
     status, body = post()
-    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (status, body["error"]["code"]) == UNAVAILABLE
 
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
@@ -330,7 +332,7 @@ def test_competing_registration_between_read_and_claim_sends_one_confirmation(re
     other = _competitor(real)
     real.dynamodb.before("transact_write_items", lambda: register_directly(other, NUMBER))
     status, body = post()
-    assert (status, body["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert (status, body["error"]["code"]) == status_and_code(TooManyRequests)
     assert len(canned.sent) + len(other.sender.sent) == 1
     assert ledger(real)[EventType.REGISTERED] == 1
 

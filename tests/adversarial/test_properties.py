@@ -13,31 +13,19 @@ from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
 from optin import runtime
-from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
+from optin.domain.errors import InvalidPhoneNumber, TooManyRequests, UnsupportedCountry
 from optin.domain.keywords import Keyword, classify, has_opt_out_word
 from optin.domain.phone import normalise
 from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
 from optin.settings import Settings
+from tests.support.errors import REFUSAL_STATUS, codes_by_status
 from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
 from tests.support.harness import fictional_numbers
 
 ALLOWED = ("US", "CA")
 NUMBERS = list(fictional_numbers())[:400]
-ERROR_CODES = {
-    400: {
-        "INVALID_JSON",
-        "MISSING_FIELD",
-        "INVALID_FIELD",
-        "INVALID_PHONE_NUMBER",
-        "CONSENT_REQUIRED",
-        "UNSUPPORTED_COUNTRY",
-        "NOT_A_MOBILE_NUMBER",
-    },
-    413: {"PAYLOAD_TOO_LARGE"},
-    415: {"UNSUPPORTED_MEDIA_TYPE"},
-    429: {"TOO_MANY_REQUESTS"},
-}
+ERROR_CODES = codes_by_status(REFUSAL_STATUS)
 FAST = settings(max_examples=300, deadline=None)
 # The handlers share ports across examples on purpose (state only accumulates).
 HANDLERS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -232,7 +220,7 @@ def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(error["message"], str)
     assert error["message"]
     assert isinstance(error.get("field", ""), str)
-    if status == 429:
+    if status == TooManyRequests.status:
         assert int(response["headers"]["Retry-After"]) >= 1
     return body
 
