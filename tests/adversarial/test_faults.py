@@ -25,6 +25,7 @@ from optin.handlers import inbound, registration
 from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.fakes import FakeLookup, FakeSender
 from tests.support.harness import SEND_KEYS, CannedSms, client_error
+from tests.support.lifecycle import past_cooldown
 from tests.support.lifecycle import register as register_directly
 from tests.support.lifecycle import reply as reply_directly
 
@@ -293,13 +294,13 @@ def test_late_yes_after_stop_does_not_resubscribe(real):
     assert [m["Context"]["kind"] for m in canned.sent_to(NUMBER)] == ["confirmation"]
 
 
-def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real, clock):
+def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real):
     canned = real.canned()
     post()
     deliver(two_way_message(NUMBER, "YES"))
     stop = two_way_message(NUMBER, "STOP", inbound_message_id="stop-1")
     deliver(stop)
-    clock.advance(seconds=61)
+    past_cooldown(real.ports)
     assert post()[0] == 202  # re-subscription requested: text YES
     deliver(two_way_message(NUMBER, "YES"))
     assert real.store.get(NUMBER).status is Status.CONFIRMED
@@ -337,10 +338,10 @@ def test_competing_registration_between_read_and_claim_sends_one_confirmation(re
     assert ledger(real)[EventType.REGISTERED] == 1
 
 
-def test_stop_between_read_and_claim_wins_over_the_registration(real, clock):
+def test_stop_between_read_and_claim_wins_over_the_registration(real):
     canned = real.canned()
     post()
-    clock.advance(seconds=61)
+    past_cooldown(real.ports)
     other = _competitor(real)
     real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "STOP", NUMBER))
     status, _ = post()
@@ -353,10 +354,10 @@ def test_stop_between_read_and_claim_wins_over_the_registration(real, clock):
     assert events[EventType.RESUBSCRIBE_REQUESTED] == 1
 
 
-def test_yes_between_read_and_claim_is_not_downgraded(real, clock):
+def test_yes_between_read_and_claim_is_not_downgraded(real):
     canned = real.canned()
     post()
-    clock.advance(seconds=61)
+    past_cooldown(real.ports)
     other = _competitor(real)
     real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "YES", NUMBER))
     status, _ = post()

@@ -22,6 +22,7 @@ from optin.settings import Settings
 from tests.support.errors import REFUSAL_STATUS, codes_by_status
 from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
 from tests.support.harness import fictional_numbers
+from tests.support.lifecycle import past_cooldown
 
 ALLOWED = ("US", "CA")
 NUMBERS = list(fictional_numbers())[:400]
@@ -230,7 +231,7 @@ def _check_response(response: dict[str, Any]) -> dict[str, Any]:
 )
 @given(event=proxy_events())
 def test_registration_handler_never_answers_5xx(memory_ports, event):
-    memory_ports.clock.advance(seconds=61)
+    past_cooldown(memory_ports)
     _check_response(registration.handler(event, LambdaContext()))
 
 
