@@ -12,20 +12,8 @@ from botocore.stub import Stubber
 from local.events import LambdaContext, api_gateway_event
 from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain.errors import (
-    ConsentRequired,
-    Dependency,
-    DependencyUnavailable,
-    InvalidField,
-    InvalidJson,
-    InvalidPhoneNumber,
-    MissingField,
-    NotAMobileNumber,
-    PayloadTooLarge,
-    TooManyRequests,
-    UnsupportedCountry,
-    UnsupportedMediaType,
-)
+from optin.domain import errors
+from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
 from tests.support.errors import UNAVAILABLE, status_and_code
@@ -112,14 +100,14 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
 @pytest.mark.parametrize(
     ("body", "kwargs", "error"),
     [
-        ("{oops", {}, InvalidJson),
-        ({**FORM, "firstName": ""}, {}, MissingField),
-        ({**FORM, "firstName": "a\tb"}, {}, InvalidField),
-        ({**FORM, "phoneNumber": "123"}, {}, InvalidPhoneNumber),
-        ({**FORM, "consent": False}, {}, ConsentRequired),
-        ({**FORM, "phoneNumber": "+447911123456"}, {}, UnsupportedCountry),
-        ({**FORM, "source": "x" * 4100}, {}, PayloadTooLarge),
-        (FORM, {"headers": {"Content-Type": "text/plain"}}, UnsupportedMediaType),
+        ("{oops", {}, errors.InvalidJson),
+        ({**FORM, "firstName": ""}, {}, errors.MissingField),
+        ({**FORM, "firstName": "a\tb"}, {}, errors.InvalidField),
+        ({**FORM, "phoneNumber": "123"}, {}, errors.InvalidPhoneNumber),
+        ({**FORM, "consent": False}, {}, errors.ConsentRequired),
+        ({**FORM, "phoneNumber": "+447911123456"}, {}, errors.UnsupportedCountry),
+        ({**FORM, "source": "x" * 4100}, {}, errors.PayloadTooLarge),
+        (FORM, {"headers": {"Content-Type": "text/plain"}}, errors.UnsupportedMediaType),
     ],
 )
 def test_errors_change_nothing(moto_ports, body, kwargs, error):
@@ -133,7 +121,7 @@ def test_errors_change_nothing(moto_ports, body, kwargs, error):
 def test_landline_is_not_a_mobile_number(moto_ports):
     moto_ports.lookup.facts["+12065550142"] = NumberFacts(number_type="LANDLINE")
     status, _, body = post(FORM)
-    assert (status, body["error"]["code"]) == status_and_code(NotAMobileNumber)
+    assert (status, body["error"]["code"]) == status_and_code(errors.NotAMobileNumber)
     assert body["error"]["field"] == "phoneNumber"
     assert moto_ports.store.get("+12065550142") is None
 
@@ -143,7 +131,7 @@ def test_too_many_requests_has_retry_after(moto_ports, clock):
     post(FORM)
     clock.advance(seconds=cooldown // 3)
     status, headers, body = post(FORM)
-    assert (status, body["error"]["code"]) == status_and_code(TooManyRequests)
+    assert (status, body["error"]["code"]) == status_and_code(errors.TooManyRequests)
     assert headers["Retry-After"] == str(cooldown - cooldown // 3)
     assert len(moto_ports.sender.sent) == 1
 

@@ -10,15 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from optin.domain.errors import (
-    ConsentRequired,
-    InvalidField,
-    InvalidPhoneNumber,
-    MissingField,
-    NotAMobileNumber,
-    TooManyRequests,
-    UnsupportedCountry,
-)
+from optin.domain import errors
 from optin.handlers.http import UNAVAILABLE_CODE
 from tests.support.errors import ERROR_STATUS
 from tests.support.local_mode import OUTPUT, LocalMode, wait_until
@@ -157,12 +149,12 @@ def test_an_empty_form_lists_every_problem(page: Page, local_mode: LocalMode) ->
 
 # The field a refusal names in this test; every other code of the API names none.
 FIELD_AT_FAULT = {
-    MissingField.code: "lastName",
-    InvalidField.code: "firstName",
-    InvalidPhoneNumber.code: "phoneNumber",
-    ConsentRequired.code: "consent",
-    UnsupportedCountry.code: "phoneNumber",
-    NotAMobileNumber.code: "phoneNumber",
+    errors.MissingField.code: "lastName",
+    errors.InvalidField.code: "firstName",
+    errors.InvalidPhoneNumber.code: "phoneNumber",
+    errors.ConsentRequired.code: "consent",
+    errors.UnsupportedCountry.code: "phoneNumber",
+    errors.NotAMobileNumber.code: "phoneNumber",
 }
 API_ERRORS = {code: (status, FIELD_AT_FAULT.get(code)) for code, status in ERROR_STATUS.items()}
 
@@ -200,7 +192,7 @@ def test_every_api_error_code_has_its_own_message(page: Page, local_mode: LocalM
     page.unroute("**/register")
 
     assert len(set(shown.values())) == len(API_ERRORS), shown
-    assert "42 seconds" in shown[TooManyRequests.code]
+    assert "42 seconds" in shown[errors.TooManyRequests.code]
     assert "try again" in shown[UNAVAILABLE_CODE]
     assert "server text" not in " ".join(shown.values())
 

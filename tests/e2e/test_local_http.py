@@ -8,18 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from optin.domain.errors import (
-    ConsentRequired,
-    InvalidField,
-    InvalidJson,
-    InvalidPhoneNumber,
-    MissingField,
-    NotAMobileNumber,
-    PayloadTooLarge,
-    TooManyRequests,
-    UnsupportedCountry,
-    UnsupportedMediaType,
-)
+from optin.domain import errors
 from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.local_mode import LocalMode
 
@@ -224,7 +213,7 @@ def test_a_second_registration_inside_the_cool_down_is_429_with_retry_after(
         {"firstName": "A", "lastName": "B", "phoneNumber": phone, "consent": True},
     )
 
-    assert (status, json.loads(body)["error"]["code"]) == status_and_code(TooManyRequests)
+    assert (status, json.loads(body)["error"]["code"]) == status_and_code(errors.TooManyRequests)
     assert int(headers["Retry-After"]) > 0
     assert len(local_mode.messages(phone)) == 1
 
@@ -232,23 +221,23 @@ def test_a_second_registration_inside_the_cool_down_is_429_with_retry_after(
 @pytest.mark.parametrize(
     ("body", "headers", "expected"),
     [
-        ("{not json", {"Content-Type": "application/json"}, status_and_code(InvalidJson)),
+        ("{not json", {"Content-Type": "application/json"}, status_and_code(errors.InvalidJson)),
         ("firstName=A", {"Content-Type": "application/x-www-form-urlencoded"},
-         status_and_code(UnsupportedMediaType)),
+         status_and_code(errors.UnsupportedMediaType)),
         ({"lastName": "B", "phoneNumber": "+12015550150", "consent": True}, {},
-         status_and_code(MissingField)),
+         status_and_code(errors.MissingField)),
         ({"firstName": "A\u0007", "lastName": "B", "phoneNumber": "+12015550151",
-          "consent": True}, {}, status_and_code(InvalidField)),
+          "consent": True}, {}, status_and_code(errors.InvalidField)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "12345", "consent": True}, {},
-         status_and_code(InvalidPhoneNumber)),
+         status_and_code(errors.InvalidPhoneNumber)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+12015550152"}, {},
-         status_and_code(ConsentRequired)),
+         status_and_code(errors.ConsentRequired)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+442079460000", "consent": True},
-         {}, status_and_code(UnsupportedCountry)),
+         {}, status_and_code(errors.UnsupportedCountry)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+12015550000", "consent": True},
-         {}, status_and_code(NotAMobileNumber)),
+         {}, status_and_code(errors.NotAMobileNumber)),
         ({"firstName": "A" * 5000, "lastName": "B", "phoneNumber": "+12015550153",
-          "consent": True}, {}, status_and_code(PayloadTooLarge)),
+          "consent": True}, {}, status_and_code(errors.PayloadTooLarge)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+14254147167", "consent": True},
          {}, UNAVAILABLE),
     ],

@@ -3,16 +3,8 @@ import json
 
 import pytest
 
-from optin.domain.errors import (
-    ConsentRequired,
-    InvalidField,
-    InvalidJson,
-    MissingField,
-    PayloadTooLarge,
-    RegistrationError,
-    UnsupportedCountry,
-    UnsupportedMediaType,
-)
+from optin.domain import errors
+from optin.domain.errors import RegistrationError
 from optin.domain.registration import parse_registration
 from optin.handlers.http import json_document
 
@@ -69,21 +61,21 @@ def test_seed_field_name_is_an_alias():
 @pytest.mark.parametrize(
     ("document", "error", "field"),
     [
-        ({**VALID, "phoneNumber": None}, MissingField, "phoneNumber"),
-        ({k: v for k, v in VALID.items() if k != "firstName"}, MissingField, "firstName"),
-        ({**VALID, "lastName": "   "}, MissingField, "lastName"),
-        ({**VALID, "firstName": "x" * 101}, InvalidField, "firstName"),
-        ({**VALID, "firstName": "Car\u0000los"}, InvalidField, "firstName"),
-        ({**VALID, "lastName": "Sal\u202eazar"}, InvalidField, "lastName"),
-        ({**VALID, "lastName": 42}, InvalidField, "lastName"),
-        ({**VALID, "phoneNumber": 2065550142}, InvalidField, "phoneNumber"),
-        ({**VALID, "destinationNumber": "+14165550142"}, InvalidField, "phoneNumber"),
-        ({**VALID, "country": "USA"}, InvalidField, "country"),
-        ({**VALID, "country": "GB"}, UnsupportedCountry, "country"),
-        ({**VALID, "source": "x" * 201}, InvalidField, "source"),
-        ({**VALID, "consent": "yes"}, InvalidField, "consent"),
-        ({**VALID, "consent": False}, ConsentRequired, "consent"),
-        ({k: v for k, v in VALID.items() if k != "consent"}, ConsentRequired, "consent"),
+        ({**VALID, "phoneNumber": None}, errors.MissingField, "phoneNumber"),
+        ({k: v for k, v in VALID.items() if k != "firstName"}, errors.MissingField, "firstName"),
+        ({**VALID, "lastName": "   "}, errors.MissingField, "lastName"),
+        ({**VALID, "firstName": "x" * 101}, errors.InvalidField, "firstName"),
+        ({**VALID, "firstName": "Car\u0000los"}, errors.InvalidField, "firstName"),
+        ({**VALID, "lastName": "Sal\u202eazar"}, errors.InvalidField, "lastName"),
+        ({**VALID, "lastName": 42}, errors.InvalidField, "lastName"),
+        ({**VALID, "phoneNumber": 2065550142}, errors.InvalidField, "phoneNumber"),
+        ({**VALID, "destinationNumber": "+14165550142"}, errors.InvalidField, "phoneNumber"),
+        ({**VALID, "country": "USA"}, errors.InvalidField, "country"),
+        ({**VALID, "country": "GB"}, errors.UnsupportedCountry, "country"),
+        ({**VALID, "source": "x" * 201}, errors.InvalidField, "source"),
+        ({**VALID, "consent": "yes"}, errors.InvalidField, "consent"),
+        ({**VALID, "consent": False}, errors.ConsentRequired, "consent"),
+        ({k: v for k, v in VALID.items() if k != "consent"}, errors.ConsentRequired, "consent"),
     ],
 )
 def test_field_errors(document, error, field):
@@ -97,12 +89,12 @@ def test_consent_optional_when_not_required():
 
 @pytest.mark.parametrize("raw", ["{", "", "null", "[1]", '"text"', "\ud800"])
 def test_invalid_json(raw):
-    assert type(refused(raw=raw)) is InvalidJson
+    assert type(refused(raw=raw)) is errors.InvalidJson
 
 
 def test_body_over_4_kib_is_too_large():
     error = refused({**VALID, "source": "x" * 5000})
-    assert type(error) is PayloadTooLarge
+    assert type(error) is errors.PayloadTooLarge
 
 
 def test_4_kib_exactly_is_fine():
@@ -114,7 +106,7 @@ def test_4_kib_exactly_is_fine():
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_unsupported_media_type(content_type):
     error = refused(VALID, content_type=content_type)
-    assert type(error) is UnsupportedMediaType
+    assert type(error) is errors.UnsupportedMediaType
 
 
 def test_json_with_charset_is_json():
@@ -124,7 +116,7 @@ def test_json_with_charset_is_json():
 def test_base64_body():
     raw = base64.b64encode(json.dumps(VALID).encode()).decode()
     assert parse(raw=raw, is_base64=True).first_name == "Carlos"
-    assert type(refused(raw="%%%", is_base64=True)) is InvalidJson
+    assert type(refused(raw="%%%", is_base64=True)) is errors.InvalidJson
 
 
 def test_client_disclosure_version_is_kept_only_when_well_formed():
