@@ -12,9 +12,7 @@ from tests.support.fakes import (
     BASE_ENV,
     FAKE_AWS,
     Clock,
-    FakeLookup,
-    FakeSender,
-    MemoryStore,
+    fake_ports,
     installed,
 )
 
@@ -35,14 +33,7 @@ def clock() -> Clock:
 @pytest.fixture
 def ports(settings: Settings, clock: Clock) -> Iterator[Ports]:
     """In-memory ports, installed for the handlers too."""
-    memory = Ports(
-        rules=settings.rules,
-        store=MemoryStore(),
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=clock,
-    )
-    with installed(memory, settings):
+    with installed(fake_ports(settings.rules, clock), settings) as memory:
         yield memory
 
 

@@ -23,7 +23,7 @@ from optin.domain.ports import Ports
 from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
 from tests.support.errors import UNAVAILABLE, status_and_code
-from tests.support.fakes import FakeLookup, FakeSender
+from tests.support.fakes import fake_ports
 from tests.support.harness import SEND_KEYS, CannedSms, client_error
 from tests.support.lifecycle import past_cooldown
 from tests.support.lifecycle import register as register_directly
@@ -319,13 +319,7 @@ def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real):
 def _competitor(real: Any) -> Ports:
     """Another Lambda container: same table (without the fault injector), its own SMS."""
     store = DynamoSubscriberStore(real.store.table_name, client=real.dynamodb._client)
-    return Ports(
-        rules=real.ports.rules,
-        store=store,
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=real.ports.clock,
-    )
+    return fake_ports(real.ports.rules, real.ports.clock, store)
 
 
 def test_competing_registration_between_read_and_claim_sends_one_confirmation(real):
@@ -338,13 +332,20 @@ def test_competing_registration_between_read_and_claim_sends_one_confirmation(re
     assert ledger(real)[EventType.REGISTERED] == 1
 
 
-def test_stop_between_read_and_claim_wins_over_the_registration(real):
+def _register_again_while_a_reply_slips_in(real: Any, body: str) -> tuple[int, CannedSms]:
+    """Register, let the cool-down pass, register again: between that registration's read
+    and its claim, another container handles the reply ``body``."""
     canned = real.canned()
     post()
     past_cooldown(real.ports)
     other = _competitor(real)
-    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "STOP", NUMBER))
+    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, body, NUMBER))
     status, _ = post()
+    return status, canned
+
+
+def test_stop_between_read_and_claim_wins_over_the_registration(real):
+    status, canned = _register_again_while_a_reply_slips_in(real, "STOP")
     assert status == 202  # same answer as ever; the response says to text YES
     subscriber = real.store.get(NUMBER)
     assert subscriber.status is Status.OPTED_OUT
@@ -355,12 +356,7 @@ def test_stop_between_read_and_claim_wins_over_the_registration(real):
 
 
 def test_yes_between_read_and_claim_is_not_downgraded(real):
-    canned = real.canned()
-    post()
-    past_cooldown(real.ports)
-    other = _competitor(real)
-    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "YES", NUMBER))
-    status, _ = post()
+    status, canned = _register_again_while_a_reply_slips_in(real, "YES")
     assert status == 202
     assert real.store.get(NUMBER).status is Status.CONFIRMED
     assert len(canned.sent_to(NUMBER)) == 1

@@ -7,20 +7,15 @@ import json
 import unicodedata
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
-from optin import runtime
 from optin.domain.errors import InvalidPhoneNumber, TooManyRequests, UnsupportedCountry
 from optin.domain.keywords import Keyword, classify, has_opt_out_word
 from optin.domain.phone import normalise
-from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
-from optin.settings import Settings
 from tests.support.errors import REFUSAL_STATUS, codes_by_status
-from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
 from tests.support.harness import fictional_numbers
 from tests.support.lifecycle import past_cooldown
 
@@ -192,21 +187,6 @@ def proxy_events(draw: Any) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def memory_ports() -> Ports:
-    settings = Settings.from_env(BASE_ENV)
-    ports = Ports(
-        rules=settings.rules,
-        store=MemoryStore(),
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=Clock(),
-    )
-    runtime.install(runtime.Runtime(settings, ports))
-    yield ports
-    runtime.install(None)
-
-
 def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     status = response["statusCode"]
     assert response["headers"]["Content-Type"] == "application/json"
@@ -230,8 +210,8 @@ def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(event=proxy_events())
-def test_registration_handler_never_answers_5xx(memory_ports, event):
-    past_cooldown(memory_ports)
+def test_registration_handler_never_answers_5xx(ports, event):
+    past_cooldown(ports)
     _check_response(registration.handler(event, LambdaContext()))
 
 
@@ -239,11 +219,11 @@ def test_registration_handler_never_answers_5xx(memory_ports, event):
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(form=form_fields)
-def test_accepted_registrations_send_exactly_one_confirmation(memory_ports, form):
-    before = len(memory_ports.sender.sent)
+def test_accepted_registrations_send_exactly_one_confirmation(ports, form):
+    before = len(ports.sender.sent)
     response = registration.handler(api_gateway_event(json.dumps(form)), LambdaContext())
     body = _check_response(response)
-    sent = len(memory_ports.sender.sent) - before
+    sent = len(ports.sender.sent) - before
     if response["statusCode"] == 202:
         assert "status" in body
         assert sent <= 1
@@ -279,7 +259,7 @@ records = st.one_of(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=st.lists(records, max_size=4))
-def test_inbound_handler_never_raises_on_malformed_records(memory_ports, batch):
+def test_inbound_handler_never_raises_on_malformed_records(ports, batch):
     result = inbound.handler({"Records": batch}, LambdaContext())
     assert 0 <= result["processed"] <= len(batch)
 
@@ -288,8 +268,8 @@ def test_inbound_handler_never_raises_on_malformed_records(memory_ports, batch):
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=st.text(max_size=60), number=st.sampled_from(NUMBERS[:20]))
-def test_inbound_from_any_sender_never_creates_a_subscriber(memory_ports, body, number):
+def test_inbound_from_any_sender_never_creates_a_subscriber(ports, body, number):
     event = sns_event({"originationNumber": number, "messageBody": body, "inboundMessageId": body})
     inbound.handler(event, LambdaContext())
-    assert memory_ports.store.get(number) is None
-    assert memory_ports.sender.sent == []
+    assert ports.store.get(number) is None
+    assert ports.sender.sent == []

@@ -14,6 +14,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,52 @@ def sms_client() -> Any:
     from optin.adapters.sms import sms_client as functions_client
 
     return functions_client()
+
+
+# The functions' real adapters ----------------------------------------------------------
+
+
+class RealAdapters:
+    """The functions' real adapters (call inside ``mock_aws``): DynamoDB on moto behind
+    ``wrap`` (FaultyClient, so a test can fail a call or slip a competing write in before
+    one; LockedClient for threads), End User Messaging on a real client that a test answers
+    with a Stubber or with CannedSms."""
+
+    def __init__(
+        self, settings: Any, clock: Callable[[], Any], wrap: Callable[[Any], Any] = FaultyClient
+    ) -> None:
+        from optin.adapters.dynamodb import DynamoSubscriberStore
+        from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
+        from optin.domain.ports import Ports
+
+        self.dynamodb = wrap(moto_table(settings.table_name))
+        self.sms = sms_client()
+        self.store = DynamoSubscriberStore(settings.table_name, client=self.dynamodb)
+        self.sender = EndUserMessagingSender(settings, self.sms)
+        self.settings = settings
+        self.ports = Ports(
+            rules=settings.rules,
+            store=self.store,
+            sender=self.sender,
+            lookup=CarrierNumberLookup(self.sms),
+            clock=clock,
+        )
+
+    def canned(self, **number_types: str) -> CannedSms:
+        """Answer End User Messaging in process from now on."""
+        return CannedSms(number_types).attach_returning(self.sms)
+
+
+@contextmanager
+def on_real_adapters(
+    settings: Any, clock: Callable[[], Any], wrap: Callable[[Any], Any] = FaultyClient
+) -> Iterator[RealAdapters]:
+    """Inside the block AWS is moto and the handlers run on RealAdapters."""
+    from moto import mock_aws
+
+    from tests.support.fakes import installed
+
+    with mock_aws():
+        adapters = RealAdapters(settings, clock, wrap)
+        with installed(adapters.ports, settings):
+            yield adapters
