@@ -54,6 +54,7 @@ def arrange(ports: Ports, state: str) -> None:
         reply(ports, "STOP")
     elif state == "OPTED_OUT_REQUESTED":
         reply(ports, "STOP")
+        clock.advance(seconds=61)  # type: ignore[attr-defined]
         register(ports)
     elif state == "EXPIRED":
         clock.advance(hours=25)  # type: ignore[attr-defined]
