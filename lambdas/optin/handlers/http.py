@@ -91,11 +91,15 @@ def decode_request(event: Mapping[str, Any]) -> HttpRequest:
     )
 
 
-def json_document(request: HttpRequest | Mapping[str, Any]) -> dict[str, Any]:
+def header(event: HttpRequest | Mapping[str, Any], name: str) -> str | None:
+    """A request header, whatever its case and whichever the front."""
+    return _request(event).header(name)
+
+
+def json_document(event: HttpRequest | Mapping[str, Any]) -> dict[str, Any]:
     """The request body as a JSON object: size, media type, base64 and JSON checked in that
     order; raises the RegistrationError of the first problem found."""
-    if not isinstance(request, HttpRequest):
-        request = decode_request(request)
+    request = _request(event)
     raw = _body_bytes(request.body, request.is_base64)
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
@@ -124,6 +128,10 @@ def _body_bytes(body: Any, is_base64: bool) -> bytes:
         raise InvalidJson("The request body is not valid JSON.") from None
 
 
+def _request(event: HttpRequest | Mapping[str, Any]) -> HttpRequest:
+    return event if isinstance(event, HttpRequest) else decode_request(event)
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -148,7 +156,7 @@ def _text(value: Any) -> str:
 
 
 def response(
-    request: HttpRequest,
+    event: HttpRequest | Mapping[str, Any],
     status: int,
     body: Mapping[str, Any],
     allowed_origins: tuple[str, ...],
@@ -157,6 +165,7 @@ def response(
     """The answer in its front's shape: API Gateway's proxy response for REST and HTTP
     APIs and function URLs; for a load balancer, also the status line and the base64 flag,
     and the headers as lists when its target group sends lists."""
+    request = _request(event)
     headers = {
         "Content-Type": "application/json",
         "Cache-Control": "no-store",
