@@ -26,8 +26,8 @@ _DISCLOSURE_VERSION = re.compile(r"^d-[0-9a-f]{12}$")
 # marks, bidirectional overrides, BOM), unpaired surrogates (Cs), private use (Co),
 # unassigned (Cn), line and paragraph separators (Zl, Zp).
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-# Zero-width joiners that some scripts need inside a word (Persian "علی‌رضا", Indic
-# conjuncts): accepted between two letters or marks, refused anywhere else.
+# Zero-width joiners that some scripts need inside a word (a non-joiner in Persian names,
+# joiners in Indic conjuncts): accepted between two letters or marks, refused elsewhere.
 _JOINERS = frozenset("\u200c\u200d")
 # Characters that draw nothing although Unicode files them as letters or symbols (the Hangul
 # fillers, the braille blank): refused like the invisible ones above.
