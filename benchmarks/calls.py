@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.adversarial.harness import SEND_KEYS, moto_table
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock
+from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock
+from tests.support.harness import SEND_KEYS, moto_table
 
 PAID = {"SendTextMessage", "CarrierLookup"}
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
@@ -115,7 +115,11 @@ def measure() -> dict[str, Any]:
             send(NEW)
             scenario("confirm (YES from a pending number)", lambda: reply(NEW, "YES", "in-1"), _ONE)
             scenario("redelivered reply", lambda: reply(NEW, "YES", "in-1"), _ONE)
+            clock.advance(seconds=60)  # past the cool-down of the registration above
+            scenario("registration of a confirmed number", lambda: post(NEW), 202)
             scenario("STOP", lambda: reply(NEW, "STOP"), _ONE)
+            clock.advance(seconds=60)
+            scenario("registration of an opted-out number", lambda: post(NEW), 202)
             scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
             stub.deactivate()
     finally:
