@@ -44,14 +44,15 @@ class Keyword(enum.Enum):
     UNMATCHED = "UNMATCHED"
 
 
-def _encodable(text: str) -> str:
-    """``text`` with surrogate pairs joined and every unpaired surrogate as U+FFFD."""
+def encodable(text: str) -> str:
+    """``text`` with surrogate pairs joined and every unpaired surrogate as U+FFFD: what
+    remains can be encoded as UTF-8 (stored, logged, hashed) whatever arrived."""
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def normalise_reply(body: str) -> str:
     """The comparison form of a reply: NFKC, case-folded, no accents, no invisible marks."""
-    text = unicodedata.normalize("NFKC", _encodable(body)).casefold()
+    text = unicodedata.normalize("NFKC", encodable(body)).casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in _DROPPED_CATEGORIES)
     return unicodedata.normalize("NFKC", kept)
@@ -80,7 +81,7 @@ def normalise_keyword(body: str) -> str:
 
     Accents are kept: settings compare it with the configured keyword as typed.
     """
-    return _first_word(unicodedata.normalize("NFKC", _encodable(body)).casefold())
+    return _first_word(unicodedata.normalize("NFKC", encodable(body)).casefold())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -139,5 +140,5 @@ def is_exact_keyword(body: str, words: Iterable[str]) -> bool:
     invisible-character removal): when in doubt the platform did not answer, and our own
     answer is sent.
     """
-    text = _encodable(body).strip().casefold()
+    text = encodable(body).strip().casefold()
     return bool(text) and text in {word.strip().casefold() for word in words}
