@@ -169,6 +169,7 @@ class CannedSms:
         self.number_types = number_types or {}
         self.sent: list[dict[str, Any]] = []
         self.lookups: list[str] = []
+        self.listed: list[str] = []  # PutOptedOutNumber calls
         self._lock = threading.Lock()
         self._before_send: list[Callable[[dict[str, Any]], None]] = []
 
@@ -208,6 +209,14 @@ class CannedSms:
                 }
             elif operation == "DeleteOptedOutNumber":
                 body = {"OptedOutNumber": params["OptedOutNumber"]}
+            elif operation == "PutOptedOutNumber":
+                self.listed.append(params["OptedOutNumber"])
+                body = {
+                    "OptOutListName": params["OptOutListName"],
+                    "OptedOutNumber": params["OptedOutNumber"],
+                    "OptedOutTimestamp": time.time(),
+                    "EndUserOptedOut": False,
+                }
             else:
                 raise AssertionError(f"unexpected End User Messaging call {operation}")
         headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"}

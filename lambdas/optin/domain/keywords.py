@@ -31,6 +31,17 @@ OPT_OUT_PHRASES = ("opt out", "stop all")
 HELP_WORDS = frozenset(word.casefold() for word in ("HELP", "INFO", "AIDE"))
 OPT_IN_WORDS = frozenset(word.casefold() for word in ("START", "UNSTOP"))
 
+# The phone number's own keywords: when a reply is exactly one of them, End User Messaging
+# answers it itself (with the ``help`` and ``stop`` texts the stack gives the number), so
+# the function does not answer again. HELP and STOP are the mandatory keywords of every
+# number type. On some types the platform also honours more opt-out words (ARRET, CANCEL,
+# END, OPT-OUT, OPTOUT, QUIT, REMOVE, TD, UNSUBSCRIBE on long codes and 10DLC), but a US
+# toll-free number knows only STOP. Counting STOP alone leaves nobody without a
+# confirmation; where the platform answered another word and has already listed the
+# number, the function's confirmation is refused by the platform and not sent.
+PLATFORM_HELP_KEYWORDS = ("HELP",)
+PLATFORM_OPT_OUT_KEYWORDS = ("STOP",)
+
 # Letters and digits; anything else (spaces, punctuation, symbols, emoji) separates words.
 _WORD = re.compile(r"[^\W_]+")
 _DROPPED_CATEGORIES = frozenset(("Cf", "Mn"))  # invisible format characters; accents
