@@ -364,8 +364,8 @@ def _confirm(
         updated_at=now,
     )
     event = _transition(EventType.CONFIRMED, existing, confirmed, reply, now)
-    if by_keyword:
-        event.details.update(consent="keyword", body=reply.body)
+    if by_keyword:  # the person's own text is the consent: kept beside the transition
+        event = replace(event, details={**event.details, "consent": "keyword", "body": reply.body})
     return ReplyDecision(
         ReplyOutcome.CONFIRMED,
         confirmed,
