@@ -336,6 +336,7 @@ def test_the_sender_accepts_its_environment(adopted: Synthesized) -> None:
         k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in variables.items()
     }
     concrete["ALLOWED_ORIGINS"] = "https://d111111abcdef8.cloudfront.net"
+    concrete["FORM_URL"] = "https://d111111abcdef8.cloudfront.net/"
     settings = Settings.from_env(concrete)
     assert settings.send_rate_per_second == 3
     assert settings.confirmation_max_delay_seconds == 600
