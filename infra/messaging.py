@@ -326,6 +326,16 @@ class Messaging(Construct):
             )
         )
 
+    def grant_list_opted_out(self, role: iam.IRole) -> None:
+        """PutOptedOutNumber on the stack's opt-out list, for the sender: it lists a number
+        right after that number's opt-out confirmation leaves (the platform refuses to text
+        a listed number, so the list has to wait for the confirmation)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sms-voice:PutOptedOutNumber"], resources=[self.opt_out_list_arn]
+            )
+        )
+
     def add_inbound_function(
         self, factory: FunctionFactory, environment: Mapping[str, str]
     ) -> OptInFunction:

@@ -84,6 +84,7 @@ class OptInStack(Stack):
         for function in (self.registration, self.inbound):
             self.sending.grant_enqueue(function.role)
         self.messaging.grant_send(self.sender.role)
+        self.messaging.grant_list_opted_out(self.sender.role)
 
         self.site.deploy(
             {

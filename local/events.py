@@ -215,3 +215,76 @@ def sns_event(*messages: dict[str, Any] | str, topic_arn: str | None = None) -> 
             }
         )
     return {"Records": records}
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """An SQS -> Lambda event from messages as ReceiveMessage returns them (with their
+    ``ApproximateReceiveCount`` attribute)."""
+    records = []
+    for message in messages:
+        attributes = message.get("Attributes") or {}
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": attributes.get(
+                        "ApproximateFirstReceiveTimestamp", "0"
+                    ),
+                },
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def delivery_event(
+    event_type: str,
+    message_id: str,
+    destination_number: str,
+    *,
+    context: dict[str, str] | None = None,
+    origination_number: str = "+18005550100",
+    parts: int = 1,
+    is_final: bool = True,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The JSON document End User Messaging publishes for an SMS event of a configuration
+    set (the shape of its documented example)."""
+    moment = at or datetime.now(UTC)
+    millis = int(moment.timestamp() * 1000)
+    delivered = event_type in ("TEXT_DELIVERED", "TEXT_SUCCESSFUL")
+    return {
+        "eventType": event_type,
+        "eventVersion": "1.0",
+        "eventTimestamp": millis,
+        "isFinal": is_final,
+        "originationPhoneNumber": origination_number,
+        "destinationPhoneNumber": destination_number,
+        "isoCountryCode": "US",
+        "isInternationalSend": False,
+        "mcc": "310",
+        "mnc": "800",
+        "messageId": message_id,
+        "messageRequestTimestamp": millis - 300,
+        "messageEncoding": "GSM",
+        "messageType": "TRANSACTIONAL",
+        "messageStatus": "SUCCESSFUL" if delivered else event_type.removeprefix("TEXT_"),
+        "messageStatusDescription": (
+            "Message has been accepted by phone carrier"
+            if delivered
+            else "The destination phone number could not be reached"
+        ),
+        "context": dict(context or {}),
+        "totalMessageParts": parts,
+        "totalMessagePrice": 0.00581 * parts,
+        "totalCarrierFee": 0.0,
+    }

@@ -3,7 +3,7 @@
 | GET  /                                 the web form (web/), with a generated config.json |
 | POST /register                         the registration handler (API Gateway proxy event) |
 | GET  /simulator                        the phone simulator page                           |
-| GET  /simulator/api/messages?phoneNumber=+1...                                             |
+| GET  /simulator/api/messages?phoneNumber=+1...   (without it: every phone's messages)     |
 | POST /simulator/api/inbound            {"originationNumber", "messageBody"}                |
 | GET  /simulator/api/subscribers/{phoneNumber}                                              |
 | GET  /simulator/api/phones             (local extra) every number with a conversation     |
@@ -227,7 +227,12 @@ class LocalHandler(BaseHTTPRequestHandler):
         if route == "messages":
             if method != "GET":
                 return self._method_not_allowed("GET")
-            number = phone_parameter(_query_value(query, "phoneNumber") or "")
+            raw = _query_value(query, "phoneNumber")
+            if raw is None:  # every message of every phone, oldest first
+                return self._send_json(
+                    HTTPStatus.OK, {"messages": self.service.simulator.all_messages()}
+                )
+            number = phone_parameter(raw)
             if number is None:
                 return self._bad_request("phoneNumber must be an E.164 number like +12065550142")
             messages = [message.as_json() for message in self.service.simulator.messages(number)]

@@ -1,19 +1,41 @@
-"""The service as it runs in local mode: the real handlers, DynamoDB emulated in process by
-moto, and the phone simulator in place of End User Messaging SMS."""
+"""The service as it runs in local mode: the real handlers, DynamoDB and SQS emulated in
+process by moto, and the phone simulator in place of End User Messaging SMS.
+
+What AWS runs in the background runs here on worker threads: the send queues drained by
+the real sender function (transactional first), and the simulated number's delivery events
+handed to the real delivery function.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
-from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
-from local.simulator import PhoneSimulator, Printer, SimulatedLookup
+from local.events import (
+    LambdaContext,
+    api_gateway_event,
+    sns_event,
+    sqs_event,
+    two_way_message,
+)
+from local.simulator import DEFAULT_MPS, PhoneSimulator, Printer, SimulatedLookup
 
 TABLE_NAME = "optin-local-subscribers"
 ORIGINATION_NUMBER = "+18005550100"
+QUEUES = {"transactional": "optin-local-send", "broadcast": "optin-local-broadcast"}
+# As the stack's queues: visibility timeout, and receives before the dead-letter queue.
+QUEUE_VISIBILITY_SECONDS = 180
+QUEUE_MAX_RECEIVES = 50
+# How often the sender's worker looks at an empty queue, and how long a delivery event
+# takes to come back from the simulated carrier.
+POLL_SECONDS = 0.05
+DELIVERY_DELAY = 0.2
 
 # Settings local mode uses unless the environment says otherwise (same variable names as
 # the functions, so an operator can preview their own branding and texts).
@@ -28,6 +50,7 @@ LOCAL_SETTINGS: Mapping[str, str] = {
     "PRIVACY_URL": "https://example.com/privacy",
     "HELP_CONTACT": "support@example.com",
     "NUMBER_LOOKUP": "offline",
+    "OPT_OUT_LIST_NAME": "optin-local-opt-outs",
 }
 # Never AWS: moto intercepts every call, and these make sure nothing could reach an account.
 FAKE_AWS = {
@@ -60,16 +83,27 @@ def local_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 class LocalService:
-    """Starts the emulated AWS side and calls the handlers one at a time, as Lambda would.
+    """Starts the emulated AWS side and calls the handlers as Lambda would.
 
-    Handlers and moto are not thread-safe, so every invocation (and every read of the
-    store) holds one lock; the HTTP server itself is threaded so pages stay responsive.
+    The registration and inbound handlers run one at a time, under one lock, as one Lambda
+    container would; the sender and the delivery function run beside them on their own
+    threads, as their own functions would. moto is not thread-safe, so every call to it is
+    made one at a time (as each request is atomic on AWS). ``background=False`` starts no
+    worker: a test calls ``drain`` to run the sender and the delivery function at once.
     """
 
-    def __init__(self, port: int, *, printer: Printer = print, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        port: int,
+        *,
+        printer: Printer = print,
+        verbose: bool = False,
+        background: bool = True,
+    ) -> None:
         self.port = port
         self._print = printer
         self._lock = threading.Lock()
+        self._moto = threading.RLock()
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
             os.environ.pop(name, None)
         for name, value in {**FAKE_AWS, **QUIET_POWERTOOLS}.items():
@@ -88,29 +122,171 @@ class LocalService:
         import boto3
 
         from optin import runtime
-        from optin.adapters.dynamodb import DynamoSubscriberStore
+        from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
         from optin.adapters.schema import table_definition
+        from optin.adapters.sms import EndUserMessagingSender, sms_client
         from optin.domain.ports import Ports
         from optin.settings import Settings
 
+        dynamodb = _OneAtATime(boto3.client("dynamodb", region_name="us-east-1"), self._moto)
+        self._sqs = _OneAtATime(boto3.client("sqs", region_name="us-east-1"), self._moto)
+        self._queue_arns = self._create_queues()
         self.settings = Settings.from_env(os.environ)
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(**table_definition(self.settings.table_name))
         self.store = DynamoSubscriberStore(self.settings.table_name, client=dynamodb)
-        self.simulator = PhoneSimulator(self.settings, printer=printer)
+        self._events: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        self.simulator = PhoneSimulator(
+            self.settings,
+            printer=printer,
+            mps=_positive(os.environ.get("SIMULATOR_MPS"), DEFAULT_MPS),
+            events=lambda event: self._events.put((time.monotonic() + DELIVERY_DELAY, event)),
+            delivery_delay=timedelta(seconds=DELIVERY_DELAY),
+        )
+        sms = self.simulator.attach(sms_client(retries=False))
+        self.queue = _ShownQueue(self.settings, self._sqs, self.simulator)
         ports = Ports(
             rules=self.settings.rules,
             store=self.store,
-            sender=self.simulator,
+            sender=EndUserMessagingSender(self.settings, sms, send_client=sms),
             lookup=SimulatedLookup(),
+            queue=self.queue,
+            bucket=DynamoRateBucket(
+                self.settings.table_name, self.settings.origination_identity, dynamodb
+            ),
         )
         runtime.install(runtime.Runtime(self.settings, ports))
+        self._stopping = threading.Event()
+        self._workers = [
+            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+            for name, step in (("sender", self._send_once), ("delivery", self._deliver_once))
+        ]
+        if background:
+            for worker in self._workers:
+                worker.start()
+
+    def _create_queues(self) -> dict[str, str]:
+        """The send queues and their dead-letter queues, as the stack has them; their URLs
+        go to the functions' environment. Returns each queue's ARN by URL."""
+        arns = {}
+        for name, queue_name in QUEUES.items():
+            dead = self._sqs.create_queue(QueueName=f"{queue_name}-dead-letters")["QueueUrl"]
+            dead_arn = self._sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            url = self._sqs.create_queue(
+                QueueName=queue_name,
+                Attributes={
+                    "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dead_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}
+                    ),
+                },
+            )["QueueUrl"]
+            arns[url] = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            os.environ["SEND_QUEUE_URL" if name == "transactional" else "BROADCAST_QUEUE_URL"] = url
+        return arns
 
     def close(self) -> None:
         from optin import runtime
 
+        self._stopping.set()
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(timeout=10)
         runtime.install(None)
         self._mock.stop()
+
+    # The background functions ------------------------------------------------------------
+
+    def _loop(self, step: Callable[[], bool]) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = step()
+            except Exception as error:  # keep serving; the traceback is on the console
+                import traceback
+
+                traceback.print_exc()
+                self._print(f"error  ! {threading.current_thread().name}: {error}")
+                busy = False
+            if not busy:
+                self._stopping.wait(POLL_SECONDS)
+
+    def _send_once(self) -> bool:
+        """One batch of the send queues through the sender function, transactional first,
+        deleting what it did not report as failed (as the event source mapping does).
+        False when no message was visible."""
+        from optin.handlers import sender
+
+        for url in (self.queue.transactional_url, self.queue.broadcast_url):
+            messages = self._sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                continue
+            answer = sender.handler(sqs_event(messages, self._queue_arns[url]), LambdaContext())
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    continue
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                self._show_unsent(json.loads(message["Body"]).get("key", ""))
+            return True
+        return False
+
+    def _show_unsent(self, key: str) -> None:
+        """A message the sender settled without sending: the simulator says why."""
+        if not key or not self.simulator.waiting(key):
+            return
+        record = self.store.send_record(key)
+        if record is not None and record.state.value != "SENT":
+            self.simulator.not_sent(key, record.state.value.lower())
+
+    def _deliver_once(self) -> bool:
+        """The next delivery event that is due, through the delivery function."""
+        from optin.handlers import delivery
+
+        try:
+            due, event = self._events.get_nowait()
+        except queue.Empty:
+            return False
+        wait = due - time.monotonic()
+        if wait > 0 and self._stopping.wait(wait):
+            return False
+        delivery.handler(sns_event(event), LambdaContext())
+        self.simulator.settle_delivery(event["messageId"], event["eventType"])
+        return True
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Send everything queued and record every delivery event now, on this thread
+        (for tests that start the service with ``background=False``); waits for messages
+        the sender put back for later, up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = self._send_once()
+            while self._deliver_once():
+                busy = True
+            if not busy:
+                if not self._in_flight():
+                    return
+                time.sleep(POLL_SECONDS)
+        raise TimeoutError(f"the send queues did not drain in {timeout} s")
+
+    def _in_flight(self) -> int:
+        total = 0
+        for url in (self.queue.transactional_url, self.queue.broadcast_url):
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            total += sum(int(value) for value in attributes.values())
+        return total + self._events.qsize()
+
+    # The HTTP surface's calls ------------------------------------------------------------
 
     def form_config(self, api_url: str) -> dict[str, Any]:
         from optin.formconfig import form_config
@@ -164,6 +340,56 @@ class LocalService:
 
     def _invoke_locked(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         return handler(event, LambdaContext())
+
+
+class _OneAtATime:
+    """A boto3 client whose calls to moto are made one at a time (moto is not
+    thread-safe; each AWS request is atomic, and no more)."""
+
+    def __init__(self, client: Any, lock: threading.RLock) -> None:
+        self._client = client
+        self._lock = lock
+        self.meta = client.meta
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+class _ShownQueue:
+    """The functions' SQS send queues, each queued message also shown on the simulated phone
+    (as queued, until the sender sends it)."""
+
+    def __init__(self, settings: Any, sqs: Any, simulator: PhoneSimulator) -> None:
+        from optin.adapters.queue import SqsSendQueue
+
+        self._queue = SqsSendQueue(settings.send_queue_url, settings.broadcast_queue_url, sqs)
+        self._simulator = simulator
+        self.transactional_url = settings.send_queue_url
+        self.broadcast_url = settings.broadcast_queue_url
+
+    def enqueue(self, message: Any) -> None:
+        self._queue.enqueue(message)
+        self._simulator.queued(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+def _positive(value: str | None, default: int) -> int:
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        return default
+    return number if number > 0 else default
 
 
 def _lighten_moto() -> None:

@@ -39,20 +39,24 @@ def current() -> Runtime:
 
 def from_environment() -> Runtime:
     """Real adapters, configured from the function's environment variables."""
-    from optin.adapters.dynamodb import DynamoSubscriberStore
+    from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore, dynamodb_client
+    from optin.adapters.queue import SqsSendQueue
     from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, sms_client
     from optin.domain.phone import OfflineLookup
 
     settings = Settings.from_env()
     client = sms_client()
+    dynamodb = dynamodb_client()
     lookup: NumberLookup = (
         CarrierNumberLookup(client) if settings.number_lookup == "carrier" else OfflineLookup()
     )
     ports = Ports(
         rules=settings.rules,
-        store=DynamoSubscriberStore(settings.table_name),
+        store=DynamoSubscriberStore(settings.table_name, dynamodb),
         sender=EndUserMessagingSender(settings, client),
         lookup=lookup,
+        queue=SqsSendQueue(settings.send_queue_url, settings.broadcast_queue_url),
+        bucket=DynamoRateBucket(settings.table_name, settings.origination_identity, dynamodb),
         clock=utc_now,
     )
     return Runtime(settings, ports)

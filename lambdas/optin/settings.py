@@ -186,6 +186,8 @@ class Settings:
                 cooldown=timedelta(seconds=self.resend_cooldown_seconds),
                 daily_cap=self.max_confirmations_per_day,
                 allow_voip=self.allow_voip,
+                send_rate=self.send_rate_per_second,
+                confirmation_max_delay=timedelta(seconds=self.confirmation_max_delay_seconds),
             ),
             texts=self.texts,
             confirm_keywords=self.confirm_keywords,

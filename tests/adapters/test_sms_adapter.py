@@ -22,11 +22,11 @@ def client():
 
 @pytest.fixture
 def sender(client, settings):
-    return EndUserMessagingSender(settings, client)
+    return EndUserMessagingSender(settings, client, send_client=client)
 
 
 def send(sender: EndUserMessagingSender) -> str:
-    return sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+    return sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, key="m-key-1")
 
 
 def conflict(stub: Stubber, reason: str, **fields: str) -> None:
@@ -46,7 +46,7 @@ def expected_send(settings: Settings, **overrides):
         "MessageBody": "hello",
         "MessageType": "TRANSACTIONAL",
         "TimeToLive": 14400,
-        "Context": {"correlationId": "corr-1", "kind": "confirmation"},
+        "Context": {"key": "m-key-1", "kind": "confirmation"},
         "ConfigurationSetName": "optin-events",
         "ProtectConfigurationId": "protect-0123456789abcdef",
     }
@@ -64,7 +64,7 @@ def test_send_text_message(client, settings, sender):
 def test_send_without_configuration_set_or_protect_configuration(client):
     env = {**BASE_ENV, "CONFIGURATION_SET_NAME": "", "PROTECT_CONFIGURATION_ID": ""}
     settings = Settings.from_env(env)
-    sender = EndUserMessagingSender(settings, client)
+    sender = EndUserMessagingSender(settings, client, send_client=client)
     params = expected_send(settings, ConfigurationSetName=None, ProtectConfigurationId=None)
     with Stubber(client) as stub:
         stub.add_response("send_text_message", {"MessageId": "m-2"}, params)

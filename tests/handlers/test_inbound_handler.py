@@ -102,7 +102,7 @@ def test_malformed_messages_are_dropped_not_retried(moto_ports, record, capsys, 
 def test_unexpected_failure_raises_after_the_batch_and_retry_completes(moto_ports):
     for number in [NUMBER, "+14165550142"]:
         register(moto_ports, number)
-    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    moto_ports.queue.failures.append(DependencyUnavailable(Dependency.QUEUE, "throttled"))
     event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "YES"))
     with pytest.raises(DependencyUnavailable):
         deliver(event)
@@ -135,7 +135,7 @@ def test_outcome_metrics_are_emitted(moto_ports, capsys):
 def test_each_record_is_reported_in_one_log_line(moto_ports, log_lines):
     register(moto_ports)
     register(moto_ports, "+14165550142")
-    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    moto_ports.queue.failures.append(DependencyUnavailable(Dependency.QUEUE, "throttled"))
     malformed = {"Sns": {"Message": "not json"}}
     event = sns_event(two_way_message(NUMBER, "YES"), two_way_message("+14165550142", "HELP"))
     event["Records"].insert(0, malformed)
@@ -148,29 +148,36 @@ def test_each_record_is_reported_in_one_log_line(moto_ports, log_lines):
         "inbound message processed",
     ]
     failed = records[1]
-    assert failed["dependency"] == "sms"
+    assert failed["dependency"] == "queue"
     assert failed["phoneNumber"] == "+1******0142"
     assert "DependencyUnavailable" in failed["exception"]  # the traceback is kept
     assert records[2]["outcome"] == "help"
 
 
-def test_sent_but_not_recorded_is_one_error_line_with_the_outcome(moto_ports, log_lines):
+def test_a_settlement_failing_after_the_queueing_is_retried_and_queues_the_same_message(
+    moto_ports, log_lines
+):
+    """The inbound function only queues: when settling its marker fails, the retry queues
+    the SMS again under the same key, and the sender sends it once."""
     register(moto_ports)
     settle = moto_ports.store.settle_inbound
+    failures = [DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: Throttling")]
 
-    def throttled(message_id, phone_number, events):
-        if events:
-            raise DependencyUnavailable(Dependency.TABLE, "DynamoDB unavailable: Throttling")
-        return settle(message_id, phone_number, events)
+    def throttled(message_id, phone_number, events, **kwargs):
+        if failures:
+            raise failures.pop()
+        return settle(message_id, phone_number, events, **kwargs)
 
     moto_ports.store.settle_inbound = throttled
-    assert deliver(sns_event(two_way_message(NUMBER, "YES"))) == {"processed": 1}
-    [line] = log_lines()
-    record = json.loads(line)
-    assert record["message"] == "reply SMS sent but its ledger event was not written"
-    assert record["level"] == "ERROR"
-    assert (record["outcome"], record["phoneNumber"]) == ("confirmed", "+1******0142")
-    assert record["smsMessageId"]
+    event = sns_event(two_way_message(NUMBER, "YES"))
+    with pytest.raises(DependencyUnavailable):
+        deliver(event)
+    assert deliver(event) == {"processed": 1}  # Lambda's retry
+    welcomes = [m for m in moto_ports.queue.enqueued if m.kind == "welcome"]
+    assert len(welcomes) == 2
+    assert welcomes[0].key == welcomes[1].key
+    assert moto_ports.sender.kinds() == ["confirmation", "welcome"]
+    assert "inbound message already processed" in log_lines()[-1]
 
 
 # A reply can never break the function ------------------------------------------------------

@@ -30,8 +30,8 @@ def reply(number: str, body: str) -> None:
 
 def test_whole_lifecycle_logs_no_number_and_no_name(moto_ports, clock, log_lines):
     # Given every path a number can take, including failures
-    moto_ports.sender.failures.append(
-        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+    moto_ports.queue.failures.append(
+        DependencyUnavailable(Dependency.QUEUE, "SQS send_message failed: ThrottlingException")
     )
     assert register(NUMBERS[0], "req-1") == 503
     assert register(NUMBERS[0], "req-2") == 202

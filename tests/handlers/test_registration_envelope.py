@@ -179,10 +179,11 @@ def test_the_503_body_names_no_internal_detail_and_the_log_does(moto_ports, log_
     assert rejected["detail"] == "DynamoDB unavailable: ThrottlingException"
 
 
-def test_the_503_of_a_failed_send_names_no_provider(moto_ports):
-    moto_ports.sender.failures.append(
-        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+def test_the_503_of_a_failed_queue_names_no_provider(moto_ports):
+    moto_ports.queue.failures.append(
+        DependencyUnavailable(Dependency.QUEUE, "SQS send_message failed: ThrottlingException")
     )
     status, answer = post(json.dumps(FORM))
     assert (status, answer["error"]["message"]) == (503, UNAVAILABLE_MESSAGE)
-    assert "SendTextMessage" not in json.dumps(answer)
+    assert "send_message" not in json.dumps(answer)
+    assert "SQS" not in json.dumps(answer)

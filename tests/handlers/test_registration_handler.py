@@ -7,16 +7,17 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from local.events import LambdaContext, api_gateway_event
 from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
 from optin.domain import errors
-from optin.domain.errors import Dependency, DependencyUnavailable
+from optin.domain.errors import Dependency, DependencyUnavailable, SendThrottled
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
 from tests.support.errors import UNAVAILABLE, status_and_code
+from tests.support.fakes import drain
 from tests.support.lifecycle import cooldown_seconds, past_cooldown, reply
 
 FORM = {
@@ -71,7 +72,7 @@ def test_same_body_whatever_the_state(moto_ports):
 def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messaging(moto_ports):
     settings = runtime.current().settings
     client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
-    moto_ports.sender = EndUserMessagingSender(settings, client)
+    moto_ports.sender = EndUserMessagingSender(settings, client, send_client=client)
     with Stubber(client) as stub:
         stub.add_response(
             "send_text_message",
@@ -82,7 +83,7 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
                 "MessageBody": settings.texts.render("confirmation"),
                 "MessageType": "TRANSACTIONAL",
                 "TimeToLive": 14400,
-                "Context": {"correlationId": "req-seed", "kind": "confirmation"},
+                "Context": {"key": ANY, "kind": "confirmation"},
                 "ConfigurationSetName": settings.configuration_set_name,
                 "ProtectConfigurationId": settings.protect_configuration_id,
             },
@@ -95,6 +96,8 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
     assert status == 202
     events = moto_ports.store.events("+12065550142")
     assert events[-1].details["messageId"] == "seed-1"
+    assert events[-1].details["correlationId"] == "req-seed"
+    assert events[0].details["messageKey"] == events[-1].details["messageKey"]
 
 
 @pytest.mark.parametrize(
@@ -136,15 +139,24 @@ def test_too_many_requests_has_retry_after(moto_ports, clock):
     assert len(moto_ports.sender.sent) == 1
 
 
-def test_sms_unavailable_is_503_and_retry_is_safe(moto_ports):
-    moto_ports.sender.failures.append(
-        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+def test_queue_unavailable_is_503_and_retry_is_safe(moto_ports):
+    moto_ports.queue.failures.append(
+        DependencyUnavailable(Dependency.QUEUE, "SQS send_message failed: ThrottlingException")
     )
     status, _, body = post(FORM)
     assert (status, body["error"]["code"]) == UNAVAILABLE
     status, _, _ = post(FORM)
     assert status == 202
     assert [kind for _, _, kind, _ in moto_ports.sender.sent] == ["confirmation"]
+
+
+def test_a_throttled_sms_provider_is_absorbed_never_a_503(moto_ports):
+    moto_ports.sender.failures.append(SendThrottled("SendTextMessage failed: ThrottlingException"))
+    status, _, _ = post(FORM)
+    assert status == 202
+    assert moto_ports.sender.sent == []  # it waits in the queue...
+    drain(moto_ports)
+    assert [kind for _, _, kind, _ in moto_ports.sender.sent] == ["confirmation"]  # ...then leaves
 
 
 def test_cors_only_for_configured_origins(moto_ports):
@@ -233,16 +245,23 @@ def test_lookup_failure_is_503_and_names_the_number_lookup(moto_ports, capsys):
     )
 
 
-def test_sms_provider_failure_counts_an_sms_send_failure(moto_ports, capsys):
-    moto_ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+def test_a_queue_failure_counts_the_queue_as_unavailable(moto_ports, capsys):
+    moto_ports.queue.failures.append(DependencyUnavailable(Dependency.QUEUE, "throttled"))
     status, _, _ = post(FORM)
     assert status == 503
     metrics = emitted(capsys.readouterr().out)
-    assert "SmsSendFailed" in [name for name, _ in metrics]
+    assert "SmsSendFailed" not in [name for name, _ in metrics]  # the sender counts those
     assert any(
-        name == "DependencyUnavailable" and dims.get("dependency") == "sms"
+        name == "DependencyUnavailable" and dims.get("dependency") == "queue"
         for name, dims in metrics
     )
+
+
+def test_an_accepted_registration_counts_a_queued_message(moto_ports, capsys):
+    assert post(FORM)[0] == 202
+    names = [name for name, _ in emitted(capsys.readouterr().out)]
+    assert "MessagesQueued" in names
+    assert "ConfirmationSent" not in names  # the sender counts it when it leaves
 
 
 def test_a_bug_is_logged_once_with_its_traceback_and_counted(moto_ports, log_lines, capsys):

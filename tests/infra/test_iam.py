@@ -167,17 +167,18 @@ def test_an_adopted_pool_sends_through_the_pool_and_keeps_its_opt_out_list(
 def test_the_inbound_function_may_put_numbers_on_the_opt_out_list_only(
     each_mode: Synthesized,
 ) -> None:
-    """An opt-out the platform did not catch ("please stop") is listed by the function."""
+    """An opt-out the platform did not catch ("please stop") is listed by the inbound
+    function, or by the sender once the opt-out confirmation has left; on our list only."""
     stack = each_mode.stack
-    found = [
-        statement
-        for which in ("registration", "inbound")
+    found = {
+        which: statement
+        for which in ("registration", "inbound", "sender", "delivery")
         for statement in statements(each_mode, which)
         if "sms-voice:PutOptedOutNumber" in json.dumps(statement["Action"])
-    ]
-    assert len(found) == 1
-    assert found[0] in statements(each_mode, "inbound")
-    assert stack.resolve(stack.messaging.opt_out_list_arn) == found[0]["Resource"]
+    }
+    assert sorted(found) == ["inbound", "sender"]
+    for statement in found.values():
+        assert stack.resolve(stack.messaging.opt_out_list_arn) == statement["Resource"]
 
 
 def test_no_statement_anywhere_allows_a_wildcard_action(each_mode: Synthesized) -> None:

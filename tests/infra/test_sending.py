@@ -135,6 +135,11 @@ def test_the_sender_may_consume_both_queues_send_and_use_the_table(
         {"Action": "kms:Decrypt", "Resource": get_att(s, s.stack.messaging.key)},
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
         send_statement(s, number),
+        {
+            # An opt-out confirmation leaves first, then the sender lists the number.
+            "Action": "sms-voice:PutOptedOutNumber",
+            "Resource": s.stack.resolve(s.stack.messaging.opt_out_list_arn),
+        },
     ]
 
 

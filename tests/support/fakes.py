@@ -8,21 +8,26 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.outbound import OutboundMessage, SendRecord
+from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import (
     AlreadyProcessed,
     ConcurrentUpdate,
     InboundMarker,
     Ports,
+    RateBucket,
+    SendConflict,
     SubscriberStore,
 )
 from optin.domain.rules import Rules
+from optin.domain.send import SendResult, send_queued
 from optin.settings import Settings
 
 # Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.
@@ -80,6 +85,10 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
+    def sleep(self, seconds: float) -> None:
+        """What waiting does on this clock: time passes at once."""
+        self.advance(seconds=seconds)
+
 
 class MemoryStore:
     """SubscriberStore with the same conditional-write semantics as the DynamoDB adapter."""
@@ -90,6 +99,8 @@ class MemoryStore:
         self.markers: dict[str, InboundMarker] = {}
         self.answers: dict[tuple[str, Template], tuple[datetime, str]] = {}
         self.disclosures: dict[str, str] = {}
+        self.send_records: dict[str, SendRecord] = {}
+        self.event_ids: set[str] = set()
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
@@ -104,19 +115,24 @@ class MemoryStore:
         *,
         expected_version: int | None,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> Subscriber:
         self.calls.append("save")
         with self._lock:
             if inbound is not None and inbound.message_id in self.markers:
                 raise AlreadyProcessed()
+            if event_id is not None and event_id in self.event_ids:
+                raise AlreadyProcessed()
             current = self.subscribers.get(subscriber.phone_number)
             if (current.version if current else None) != expected_version:
-                raise ConcurrentUpdate()
+                raise ConcurrentUpdate("profile")
             saved = replace(subscriber, version=(expected_version or 0) + 1)
             self.subscribers[saved.phone_number] = saved
             self.ledger[saved.phone_number].extend(events)
             if inbound is not None:
                 self.markers[inbound.message_id] = inbound
+            if event_id is not None:
+                self.event_ids.add(event_id)
             return saved
 
     def append(
@@ -125,13 +141,18 @@ class MemoryStore:
         events: Sequence[ConsentEvent],
         *,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> None:
         self.calls.append("append")
         with self._lock:
+            if inbound is not None and inbound.message_id in self.markers:
+                raise AlreadyProcessed()
+            if event_id is not None and event_id in self.event_ids:
+                raise AlreadyProcessed()
             if inbound is not None:
-                if inbound.message_id in self.markers:
-                    raise AlreadyProcessed()
                 self.markers[inbound.message_id] = inbound
+            if event_id is not None:
+                self.event_ids.add(event_id)
             self.ledger[phone_number].extend(events)
 
     def events(self, phone_number: str) -> list[ConsentEvent]:
@@ -191,29 +212,63 @@ class MemoryStore:
         self.calls.append("keep_disclosure")
         self.disclosures.setdefault(version, text)
 
+    def send_record(self, key: str) -> SendRecord | None:
+        self.calls.append("send_record")
+        return self.send_records.get(key)
+
+    def save_send(
+        self,
+        record: SendRecord,
+        *,
+        expected_version: int | None,
+        events: Sequence[ConsentEvent] = (),
+        subscriber: Subscriber | None = None,
+    ) -> SendRecord:
+        self.calls.append("save_send")
+        with self._lock:
+            current = self.send_records.get(record.key)
+            if (current.version if current else None) != expected_version:
+                raise SendConflict(record.key)
+            if subscriber is not None:
+                stored = self.subscribers.get(subscriber.phone_number)
+                if stored is None or stored.version != subscriber.version:
+                    raise ConcurrentUpdate("profile")
+                self.subscribers[subscriber.phone_number] = replace(
+                    subscriber, version=subscriber.version + 1
+                )
+            saved = replace(record, version=(expected_version or 0) + 1)
+            self.send_records[record.key] = saved
+            self.ledger[record.phone_number].extend(events)
+            return saved
+
     def snapshot(self) -> tuple[dict[str, Subscriber], dict[str, list[ConsentEvent]]]:
         return copy.deepcopy(self.subscribers), copy.deepcopy(dict(self.ledger))
 
 
 class FakeSender:
-    """SmsSender that records messages; failures can be queued; keeps an opt-out list."""
+    """SmsSender that records messages (and, given a clock, when each left); failures can
+    be queued; keeps an opt-out list."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str, str]] = []
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.sent: list[tuple[str, str, str, str]] = []  # number, body, kind, message key
+        self.sent_at: list[datetime] = []
         self.opted_out: set[str] = set()
         self.removed: list[str] = []
         self.added: list[str] = []
         self.failures: list[Exception] = []
+        self._clock = clock
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: str, key: str) -> str:
         with self._lock:
             if self.failures:
                 raise self.failures.pop(0)
             if phone_number in self.opted_out:
                 raise DestinationOptedOut()
-            self.sent.append((phone_number, body, kind, correlation_id))
+            self.sent.append((phone_number, body, kind, key))
+            if self._clock is not None:
+                self.sent_at.append(self._clock())
             return f"msg-{next(self._ids)}"
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -248,15 +303,155 @@ class FakeLookup:
         return self.facts.get(phone_number) or offline_facts(phone_number)
 
 
-def fake_ports(rules: Rules, clock: Clock, store: SubscriberStore | None = None) -> Ports:
-    """Ports on the fakes above: a MemoryStore unless ``store`` is given."""
-    return Ports(
+class NoPace:
+    """A RateBucket that forgets every reservation, for tests where the pace is not what is
+    tested: every slot is now."""
+
+    def load(self) -> Bucket:
+        return Bucket()
+
+    def store(self, bucket: Bucket) -> bool:
+        return True
+
+
+class MemoryBucket:
+    """RateBucket in memory, with the conditional write's semantics."""
+
+    def __init__(self) -> None:
+        self.bucket = Bucket()
+        self.lost_races = 0
+        self._lock = threading.Lock()
+
+    def load(self) -> Bucket:
+        return self.bucket
+
+    def store(self, bucket: Bucket) -> bool:
+        with self._lock:
+            if self.bucket.version != bucket.version - 1:
+                self.lost_races += 1
+                return False
+            self.bucket = bucket
+            return True
+
+
+TRANSACTIONAL_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/send-transactional"
+BROADCAST_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/send-broadcast"
+
+
+@dataclass
+class Queued:
+    message: OutboundMessage
+    visible_at: datetime
+    receive_count: int = 0
+
+
+class MemoryQueue:
+    """SendQueue in memory, visibility by the tests' clock.
+
+    ``immediate``: each message is handed to the sender's use case as soon as it is
+    enqueued (what the sender would do a moment later), so a test of a registration or a
+    reply sees its SMS at once; a message that must wait stays queued. Otherwise messages
+    wait for ``drain``.
+    """
+
+    def __init__(self, clock: Clock, *, immediate: bool = False) -> None:
+        self.clock = clock
+        self.immediate = immediate
+        self.ports: Ports | None = None  # set by fake_ports, for the immediate sends
+        self.messages: list[Queued] = []
+        self.enqueued: list[OutboundMessage] = []
+        self.results: list[SendResult] = []
+        self.deferred: list[tuple[str, timedelta]] = []
+        self.failures: list[Exception] = []
+        self._lock = threading.RLock()
+
+    def enqueue(self, message: OutboundMessage) -> None:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.enqueued.append(message)
+            queued = Queued(message, self.clock())
+            self.messages.append(queued)
+        if self.immediate and self.ports is not None:
+            self.receive(queued)
+
+    def receive(self, queued: Queued) -> SendResult:
+        """One delivery of ``queued`` to the sender's use case, as the sender's handler
+        makes it."""
+        assert self.ports is not None
+        with self._lock:
+            queued.receive_count += 1
+        result = send_queued(queued.message, self.ports, receive_count=queued.receive_count)
+        with self._lock:
+            self.results.append(result)
+            if result.done:
+                if queued in self.messages:
+                    self.messages.remove(queued)
+            else:
+                assert result.retry_after is not None
+                queued.visible_at = self.clock() + result.retry_after
+        return result
+
+    def defer(self, queue_url: str, receipt_handle: str, delay: timedelta) -> None:
+        self.deferred.append((receipt_handle, delay))
+
+    def url_of(self, queue_arn: str) -> str:
+        return BROADCAST_URL if queue_arn.endswith("send-broadcast") else TRANSACTIONAL_URL
+
+    def is_broadcast(self, queue_url: str) -> bool:
+        return queue_url == BROADCAST_URL
+
+    def transactional_waiting(self) -> int:
+        with self._lock:
+            return sum(not queued.message.broadcast for queued in self.messages)
+
+    def kinds(self) -> list[str]:
+        return [queued.message.kind for queued in self.messages]
+
+
+def drain(ports: Ports, *, limit: int = 10_000) -> list[SendResult]:
+    """Send everything queued, as the sender would: transactional messages first, each
+    when it is visible; the clock jumps to the next visible message when none is. Returns
+    each delivery's result."""
+    queue = ports.queue
+    assert isinstance(queue, MemoryQueue), "drain works on a MemoryQueue"
+    clock = queue.clock
+    results: list[SendResult] = []
+    for _ in range(limit):
+        if not queue.messages:
+            return results
+        visible = [queued for queued in queue.messages if queued.visible_at <= clock()]
+        if not visible:
+            clock.now = min(queued.visible_at for queued in queue.messages)
+            continue
+        visible.sort(key=lambda queued: (queued.message.broadcast, queued.visible_at))
+        results.append(queue.receive(visible[0]))
+    raise AssertionError(f"the queue did not drain in {limit} deliveries")
+
+
+def fake_ports(
+    rules: Rules,
+    clock: Clock,
+    store: SubscriberStore | None = None,
+    *,
+    queue: MemoryQueue | None = None,
+    bucket: RateBucket | None = None,
+) -> Ports:
+    """Ports on the fakes above: a MemoryStore unless ``store`` is given; by default each
+    queued SMS goes to the sender's use case at once, unpaced."""
+    queue = queue or MemoryQueue(clock, immediate=True)
+    ports = Ports(
         rules=rules,
         store=store or MemoryStore(),
-        sender=FakeSender(),
+        sender=FakeSender(clock),
         lookup=FakeLookup(),
+        queue=queue,
+        bucket=bucket or NoPace(),
         clock=clock,
+        sleep=clock.sleep,
     )
+    queue.ports = ports
+    return ports
 
 
 @contextmanager

@@ -163,6 +163,7 @@ class CannedSms:
     def __init__(self, number_types: dict[str, str] | None = None) -> None:
         self.number_types = number_types or {}
         self.sent: list[dict[str, Any]] = []
+        self.sent_at: list[float] = []  # time.time() as each SendTextMessage arrived
         self.lookups: list[str] = []
         self.listed: list[str] = []  # PutOptedOutNumber calls
         self._lock = threading.Lock()
@@ -193,6 +194,7 @@ class CannedSms:
         with self._lock:
             if operation == "SendTextMessage":
                 self.sent.append(params)
+                self.sent_at.append(time.time())
                 body: dict[str, Any] = {"MessageId": str(uuid.uuid4())}
             elif operation == "CarrierLookup":
                 number = params["PhoneNumber"]
@@ -240,26 +242,67 @@ class RealAdapters:
     def __init__(
         self, settings: Any, clock: Callable[[], Any], wrap: Callable[[Any], Any] = FaultyClient
     ) -> None:
-        from optin.adapters.dynamodb import DynamoSubscriberStore
+        import boto3
+
+        from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
+        from optin.adapters.queue import SqsSendQueue
         from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
         from optin.domain.ports import Ports
 
         self.dynamodb = wrap(moto_table(settings.table_name))
         self.sms = sms_client()
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.queue_arns: dict[str, str] = {}
+        urls = {}
+        for name in ("transactional", "broadcast"):
+            urls[name] = self.sqs.create_queue(QueueName=f"send-{name}")["QueueUrl"]
+            self.queue_arns[urls[name]] = self.sqs.get_queue_attributes(
+                QueueUrl=urls[name], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+        self.queue = SqsSendQueue(urls["transactional"], urls["broadcast"], self.sqs)
         self.store = DynamoSubscriberStore(settings.table_name, client=self.dynamodb)
-        self.sender = EndUserMessagingSender(settings, self.sms)
+        self.sender = EndUserMessagingSender(settings, self.sms, send_client=self.sms)
         self.settings = settings
         self.ports = Ports(
             rules=settings.rules,
             store=self.store,
             sender=self.sender,
             lookup=CarrierNumberLookup(self.sms),
+            queue=self.queue,
+            bucket=DynamoRateBucket(
+                settings.table_name, settings.origination_identity, self.dynamodb
+            ),
             clock=clock,
+            sleep=getattr(clock, "sleep", time.sleep),
         )
 
     def canned(self, **number_types: str) -> CannedSms:
         """Answer End User Messaging in process from now on."""
         return CannedSms(number_types).attach_returning(self.sms)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Hand every visible queued message to the sender function, as its SQS event source
+        would (transactional first), until none is visible; a message the sender put back
+        for later stays queued. Returns the sender's answers."""
+        return drain_queues(self.sqs, self.queue, self.queue_arns)
+
+
+def drain_queues(sqs: Any, queue: Any, arns: dict[str, str]) -> list[dict[str, Any]]:
+    """The send queues on moto, drained through the real sender function."""
+    from local.events import LambdaContext, sqs_event
+    from optin.handlers import sender
+
+    answers = []
+    while True:
+        for url in (queue.transactional_url, queue.broadcast_url):
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if messages:
+                answers.append(sender.handler(sqs_event(messages, arns[url]), LambdaContext()))
+                break
+        else:
+            return answers
 
 
 @contextmanager

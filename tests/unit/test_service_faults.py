@@ -11,18 +11,20 @@ from optin.domain.errors import (
     DependencyUnavailable,
     DestinationOptedOut,
     NotAMobileNumber,
+    SendThrottled,
     TooManyRequests,
 )
 from optin.domain.model import EventType, Status
+from optin.domain.outbound import SendState
 from optin.domain.phone import LANDLINE, VOIP, NumberFacts
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV, drain
 from tests.support.lifecycle import NUMBER, past_cooldown, register, reply
 
 
-def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
-    ports.sender.failures.append(
-        DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
+def test_a_queue_failure_leaves_a_state_where_an_immediate_retry_sends(ports):
+    ports.queue.failures.append(
+        DependencyUnavailable(Dependency.QUEUE, "SQS send_message failed: ThrottlingException")
     )
     with pytest.raises(DependencyUnavailable):
         register(ports)
@@ -40,10 +42,21 @@ def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
     ]
 
 
+def test_sms_throttled_is_absorbed_by_the_queue_and_sent_once_later(ports):
+    ports.sender.failures.append(SendThrottled("SendTextMessage failed: ThrottlingException"))
+    result = register(ports)  # accepted: the confirmation waits in the queue
+    assert ports.sender.kinds() == []
+    drain(ports)
+    assert ports.sender.kinds() == ["confirmation"]
+    assert result.message_key == ports.sender.sent[0][3]
+    types = [event.type for event in ports.store.events(NUMBER)]
+    assert types == [EventType.REGISTERED, EventType.CONFIRMATION_SENT]
+
+
 def test_retry_after_failure_on_a_pending_number_keeps_its_earlier_counters(ports):
     register(ports)
     past_cooldown(ports)
-    ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "quota"))
+    ports.queue.failures.append(DependencyUnavailable(Dependency.QUEUE, "SQS unavailable"))
     with pytest.raises(DependencyUnavailable):
         register(ports)
     subscriber = ports.store.get(NUMBER)
@@ -54,8 +67,7 @@ def test_retry_after_failure_on_a_pending_number_keeps_its_earlier_counters(port
 
 def test_platform_opt_out_on_registration_marks_opted_out_with_a_request(ports):
     ports.sender.opted_out.add(NUMBER)
-    result = register(ports)
-    assert result.blocked_by_opt_out
+    register(ports)  # accepted; the sender meets the opt-out list
     subscriber = ports.store.get(NUMBER)
     assert subscriber.status is Status.OPTED_OUT
     assert subscriber.resubscribe_requested_at is not None
@@ -74,12 +86,12 @@ def test_platform_opt_out_on_welcome_marks_opted_out(ports):
 
 def test_welcome_throttled_is_sent_on_redelivery_once(ports):
     register(ports)
-    ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
-    with pytest.raises(DependencyUnavailable):
-        reply(ports, "YES", message_id="in-1")
+    ports.sender.failures.append(SendThrottled("throttled"))
+    reply(ports, "YES", message_id="in-1")  # queued; its first send is throttled
     assert ports.store.get(NUMBER).status is Status.CONFIRMED
     reply(ports, "YES", message_id="in-1")  # the platform retries the same event
     reply(ports, "YES", message_id="in-1")
+    drain(ports)
     assert ports.sender.kinds() == ["confirmation", "welcome"]
     types = [event.type for event in ports.store.events(NUMBER)]
     assert types.count(EventType.CONFIRMED) == 1
@@ -153,18 +165,21 @@ def test_destination_opted_out_is_a_distinct_error():
 
 
 def test_ledger_write_failing_after_the_send_still_accepts(ports):
-    original = ports.store.append
+    original = ports.store.save_send
 
-    def throttled(number, events, **kwargs):
-        if events and events[0].type is EventType.CONFIRMATION_SENT:
+    def throttled(record, **kwargs):
+        if record.state is SendState.SENT:
             raise DependencyUnavailable(
                 Dependency.TABLE, "DynamoDB unavailable: ThrottlingException"
             )
-        return original(number, events, **kwargs)
+        return original(record, **kwargs)
 
-    ports.store.append = throttled
+    ports.store.save_send = throttled
     result = register(ports)
-    assert result.sent_not_recorded
-    assert result.message_id == "msg-1"
+    (sent,) = ports.queue.results
+    assert sent.sent_not_recorded
+    assert sent.message_id == "msg-1"
+    assert sent.done  # it left: never put back
+    assert result.message_key == sent.message.key
     assert ports.sender.kinds() == ["confirmation"]
     assert ports.store.get(NUMBER).status is Status.PENDING

@@ -6,6 +6,7 @@ the subscriber, its ledger events and the inbound marker together, or nothing.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,16 +30,23 @@ from optin.adapters.schema import (
     disclosure_key,
     event_key,
     inbound_key,
+    rate_key,
+    send_key,
     subscriber_key,
     subscriber_partition,
 )
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
-from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
+from optin.domain.outbound import SendRecord, SendState
+from optin.domain.pacing import Bucket
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, SendConflict
 
 INBOUND_MARKER_DAYS = 30
 DAILY_ANSWER_WINDOW = timedelta(days=1)
+# Longer than a message can wait in the send queue (14 days), so any delivery of it finds
+# its record, and than the delivery receipts take to arrive (72 hours).
+SEND_RECORD_DAYS = 30
 # Answers that mean "busy or briefly down, retry later": error codes of a call, and the
 # cancellation reasons of a transaction (which drop the "Exception" suffix).
 _THROTTLED = {
@@ -99,10 +107,14 @@ def _unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
     return DependencyUnavailable(Dependency.TABLE, f"DynamoDB unavailable: {name}")
 
 
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
 class DynamoSubscriberStore:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
-        self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self._client = client or dynamodb_client()
         self._kept_disclosures: set[str] = set()  # versions this container already stored
 
     # Reads -------------------------------------------------------------------------------
@@ -172,20 +184,16 @@ class DynamoSubscriberStore:
         *,
         expected_version: int | None,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> Subscriber:
         saved = replace(subscriber, version=(expected_version or 0) + 1)
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": _subscriber_item(saved)}
-        if expected_version is None:
-            put["ConditionExpression"] = "attribute_not_exists(#pk)"
-            put["ExpressionAttributeNames"] = {"#pk": PARTITION_KEY}
-        else:
-            put["ConditionExpression"] = "#version = :version"
-            put["ExpressionAttributeNames"] = {"#version": "version"}
-            put["ExpressionAttributeValues"] = {":version": {"N": str(expected_version)}}
-        writes = [{"Put": put}, *self._event_puts(saved.phone_number, events)]
+        writes = [
+            self._subscriber_put(saved, expected_version),
+            *self._event_puts(saved.phone_number, events, event_id),
+        ]
         if inbound is not None:
             writes.append(self._marker_put(inbound))
-        self._transact(writes, profile_index=0, marker_index=len(writes) - 1 if inbound else None)
+        self._transact(writes, profile_index=0, once=_once(writes, 1, event_id, inbound))
         return saved
 
     def append(
@@ -194,12 +202,13 @@ class DynamoSubscriberStore:
         events: Sequence[ConsentEvent],
         *,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> None:
-        writes = self._event_puts(phone_number, events)
+        writes = self._event_puts(phone_number, events, event_id)
         if inbound is not None:
             writes.append(self._marker_put(inbound))
         if writes:
-            self._transact(writes, marker_index=len(writes) - 1 if inbound else None)
+            self._transact(writes, once=_once(writes, 0, event_id, inbound))
 
     def claim_owed_sms(self, message_id: str, now: datetime, until: datetime) -> bool:
         try:
@@ -302,6 +311,40 @@ class DynamoSubscriberStore:
         item = self._get_item(disclosure_key(version))
         return item["text"]["S"] if item else None
 
+    # Send records ------------------------------------------------------------------------
+
+    def send_record(self, key: str) -> SendRecord | None:
+        item = self._get_item(send_key(key))
+        return _send_record_from_item(item) if item else None
+
+    def save_send(
+        self,
+        record: SendRecord,
+        *,
+        expected_version: int | None,
+        events: Sequence[ConsentEvent] = (),
+        subscriber: Subscriber | None = None,
+    ) -> SendRecord:
+        saved = replace(record, version=(expected_version or 0) + 1)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": _send_record_item(saved)}
+        put.update(_version_condition(expected_version))
+        writes = [{"Put": put}, *self._event_puts(record.phone_number, events)]
+        if subscriber is not None:
+            writes.append(
+                self._subscriber_put(
+                    replace(subscriber, version=subscriber.version + 1), subscriber.version
+                )
+            )
+        try:
+            self._transact(writes, profile_index=len(writes) - 1 if subscriber else None)
+        except ConcurrentUpdate as conflict:
+            if conflict.args == ("transaction",):  # nothing was decided: try again later
+                raise DependencyUnavailable(Dependency.TABLE, "transaction conflict") from conflict
+            if subscriber is not None and conflict.args == ("profile",):
+                raise
+            raise SendConflict(record.key) from conflict
+        return saved
+
     # Plumbing ----------------------------------------------------------------------------
 
     def _call(self, operation: str, **params: Any) -> Any:
@@ -319,10 +362,21 @@ class DynamoSubscriberStore:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
+    def _subscriber_put(self, saved: Subscriber, expected_version: int | None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": _subscriber_item(saved)}
+        put.update(_version_condition(expected_version))
+        return {"Put": put}
+
     def _event_puts(
-        self, phone_number: str, events: Sequence[ConsentEvent]
+        self, phone_number: str, events: Sequence[ConsentEvent], event_id: str | None = None
     ) -> list[dict[str, Any]]:
-        batch = f"{time.time_ns():020d}{uuid.uuid4().hex[:8]}"
+        """``event_id``: the same id always gives the same keys (a second write is refused);
+        otherwise the write is named by its time and a random part."""
+        batch = (
+            "id" + hashlib.sha256(event_id.encode()).hexdigest()[:26]
+            if event_id is not None
+            else f"{time.time_ns():020d}{uuid.uuid4().hex[:8]}"
+        )
         return [
             {
                 "Put": {
@@ -364,8 +418,11 @@ class DynamoSubscriberStore:
         writes: list[dict[str, Any]],
         *,
         profile_index: int | None = None,
-        marker_index: int | None = None,
+        once: tuple[int, ...] = (),
     ) -> None:
+        """Write all or nothing. A failed condition raises AlreadyProcessed at an index of
+        ``once`` (a marker, an event id), ConcurrentUpdate("profile") at ``profile_index``,
+        ConcurrentUpdate() elsewhere."""
         try:
             if len(writes) == 1 and "Put" in writes[0]:
                 self._client.put_item(**writes[0]["Put"])
@@ -374,24 +431,25 @@ class DynamoSubscriberStore:
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code == "ConditionalCheckFailedException":
-                if marker_index is not None:
+                if once:
                     raise AlreadyProcessed() from error
-                raise ConcurrentUpdate() from error
+                raise ConcurrentUpdate("profile" if profile_index == 0 else None) from error
             if code != "TransactionCanceledException":
                 if code in _THROTTLED:
                     raise _unavailable(error) from error
                 raise
             reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-            if marker_index is not None and _reason_at(reasons, marker_index) == (
-                "ConditionalCheckFailed"
-            ):
+            failed = {
+                index for index, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"
+            }
+            if failed & set(once):
                 raise AlreadyProcessed() from error
-            if profile_index is not None and _reason_at(reasons, profile_index) == (
-                "ConditionalCheckFailed"
-            ):
+            if profile_index in failed:
+                raise ConcurrentUpdate("profile") from error
+            if failed:
                 raise ConcurrentUpdate() from error
             if "TransactionConflict" in reasons:
-                raise ConcurrentUpdate() from error
+                raise ConcurrentUpdate("transaction") from error
             if any(reason in _THROTTLED for reason in reasons):
                 raise _unavailable(error) from error
             raise
@@ -399,8 +457,116 @@ class DynamoSubscriberStore:
             raise _unavailable(error) from error
 
 
-def _reason_at(reasons: list[str], index: int) -> str:
-    return reasons[index] if index < len(reasons) else ""
+def _once(
+    writes: list[dict[str, Any]], first_event: int, event_id: str | None, inbound: object
+) -> tuple[int, ...]:
+    """The indexes of ``writes`` that are written once for good: the events named by an id,
+    and the inbound marker (last)."""
+    last = len(writes) - 1
+    events = range(first_event, last if inbound is not None else last + 1)
+    return (*(events if event_id is not None else ()), *((last,) if inbound is not None else ()))
+
+
+def _version_condition(expected_version: int | None) -> dict[str, Any]:
+    """Conditional on the version that was read; None: the item must not exist yet."""
+    if expected_version is None:
+        return {
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+        }
+    return {
+        "ConditionExpression": "#version = :version",
+        "ExpressionAttributeNames": {"#version": "version"},
+        "ExpressionAttributeValues": {":version": {"N": str(expected_version)}},
+    }
+
+
+def _send_record_item(record: SendRecord) -> dict[str, Any]:
+    expires = record.updated_at + timedelta(days=SEND_RECORD_DAYS)
+    item: dict[str, Any] = {
+        **send_key(record.key),
+        "phoneNumber": {"S": record.phone_number},
+        "kind": {"S": record.kind},
+        "state": {"S": record.state.value},
+        "updatedAt": {"S": _time(record.updated_at)},
+        "parts": {"N": str(record.parts)},
+        "version": {"N": str(record.version)},
+        TTL_ATTRIBUTE: {"N": str(int(expires.timestamp()))},
+    }
+    for attribute, text in (("messageId", record.message_id), ("claim", record.claim)):
+        if text:
+            item[attribute] = {"S": text}
+    for attribute, moment in (("slot", record.slot), ("leaseUntil", record.lease_until)):
+        if moment is not None:
+            item[attribute] = {"S": _time(moment)}
+    return item
+
+
+def _send_record_from_item(item: dict[str, Any]) -> SendRecord:
+    key = item[PARTITION_KEY]["S"].removeprefix("SEND#")
+    return SendRecord(
+        key=key,
+        phone_number=item["phoneNumber"]["S"],
+        kind=item["kind"]["S"],
+        state=SendState(item["state"]["S"]),
+        updated_at=datetime.fromisoformat(item["updatedAt"]["S"]),
+        slot=_parse_time(item.get("slot", {}).get("S")),
+        lease_until=_parse_time(item.get("leaseUntil", {}).get("S")),
+        message_id=item.get("messageId", {}).get("S", ""),
+        parts=int(item.get("parts", {"N": "0"})["N"]),
+        claim=item.get("claim", {}).get("S", ""),
+        version=int(item["version"]["N"]),
+    )
+
+
+class DynamoRateBucket:
+    """RateBucket: one item per origination identity (``schema.rate_key``), replaced by a
+    write conditional on the version that was read."""
+
+    def __init__(self, table_name: str, origination_identity: str, client: Any) -> None:
+        self.table_name = table_name
+        self._key = rate_key(origination_identity)
+        self._client = client
+
+    def load(self) -> Bucket:
+        try:
+            response = self._client.get_item(
+                TableName=self.table_name, Key=self._key, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from error
+        item = response.get("Item")
+        if not item:
+            return Bucket()
+        recent = tuple(
+            (int(start), int(parts))
+            for start, parts in (
+                entry.split(":") for entry in item.get("recent", {}).get("S", "").split() if entry
+            )
+        )
+        return Bucket(
+            next_start=int(item["nextStart"]["N"]), recent=recent, version=int(item["version"]["N"])
+        )
+
+    def store(self, bucket: Bucket) -> bool:
+        previous = bucket.version - 1
+        item = {
+            **self._key,
+            "nextStart": {"N": str(bucket.next_start)},
+            "recent": {"S": " ".join(f"{start}:{parts}" for start, parts in bucket.recent)},
+            "version": {"N": str(bucket.version)},
+        }
+        try:
+            self._client.put_item(
+                TableName=self.table_name, Item=item, **_version_condition(previous or None)
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+        return True
 
 
 def _subscriber_item(subscriber: Subscriber) -> dict[str, Any]:

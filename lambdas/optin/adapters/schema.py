@@ -10,7 +10,9 @@ One table holds every item of a number in one partition:
 - ``pk=INBOUND#<message id>, sk=INBOUND``: inbound de-duplication markers (TTL);
 - ``pk=ANSWERED#<e164>, sk=<template>``: when a number last got a once-a-day answer (TTL),
   subscriber or not;
-- ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed.
+- ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed;
+- ``pk=SEND#<message key>, sk=SEND``: one queued SMS's send record (TTL);
+- ``pk=RATE#<origination identity>, sk=RATE``: the pace bucket every sender shares.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ STATUS_INDEX_SORT_KEY = "updatedAt"
 PROFILE = "PROFILE"
 INBOUND = "INBOUND"
 DISCLOSURE = "DISCLOSURE"
+SEND = "SEND"
+RATE = "RATE"
 EVENT_PREFIX = "EVENT#"
 
 # Every key of the table is built here.
@@ -62,6 +66,14 @@ def daily_answer_key(phone_number: str, template: str) -> dict[str, Any]:
 
 def disclosure_key(version: str) -> dict[str, Any]:
     return _key(f"DISCLOSURE#{version}", DISCLOSURE)
+
+
+def send_key(message_key: str) -> dict[str, Any]:
+    return _key(f"SEND#{message_key}", SEND)
+
+
+def rate_key(origination_identity: str) -> dict[str, Any]:
+    return _key(f"RATE#{origination_identity}", RATE)
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

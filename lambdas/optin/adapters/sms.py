@@ -7,10 +7,22 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
-from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
-from optin.domain.messages import Template
+from optin.domain.errors import (
+    Dependency,
+    DependencyUnavailable,
+    DestinationOptedOut,
+    SendOutcomeUnknown,
+    SendQuotaExceeded,
+    SendRefused,
+    SendThrottled,
+)
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
@@ -19,10 +31,27 @@ MESSAGE_TIME_TO_LIVE_SECONDS = 4 * 3600  # a confirmation that arrives days late
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
 )
+# SendTextMessage has no idempotency token: a retry after a request that reached the
+# platform could send twice. The SDK never retries a send; the send queue does, knowing
+# which failures left nothing behind.
+_SEND_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=10
+)
+# Failures where the request never reached the platform: safe to send again.
+_NOT_SENT = (ConnectTimeoutError, EndpointConnectionError)
+# Refusals of this destination or text that another try will not change: an invalid
+# number or text, a sandbox destination that is not verified, a destination the protect
+# configuration blocks. Other conflicts concern our own resources (a number not active
+# yet...) and are retried.
+_REFUSED_CONFLICTS = {
+    "DESTINATION_PHONE_NUMBER_NOT_VERIFIED",
+    "DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION",
+    "DESTINATION_PHONE_NUMBER_BLOCKED_BY_PROTECT_NUMBER_OVERRIDE",
+}
 
 
-def sms_client() -> Any:
-    return boto3.client(SERVICE, config=_CLIENT_CONFIG)
+def sms_client(*, retries: bool = True) -> Any:
+    return boto3.client(SERVICE, config=_CLIENT_CONFIG if retries else _SEND_CLIENT_CONFIG)
 
 
 def _code(error: ClientError) -> str:
@@ -34,39 +63,46 @@ def _reason(error: ClientError) -> str:
 
 
 class EndUserMessagingSender:
-    """SmsSender over SendTextMessage from the stack's origination identity."""
+    """SmsSender over SendTextMessage from the stack's origination identity.
 
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+    ``client`` serves the opt-out list; sends go through ``send_client``, which makes no
+    retries of its own (built on the first send when not given: only the sender sends).
+    """
+
+    def __init__(
+        self, settings: Settings, client: Any | None = None, send_client: Any | None = None
+    ) -> None:
         self._settings = settings
         self._client = client or sms_client()
+        self._send_client = send_client
 
-    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
+    def send(self, phone_number: str, body: str, *, kind: str, key: str) -> str:
         params: dict[str, Any] = {
             "DestinationPhoneNumber": phone_number,
             "OriginationIdentity": self._settings.origination_identity,
             "MessageBody": body,
             "MessageType": "TRANSACTIONAL",
             "TimeToLive": MESSAGE_TIME_TO_LIVE_SECONDS,
-            "Context": {"correlationId": correlation_id[:100], "kind": kind.value},
+            # What the delivery events carry back: the message's key and kind, never the
+            # number or a name.
+            "Context": {"key": key, "kind": kind},
         }
         if self._settings.configuration_set_name:
             params["ConfigurationSetName"] = self._settings.configuration_set_name
         if self._settings.protect_configuration_id:
             params["ProtectConfigurationId"] = self._settings.protect_configuration_id
+        if self._send_client is None:
+            self._send_client = sms_client(retries=False)
         try:
-            response = self._client.send_text_message(**params)
+            response = self._send_client.send_text_message(**params)
         except ClientError as error:
-            if _code(error) == "ConflictException" and _reason(error) == (
-                "DESTINATION_PHONE_NUMBER_OPTED_OUT"
-            ):
-                raise DestinationOptedOut() from error
-            raise DependencyUnavailable(
-                Dependency.SMS, f"SendTextMessage failed: {_code(error)}"
-            ) from error
-        except BotoCoreError as error:
+            raise _send_error(error) from error
+        except _NOT_SENT as error:
             raise DependencyUnavailable(
                 Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
             ) from error
+        except BotoCoreError as error:  # sent, maybe: a timeout or a lost answer
+            raise SendOutcomeUnknown(f"SendTextMessage: {type(error).__name__}") from error
         return str(response["MessageId"])
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -102,6 +138,26 @@ class EndUserMessagingSender:
                 Dependency.SMS, f"PutOptedOutNumber failed: {type(error).__name__}"
             ) from error
         return True
+
+
+def _send_error(error: ClientError) -> Exception:
+    """What a SendTextMessage error means for the message (docs/decisions.md)."""
+    code, reason = _code(error), _reason(error)
+    what = f"SendTextMessage failed: {code}" + (f" ({reason})" if reason else "")
+    if code == "ConflictException" and reason == "DESTINATION_PHONE_NUMBER_OPTED_OUT":
+        return DestinationOptedOut()
+    if code == "ThrottlingException":
+        return SendThrottled(what)
+    if code == "ServiceQuotaExceededException":
+        return SendQuotaExceeded(what, reason)
+    if code == "ValidationException" or (
+        code == "ConflictException" and reason in _REFUSED_CONFLICTS
+    ):
+        return SendRefused(what)
+    # Anything else (AccessDeniedException, ResourceNotFoundException, a server error,
+    # expired credentials) refused the request as a whole: nothing left, and a later try
+    # may work.
+    return DependencyUnavailable(Dependency.SMS, what)
 
 
 class CarrierNumberLookup:

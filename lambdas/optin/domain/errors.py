@@ -70,6 +70,7 @@ class Dependency(enum.StrEnum):
     TABLE = "table"  # the subscribers table (DynamoDB)
     SMS = "sms"  # sending an SMS (End User Messaging SendTextMessage)
     NUMBER_LOOKUP = "number_lookup"  # the carrier lookup of a number's type
+    QUEUE = "queue"  # the send queue (SQS) every SMS waits in
 
 
 class DependencyUnavailable(Exception):
@@ -82,3 +83,29 @@ class DependencyUnavailable(Exception):
 
 class DestinationOptedOut(Exception):
     """The platform refused to send: the number is on the opt-out list."""
+
+
+class SendThrottled(DependencyUnavailable):
+    """The origination identity is sending too fast (ThrottlingException): put the message
+    back on the queue for a while."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Dependency.SMS, message)
+
+
+class SendQuotaExceeded(DependencyUnavailable):
+    """A quota or the account's monthly spend limit refused the send
+    (ServiceQuotaExceededException): retried much later, and alarmed."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(Dependency.SMS, message)
+        self.reason = reason
+
+
+class SendRefused(Exception):
+    """The platform refused this message for good (an invalid number or text): never retried."""
+
+
+class SendOutcomeUnknown(Exception):
+    """The request may have reached the platform (no answer came back): the message may have
+    been sent, so it is never sent again."""

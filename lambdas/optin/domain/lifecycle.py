@@ -7,6 +7,7 @@ through the ports and call these.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -437,3 +438,80 @@ def _transition(
             "inboundMessageId": reply.message_id,
         },
     )
+
+
+# Queued SMS ------------------------------------------------------------------------------
+
+
+def confirmation_claim(subscriber: Subscriber) -> str:
+    """Which claim a queued confirmation belongs to: the moment its registration reserved
+    it. A newer registration makes a newer claim, and the older confirmation is superseded."""
+    sent_at = subscriber.confirmation_sent_at
+    return sent_at.isoformat(timespec="microseconds") if sent_at else ""
+
+
+class SendBlocker(enum.StrEnum):
+    """Why a queued SMS must not leave after all."""
+
+    OPTED_OUT = "opted_out"  # the number opted out meanwhile
+    SUPERSEDED = "superseded"  # a confirmation whose claim is gone (newer, released, answered)
+
+
+def send_blocker(
+    kind: str, claim: str, queued_at: datetime, subscriber: Subscriber | None
+) -> SendBlocker | None:
+    """Checked just before a queued SMS is sent: nothing goes to a number that opted out
+    after the SMS was decided, except the opt-out confirmation itself (an SMS decided for
+    a number already opted out, such as the sign-up answer to its START, still goes), and
+    a confirmation goes only while its claim is the subscriber's current one."""
+    if subscriber is not None and subscriber.status is Status.OPTED_OUT and kind != Template.STOP:
+        opted_out_at = subscriber.opted_out_at
+        if opted_out_at is None or opted_out_at > queued_at:
+            return SendBlocker.OPTED_OUT
+    if kind == Template.CONFIRMATION and (
+        subscriber is None
+        or subscriber.status is not Status.PENDING
+        or confirmation_claim(subscriber) != claim
+    ):
+        return SendBlocker.SUPERSEDED
+    return None
+
+
+# What giving a confirmation's claim back does to the subscriber (None: nothing to give back).
+ClaimChange = Callable[[Subscriber | None, str, datetime], Subscriber | None]
+
+
+def drop_confirmation(
+    subscriber: Subscriber | None, claim: str, now: datetime
+) -> Subscriber | None:
+    """A confirmation that waited too long in the queue (or that the platform refused): its
+    claim is given back, the cool-down and the day's counts, so the person may register
+    again at once. None when the claim is no longer the subscriber's (nothing to give back)."""
+    released = release_cooldown(subscriber, claim, now)
+    if released is None or subscriber is None or subscriber.confirmation_sent_at is None:
+        return None
+    claimed_day = _day(subscriber.confirmation_sent_at)
+
+    def less(count: int, day: str) -> int:
+        return max(0, count - 1) if day == claimed_day else count
+
+    return replace(
+        released,
+        confirmations_that_day=less(
+            subscriber.confirmations_that_day, subscriber.confirmations_day
+        ),
+        attempts_that_day=less(subscriber.attempts_that_day, subscriber.attempts_day),
+    )
+
+
+def release_cooldown(subscriber: Subscriber | None, claim: str, now: datetime) -> Subscriber | None:
+    """A confirmation the carrier could not deliver, for good: the person may ask for
+    another at once (the day's counts stay, it was sent). None when the claim is gone.
+
+    The claim was the subscriber's latest attempt (a later one would have made a new
+    claim), so the cool-down it started goes with it."""
+    if subscriber is None or subscriber.status is not Status.PENDING:
+        return None
+    if confirmation_claim(subscriber) != claim:
+        return None
+    return replace(subscriber, confirmation_sent_at=None, last_attempt_at=None, updated_at=now)

@@ -37,6 +37,13 @@ class EventType(enum.StrEnum):
     EXPIRED = "EXPIRED"
     OPTED_OUT = "OPTED_OUT"
     REMOVED_BY_OPERATOR = "REMOVED_BY_OPERATOR"
+    # The send queue and the delivery receipts.
+    SMS_SENT = "SMS_SENT"  # an SMS without an event of its own left
+    SMS_SKIPPED = "SMS_SKIPPED"  # a queued SMS was not sent: opted out meanwhile, or superseded
+    SMS_OUTCOME_UNKNOWN = "SMS_OUTCOME_UNKNOWN"  # maybe sent: never sent again
+    CONFIRMATION_DROPPED = "CONFIRMATION_DROPPED"  # not sent in time; the claim was released
+    DELIVERED = "DELIVERED"  # the carrier reported the SMS delivered
+    FAILED = "FAILED"  # the carrier reported the SMS undelivered
 
 
 class EventSource(enum.StrEnum):

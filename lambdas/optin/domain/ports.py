@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.outbound import OutboundMessage, SendRecord
+from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts
 from optin.domain.rules import Rules
 
@@ -21,7 +24,11 @@ class ConcurrentUpdate(Exception):
 
 
 class AlreadyProcessed(Exception):
-    """This inbound message id was recorded before: a redelivery."""
+    """This inbound message id (or this event id) was recorded before: a redelivery."""
+
+
+class SendConflict(Exception):
+    """The send record changed since it was read: another sender took it or settled it."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +59,13 @@ class SubscriberStore(Protocol):
         *,
         expected_version: int | None,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> Subscriber:
         """Write the subscriber (version + 1), its new ledger events and the inbound marker
         in one transaction. ``expected_version`` None means "must not exist yet".
-        Raises ConcurrentUpdate, or AlreadyProcessed when the marker exists."""
+        ``event_id`` names the events for good: writing them again is refused.
+        Raises ConcurrentUpdate, or AlreadyProcessed when the marker (or the events of
+        ``event_id``) exist."""
         ...
 
     def append(
@@ -64,9 +74,10 @@ class SubscriberStore(Protocol):
         events: Sequence[ConsentEvent],
         *,
         inbound: InboundMarker | None = None,
+        event_id: str | None = None,
     ) -> None:
         """Add ledger events (and the inbound marker) without touching the subscriber.
-        Raises AlreadyProcessed when the marker exists."""
+        Raises AlreadyProcessed when the marker (or the events of ``event_id``) exist."""
         ...
 
     def events(self, phone_number: str) -> list[ConsentEvent]: ...
@@ -108,12 +119,63 @@ class SubscriberStore(Protocol):
         Called on every registration: the store remembers what it already kept."""
         ...
 
+    def send_record(self, key: str) -> SendRecord | None: ...
+
+    def save_send(
+        self,
+        record: SendRecord,
+        *,
+        expected_version: int | None,
+        events: Sequence[ConsentEvent] = (),
+        subscriber: Subscriber | None = None,
+    ) -> SendRecord:
+        """Write the send record (version + 1) if it is still at ``expected_version`` (None:
+        it must not exist yet), with ledger events for its number and the subscriber (if
+        given, conditional on its own ``version``) in one transaction. Raises SendConflict,
+        or ConcurrentUpdate when the subscriber changed."""
+        ...
+
+
+class RateBucket(Protocol):
+    """The pace of the origination identity, shared by every sender."""
+
+    def load(self) -> Bucket: ...
+
+    def store(self, bucket: Bucket) -> bool:
+        """Write the bucket if the stored one is still at ``bucket.version - 1``; False when
+        another sender wrote first."""
+        ...
+
+
+class SendQueue(Protocol):
+    """The send queues: use cases enqueue; the sender's handler puts a received message
+    back for a while, and looks at the transactional queue before sending broadcasts."""
+
+    def enqueue(self, message: OutboundMessage) -> None:
+        """Put the message on its send queue (a second enqueue of one key is harmless: the
+        sender sends a key once). Raises DependencyUnavailable (QUEUE)."""
+        ...
+
+    def defer(self, queue_url: str, receipt_handle: str, delay: timedelta) -> None:
+        """A received message becomes visible again after ``delay``."""
+        ...
+
+    def url_of(self, queue_arn: str) -> str: ...
+
+    def is_broadcast(self, queue_url: str) -> bool: ...
+
+    def transactional_waiting(self) -> int:
+        """About how many transactional messages wait to be received."""
+        ...
+
 
 class SmsSender(Protocol):
-    def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
-        """Send one SMS; return the provider's message id.
-        Raises DependencyUnavailable (throttled or failing: retry later) or
-        DestinationOptedOut."""
+    def send(self, phone_number: str, body: str, *, kind: str, key: str) -> str:
+        """Send one SMS now; return the provider's message id. ``kind`` and the message
+        ``key`` travel with it (never the number) to the delivery events.
+        Raises SendThrottled, SendQuotaExceeded, DependencyUnavailable (failing: retry
+        later), DestinationOptedOut, SendRefused (never retry) or SendOutcomeUnknown (it
+        may have left: never resend)."""
         ...
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -140,11 +202,14 @@ def utc_now() -> datetime:
 
 @dataclass
 class Ports:
-    """Everything a handler hands the domain: the rules (plain values), the three adapters
-    and a clock."""
+    """Everything a handler hands the domain: the rules (plain values), the adapters, a
+    clock, and a way to wait (the sender waits for its slot)."""
 
     rules: Rules
     store: SubscriberStore
     sender: SmsSender
     lookup: NumberLookup
+    queue: SendQueue
+    bucket: RateBucket
     clock: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep

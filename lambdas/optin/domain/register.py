@@ -1,21 +1,23 @@
-"""Use case: register a number and send at most one confirmation SMS for it.
+"""Use case: register a number and queue at most one confirmation SMS for it.
 
 Reads and writes go through the ports; decisions come from ``lifecycle``. Every state
 change is a conditional write, so concurrent requests for one number decide once. Whatever
 the number's state, a registration reads the subscriber and writes its attempt with one
-conditional write, so neither the answer nor the work tells the states apart.
+conditional write, so neither the answer nor the work tells the states apart. The
+confirmation is claimed (PENDING with the time of the claim), then put on the send queue;
+the sender sends it at the pace of the origination identity (``send``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from optin.domain import lifecycle
-from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
+from optin.domain.errors import DependencyUnavailable, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Subscriber
-from optin.domain.opt_out import mark_platform_opted_out
+from optin.domain.outbound import OutboundMessage
 from optin.domain.phone import NumberFacts, PhoneNumber, normalise
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports
 from optin.domain.registration import RegistrationRequest
@@ -25,15 +27,14 @@ from optin.domain.registration import RegistrationRequest
 class RegistrationResult:
     outcome: RegistrationOutcome
     phone_number: str
-    message_id: str = ""
-    blocked_by_opt_out: bool = False
-    sent_not_recorded: bool = False  # the SMS went out but its ledger event could not be written
+    message_key: str = ""  # the queued confirmation's key, when one was queued
 
 
 def register(
     request: RegistrationRequest, ports: Ports, *, ip: str, user_agent: str, correlation_id: str
 ) -> RegistrationResult:
-    """Record the registration and send at most one confirmation SMS for it."""
+    """Record the registration and queue at most one confirmation SMS for it.
+    Raises DependencyUnavailable when the table or the queue fails (the claim is given back)."""
     rules = ports.rules
     phone = normalise(request.phone_number, request.country, rules.allowed_countries)
     texts = rules.texts
@@ -61,12 +62,18 @@ def register(
             claimed, events = lifecycle.claim_confirmation(
                 existing, request, phone, facts, evidence, now
             )
+            message = _confirmation(ports, claimed, correlation_id)
+            registered = replace(
+                events[0], details={**events[0].details, "messageKey": message.key}
+            )
             claimed = ports.store.save(
-                claimed, events, expected_version=existing.version if existing else None
+                claimed,
+                [registered, *events[1:]],
+                expected_version=existing.version if existing else None,
             )
         except ConcurrentUpdate:
             continue
-        return _send_confirmation(ports, claimed, existing, correlation_id)
+        return _queue(ports, message, claimed, existing)
     raise TooManyRequests("This number is being registered right now. Please retry.", 1)
 
 
@@ -77,40 +84,35 @@ def _number_facts(ports: Ports, phone: PhoneNumber, existing: Subscriber | None)
     return ports.lookup.lookup(phone.e164)
 
 
-def _send_confirmation(
-    ports: Ports, claimed: Subscriber, previous: Subscriber | None, correlation_id: str
+def _confirmation(ports: Ports, claimed: Subscriber, correlation_id: str) -> OutboundMessage:
+    """The confirmation SMS of this claim, keyed by it; it waits from the claim's time."""
+    assert claimed.confirmation_sent_at is not None
+    return OutboundMessage.decided(
+        Template.CONFIRMATION,
+        claimed.phone_number,
+        ports.rules.texts.render(Template.CONFIRMATION),
+        claimed.confirmation_sent_at,
+        claim=lifecycle.confirmation_claim(claimed),
+        correlation_id=correlation_id,
+    )
+
+
+def _queue(
+    ports: Ports, message: OutboundMessage, claimed: Subscriber, previous: Subscriber | None
 ) -> RegistrationResult:
-    e164 = claimed.phone_number
-    body = ports.rules.texts.render(Template.CONFIRMATION)
     try:
-        message_id = ports.sender.send(
-            e164, body, kind=Template.CONFIRMATION, correlation_id=correlation_id
-        )
+        ports.queue.enqueue(message)
     except DependencyUnavailable as error:
         _release(ports, claimed, previous, str(error))
         raise
-    except DestinationOptedOut:
-        mark_platform_opted_out(ports, e164, via="registration")
-        return RegistrationResult(
-            RegistrationOutcome.SEND_CONFIRMATION, e164, blocked_by_opt_out=True
-        )
-    sent = ConsentEvent(
-        type=EventType.CONFIRMATION_SENT,
-        at=ports.clock(),
-        source=EventSource.REGISTRATION,
-        details={"messageId": message_id, "correlationId": correlation_id},
+    return RegistrationResult(
+        RegistrationOutcome.SEND_CONFIRMATION, message.phone_number, message.key
     )
-    try:
-        ports.store.append(e164, [sent])
-    except DependencyUnavailable:  # the SMS is out: answer 202, and let the caller log the gap
-        return RegistrationResult(
-            RegistrationOutcome.SEND_CONFIRMATION, e164, message_id, sent_not_recorded=True
-        )
-    return RegistrationResult(RegistrationOutcome.SEND_CONFIRMATION, e164, message_id)
 
 
 def _release(ports: Ports, claimed: Subscriber, previous: Subscriber | None, reason: str) -> None:
-    """Give back the reserved send so that an immediate retry is not rate limited."""
+    """The confirmation could not be queued: give back the claim, so that an immediate
+    retry is not rate limited."""
     failed = ConsentEvent(
         type=EventType.SMS_FAILED,
         at=ports.clock(),

@@ -20,6 +20,9 @@ class Policy:
     cooldown: timedelta  # between two confirmation SMS to one number
     daily_cap: int  # confirmation SMS to one number per UTC day
     allow_voip: bool
+    send_rate: int = 1  # message parts per second the origination identity may send
+    # A confirmation still queued this long after its registration is dropped.
+    confirmation_max_delay: timedelta = timedelta(seconds=900)
 
 
 @dataclass(frozen=True)

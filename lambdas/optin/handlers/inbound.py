@@ -136,7 +136,9 @@ def report(record: RecordResult) -> None:
         return
     result = record.result
     assert result is not None
-    fields: dict[str, Any] = {"phoneNumber": phone_number, "smsMessageId": result.sms_message_id}
+    fields: dict[str, Any] = {"phoneNumber": phone_number, "messageKey": result.queued_key}
+    if result.queued_key:
+        count(Metric.MESSAGES_QUEUED)
     if result.outcome is not None:
         metric = _OUTCOME_METRICS.get(result.outcome)
         if metric:
@@ -146,13 +148,10 @@ def report(record: RecordResult) -> None:
             outcome=result.outcome.value,
             registrationCorrelationId=result.registration_correlation_id,
         )
-    if result.sent_not_recorded:
-        count(Metric.LEDGER_WRITE_FAILED)
-        logger.error("reply SMS sent but its ledger event was not written", extra=fields)
-    elif result.outcome is None:
+    if result.outcome is None:
         logger.info(
             "inbound message already processed",
-            extra={"owedSmsSent": bool(result.sms_message_id)},
+            extra={"owedSmsQueued": bool(result.queued_key)},
         )
     else:
         logger.info("inbound message processed", extra=fields)

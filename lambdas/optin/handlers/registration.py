@@ -94,19 +94,14 @@ def report(outcome: Outcome) -> None:
 
 def _report_accepted(result: RegistrationResult) -> None:
     count(Metric.REGISTRATION_ACCEPTED)
-    if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_id:
-        count(Metric.CONFIRMATION_SENT)
+    if result.outcome is RegistrationOutcome.SEND_CONFIRMATION and result.message_key:
+        count(Metric.MESSAGES_QUEUED)
     fields = {
         "phoneNumber": mask(result.phone_number),
         "outcome": result.outcome.value,
-        "messageId": result.message_id,
-        "blockedByOptOut": result.blocked_by_opt_out,
+        "messageKey": result.message_key,
     }
-    if result.sent_not_recorded:
-        count(Metric.LEDGER_WRITE_FAILED)
-        logger.error("confirmation sent but its ledger event was not written", extra=fields)
-    else:
-        logger.info("registration accepted", extra=fields)
+    logger.info("registration accepted", extra=fields)
 
 
 def _report_refused(refusal: Refusal) -> None:

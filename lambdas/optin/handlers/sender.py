@@ -1,0 +1,189 @@
+"""The send queues' consumer: SQS event in, partial batch failures out (docs/decisions.md).
+
+Each record is sent (or settled) by ``record_handler``; ``report`` turns what it came to
+into metrics and one log line. A message that must wait (its slot is later, the platform
+throttled, a quota, a failure) is made invisible for that long and reported as failed, so
+SQS delivers it again then; every other record is deleted by the event source mapping.
+The same shape as Powertools' batch processor, by hand: its import costs about 95 ms of
+cold start here, and a deferral needs each record's queue and receipt handle anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from optin import runtime
+from optin.adapters.queue import MalformedQueueMessage, decode
+from optin.domain.errors import Dependency, DependencyUnavailable
+from optin.domain.messages import Template
+from optin.domain.phone import mask
+from optin.domain.ports import Ports
+from optin.domain.send import SendOutcome, SendResult, retry_delay, send_queued
+from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+
+# A broadcast waits this long while transactional messages are queued (they go first).
+BROADCAST_YIELD = timedelta(seconds=30)
+# Below this much time left in the invocation, the rest of the batch goes back at once.
+RESERVE_MILLISECONDS = 8_000
+
+_OUTCOME_METRICS = {
+    SendOutcome.SENT: Metric.MESSAGES_SENT,
+    SendOutcome.DEFERRED: Metric.SEND_DEFERRED,
+    SendOutcome.THROTTLED: Metric.SEND_THROTTLED,
+    SendOutcome.QUOTA_EXCEEDED: Metric.SEND_QUOTA_EXCEEDED,
+    SendOutcome.RETRY: Metric.SMS_SEND_FAILED,
+    SendOutcome.REFUSED: Metric.SMS_SEND_FAILED,
+    SendOutcome.UNKNOWN: Metric.SMS_SEND_FAILED,
+    SendOutcome.DUPLICATE: Metric.DUPLICATE_SEND_SKIPPED,
+    SendOutcome.SKIPPED_OPTED_OUT: Metric.SEND_SKIPPED_OPTED_OUT,
+    SendOutcome.BLOCKED: Metric.SEND_SKIPPED_OPTED_OUT,
+    SendOutcome.DROPPED: Metric.CONFIRMATION_DROPPED,
+}
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What one record came to: a result, a malformed body, or an error."""
+
+    message_id: str  # the SQS message id (the batch item identifier)
+    receive_count: int = 1
+    result: SendResult | None = None
+    malformed: str = ""  # why the body is not a queued SMS: left to the dead-letter queue
+    error: Exception | None = None  # a failure: the message comes back
+    retry_after: timedelta | None = None  # made invisible this long; None: none, or done
+
+    @property
+    def failed(self) -> bool:
+        """Reported to SQS as a failure: the message stays on its queue."""
+        done = self.result is not None and self.result.done
+        return not done
+
+
+def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
+    """Send one record's message; never raises (a failure is returned)."""
+    message_id = str(record.get("messageId", ""))
+    receive_count = _receive_count(record)
+    try:
+        message = decode(str(record.get("body", "")))
+    except MalformedQueueMessage as error:
+        return RecordResult(message_id, receive_count, malformed=str(error))
+    logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
+    try:
+        result = send_queued(message, ports, receive_count=receive_count)
+    except DependencyUnavailable as error:
+        return RecordResult(
+            message_id, receive_count, error=error, retry_after=retry_delay(receive_count)
+        )
+    except Exception as error:  # a bug: the message comes back after the visibility timeout
+        return RecordResult(message_id, receive_count, error=error)
+    return RecordResult(message_id, receive_count, result=result, retry_after=result.retry_after)
+
+
+def report(record: RecordResult) -> None:
+    """One record's metrics and its one log line (numbers masked, bodies never)."""
+    if record.malformed:
+        logger.error(
+            "queued message unreadable, left to the dead-letter queue",
+            extra={"sqsMessageId": record.message_id, "reason": record.malformed},
+        )
+        return
+    if record.error is not None:
+        extra: dict[str, Any] = {"sqsMessageId": record.message_id}
+        if isinstance(record.error, DependencyUnavailable):
+            count_unavailable(record.error.dependency)
+            extra["dependency"] = record.error.dependency.value
+        logger.error("queued message failed", exc_info=record.error, extra=extra)
+        return
+    result = record.result
+    assert result is not None
+    metric = _OUTCOME_METRICS.get(result.outcome)
+    if metric is not None:
+        count(metric)
+    if result.outcome is SendOutcome.SENT and result.message.kind == Template.CONFIRMATION:
+        count(Metric.CONFIRMATION_SENT)
+    if result.outcome is SendOutcome.RETRY:
+        count_unavailable(Dependency.SMS)
+    fields = {
+        "phoneNumber": mask(result.message.phone_number),
+        "messageKey": result.message.key,
+        "kind": result.message.kind,
+        "outcome": result.outcome.value,
+        "parts": result.parts,
+        "smsMessageId": result.message_id,
+        "receiveCount": record.receive_count,
+        "retryAfterSeconds": record.retry_after.total_seconds() if record.retry_after else None,
+        "reason": result.reason,
+    }
+    if result.sent_not_recorded:
+        count(Metric.LEDGER_WRITE_FAILED)
+        logger.error("SMS sent but its send record and ledger event were not written", extra=fields)
+    elif result.outcome in (SendOutcome.UNKNOWN, SendOutcome.REFUSED, SendOutcome.RETRY):
+        logger.warning("queued SMS not sent", extra=fields)
+    else:
+        logger.info("queued SMS handled", extra=fields)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@traced
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    ports = runtime.current().ports
+    records = event.get("Records") if isinstance(event, dict) else None
+    batch = [record for record in records or [] if isinstance(record, dict)]
+    if batch and _broadcasts_must_wait(batch[0], ports):
+        count(Metric.SEND_DEFERRED, len(batch))
+        for record in batch:
+            _put_back(ports, record, BROADCAST_YIELD)
+        return _failures(batch)
+    failed: list[dict[str, Any]] = []
+    for record in batch:
+        if _time_left(context) < RESERVE_MILLISECONDS:
+            _put_back(ports, record, timedelta(0))
+            failed.append(record)
+            continue
+        result = record_handler(record, ports)
+        report(result)
+        if result.failed:
+            if result.retry_after is not None:
+                _put_back(ports, record, result.retry_after)
+            failed.append(record)
+    return _failures(failed)
+
+
+def _broadcasts_must_wait(record: dict[str, Any], ports: Ports) -> bool:
+    """Transactional messages go first: a broadcast batch waits while any is queued."""
+    try:
+        url = ports.queue.url_of(str(record.get("eventSourceARN", "")))
+    except ValueError:
+        return False
+    return ports.queue.is_broadcast(url) and ports.queue.transactional_waiting() > 0
+
+
+def _put_back(ports: Ports, record: dict[str, Any], delay: timedelta) -> None:
+    """Visible again after ``delay``; when that fails, after the queue's visibility timeout."""
+    try:
+        url = ports.queue.url_of(str(record.get("eventSourceARN", "")))
+        ports.queue.defer(url, str(record.get("receiptHandle", "")), delay)
+    except (DependencyUnavailable, ValueError) as error:
+        logger.warning(
+            "could not change a message's visibility",
+            extra={"sqsMessageId": record.get("messageId"), "reason": str(error)},
+        )
+
+
+def _failures(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    return {"batchItemFailures": [{"itemIdentifier": str(r.get("messageId"))} for r in records]}
+
+
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return max(1, int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _time_left(context: Any) -> int:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if callable(remaining) else RESERVE_MILLISECONDS * 10
