@@ -115,7 +115,7 @@ class LocalService:
 
         from moto import mock_aws
 
-        _lighten_moto()
+        lighten_moto()
         self._mock = mock_aws()
         self._mock.start()
 
@@ -392,9 +392,9 @@ def _positive(value: str | None, default: int) -> int:
     return number if number > 0 else default
 
 
-def _lighten_moto() -> None:
-    """Make moto fit a long local session: it is a test library, and two of its habits grow
-    with every registration.
+def lighten_moto() -> None:
+    """Make moto fit a long local session: it is a test library, and three of its habits
+    grow with every registration (the tests that run thousands of messages use this too).
 
     - It keeps a reference to every model object it creates, for its own introspection API
       (unused here), so nothing it builds is ever freed.
@@ -403,12 +403,18 @@ def _lighten_moto() -> None:
       2/s after a thousand). A rollback copy only needs the item objects (puts replace them)
       and each item's attribute map (updates change it in place), not a deep copy of every
       attribute value.
+    - ReceiveMessage checks each message's retention period by computing all the queue's
+      attributes, message counts included, for every message: a receive cost the square of
+      the queue's depth (minutes per batch with 2,000 confirmations queued). The retention
+      period alone is read instead.
     """
     import copy
     from collections import defaultdict
 
     from moto.core import common_models
+    from moto.core.utils import unix_time
     from moto.dynamodb.models.table import Table
+    from moto.sqs.models import SQSBackend
 
     def untracked(cls: type, *_args: object, **_kwargs: object) -> object:
         return object.__new__(cls)
@@ -428,5 +434,10 @@ def _lighten_moto() -> None:
                 clone.items[hash_key] = item_copy(value)
         return clone
 
+    def within_retention(backend: Any, queue_name: str, message: Any) -> bool:
+        retention = int(backend.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
     common_models.BaseModel.__new__ = staticmethod(untracked)  # type: ignore[assignment]
     Table.__deepcopy__ = rollback_copy  # type: ignore[attr-defined]
+    SQSBackend.is_message_valid_based_on_retention_period = within_retention  # type: ignore[method-assign, assignment]

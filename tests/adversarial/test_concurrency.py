@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pytest
@@ -29,16 +30,21 @@ NUMBER = "+12065550142"
 
 
 class Concurrent(NamedTuple):
-    """The real adapters' store, DynamoDB one call at a time, and every SMS answered."""
+    """The real adapters' store, DynamoDB and SQS one call at a time, every SMS answered,
+    and the send queue drained through the sender function."""
 
     store: DynamoSubscriberStore
     sms: CannedSms
+    drain: Callable[[], object]
 
 
 @pytest.fixture
 def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]:
-    with on_real_adapters(carrier_settings, clock, wrap=LockedClient) as adapters:
-        yield Concurrent(adapters.store, adapters.canned())
+    # A pace that keeps up with the test: at one part per second, 500 confirmations take
+    # 1,000 s of the test's clock and the last ones would wait past the maximum delay.
+    settings = replace(carrier_settings, send_rate_per_second=1000)
+    with on_real_adapters(settings, clock, wrap=LockedClient) as adapters:
+        yield Concurrent(adapters.store, adapters.canned(), adapters.drain)
 
 
 def post(number: str) -> int:
@@ -70,6 +76,7 @@ def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
 def test_fifty_concurrent_registrations_of_one_number_send_one_sms(concurrent):
     post("+12065550143")  # the container's first call (the disclosure text) is behind us
     statuses = all_at_once(50, lambda _: post(NUMBER))
+    concurrent.drain()
     assert Counter(statuses) == {202: 1, 429: 49}
     assert len(concurrent.sms.sent_to(NUMBER)) == 1
     subscriber = concurrent.store.get(NUMBER)
@@ -85,6 +92,7 @@ def test_five_hundred_distinct_numbers_give_five_hundred_sms_and_pending_subscri
     with ThreadPoolExecutor(max_workers=32) as pool:
         statuses = list(pool.map(post, numbers))
     assert Counter(statuses) == {202: 500}
+    concurrent.drain()
     assert len(concurrent.sms.sent) == 500
     assert {message["DestinationPhoneNumber"] for message in concurrent.sms.sent} == set(numbers)
     pending = concurrent.store.phone_numbers_with_status(Status.PENDING)
@@ -93,8 +101,10 @@ def test_five_hundred_distinct_numbers_give_five_hundred_sms_and_pending_subscri
 
 def _twenty_deliveries_of_one_yes(concurrent: Concurrent) -> list[str]:
     post(NUMBER)
+    concurrent.drain()
     message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
     results = all_at_once(20, lambda _: inbound.handler(sns_event(message), LambdaContext()))
+    concurrent.drain()
     assert all(result == {"processed": 1} for result in results), results
     return [m["Context"]["kind"] for m in concurrent.sms.sent_to(NUMBER)]
 

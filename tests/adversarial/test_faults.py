@@ -1,9 +1,11 @@
-"""Faults at the handler level, on the real adapters: DynamoDB on moto (with injected
-errors and competing writes), End User Messaging answered by botocore's Stubber.
+"""Faults at the handler level, on the real adapters: DynamoDB and SQS on moto (with
+injected errors and competing writes), End User Messaging answered by botocore's Stubber.
+The send queue is drained through the sender function where a test says ``send``.
 
 What must hold whatever fails: an accepted registration is never lost (a retry after a
-503 succeeds), no SMS is sent twice, and no consent event is lost or recorded twice.
-(The domain-level versions of these, on in-memory fakes, are in tests/unit.)
+503 succeeds, a throttled SMS waits in the queue), no SMS is sent twice, and no consent
+event is lost or recorded twice. (The domain-level versions of these, on in-memory fakes,
+are in tests/unit.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.domain.reply import receive_reply
+from optin.domain.send import SEND_LEASE
 from optin.handlers import inbound, registration
 from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.fakes import fake_ports
@@ -47,6 +50,12 @@ def post(form: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
 
 def deliver(*messages: dict[str, Any]) -> Any:
     return inbound.handler(sns_event(*messages), LambdaContext())
+
+
+def send(real: Any) -> None:
+    """What the sender does next: every queued message, each put back "for later" tried
+    again at once."""
+    real.drain(later_now=True)
 
 
 def ledger(real: Any, number: str = NUMBER) -> Counter[EventType]:
@@ -79,22 +88,22 @@ def send_fails(stub: Stubber, code: str, status: int = 400, **fields: str) -> No
     ("code", "status"),
     [("ThrottlingException", 429), ("ServiceQuotaExceededException", 402)],
 )
-def test_sms_refused_then_a_retry_sends_exactly_one_confirmation(real, code, status):
+def test_sms_refused_waits_in_the_queue_and_is_sent_exactly_once(real, code, status):
     with Stubber(real.sms) as stub:
         expect_lookup(stub)
         send_fails(stub, code, status)
         expect_send(stub)
-        first, body = post()
-        second, _ = post()  # the person presses the button again, straight away
-        stub.assert_no_pending_responses()  # one paid lookup only: the retry reuses it
-    assert (first, body["error"]["code"]) == UNAVAILABLE
-    assert second == 202
+        first, _ = post()
+        send(real)  # refused, put back; then sent
+        second, _ = post()  # the person presses the button again: the cool-down holds
+        stub.assert_no_pending_responses()  # one paid lookup only
+    assert (first, second) == (202, 429)
     subscriber = real.store.get(NUMBER)
     assert subscriber.status is Status.PENDING
     assert subscriber.confirmation_sent_at is not None
     events = ledger(real)
     assert events[EventType.CONFIRMATION_SENT] == 1
-    assert events[EventType.SMS_FAILED] == 1
+    assert events[EventType.SMS_FAILED] == 0  # a throttle or a quota is a wait, not a failure
 
 
 def test_number_on_the_platform_opt_out_list_is_told_to_text_yes_and_can(real):
@@ -109,6 +118,7 @@ def test_number_on_the_platform_opt_out_list_is_told_to_text_yes_and_can(real):
             ResourceId="optin-opt-outs",
         )
         status, body = post()
+        send(real)
         stub.add_response(
             "delete_opted_out_number",
             {"OptedOutNumber": NUMBER},
@@ -116,6 +126,7 @@ def test_number_on_the_platform_opt_out_list_is_told_to_text_yes_and_can(real):
         )
         expect_send(stub, message_id="welcome-1")
         result = deliver(two_way_message(NUMBER, "YES"))
+        send(real)
         stub.assert_no_pending_responses()
     assert status == 202
     assert "text YES" in body["message"]
@@ -128,15 +139,15 @@ def test_number_on_the_platform_opt_out_list_is_told_to_text_yes_and_can(real):
     assert events[EventType.CONFIRMATION_SENT] == 0
 
 
-def test_other_conflicts_are_503_and_the_retry_sends(real):
+def test_other_conflicts_are_retried_from_the_queue(real):
     with Stubber(real.sms) as stub:
         expect_lookup(stub)
         send_fails(stub, "ConflictException", 409, Reason="RESOURCE_NOT_ACTIVE")
         expect_send(stub)
         first, _ = post()
-        second, _ = post()
+        send(real)
         stub.assert_no_pending_responses()
-    assert (first, second) == (503, 202)
+    assert first == 202
     assert ledger(real)[EventType.CONFIRMATION_SENT] == 1
 
 
@@ -155,6 +166,7 @@ def test_dynamodb_throttled_is_503_and_the_retry_is_accepted(real, operation, co
     assert real.store.get(NUMBER) is None
     second, _ = post()
     assert second == 202
+    send(real)
     assert len(canned.sent_to(NUMBER)) == 1
     assert ledger(real)[EventType.REGISTERED] == 1
 
@@ -180,6 +192,7 @@ def test_transaction_cancelled_for_throttling_is_503_and_the_retry_is_accepted(r
     assert first == 503
     second, _ = post()
     assert second == 202
+    send(real)
     assert len(canned.sent_to(NUMBER)) == 1
 
 
@@ -194,26 +207,52 @@ def test_transaction_conflict_is_retried_inside_the_call(real):
     real.dynamodb.fail("transact_write_items", conflict, times=2)
     status, _ = post()
     assert status == 202
+    send(real)
     assert len(canned.sent_to(NUMBER)) == 1
     assert ledger(real)[EventType.REGISTERED] == 1
 
 
-def test_ledger_write_failing_after_the_sms_went_out_still_answers_202(real, log_lines):
-    """The SMS is out, so the answer is 202 and no retry can send another; the ledger
-    event that failed is logged (masked) with its message id, as a gap to reconcile."""
+def test_ledger_write_failing_after_the_sms_went_out_is_never_a_second_sms(real, log_lines):
+    """The SMS is out, so the sender never puts it back and no retry can send another; the
+    ledger event that failed is logged (masked) with the message id, as a gap to reconcile."""
     canned = real.canned()
     post({**FORM, "phoneNumber": "+12065550143"})  # the container's first call is done
-    real.dynamodb.fail("put_item", client_error("PutItem", "ThrottlingException", 400))
+    send(real)
     status, _ = post()
     assert status == 202
+    # The sender's settlement after the send (the send record and CONFIRMATION_SENT).
+    real.dynamodb.fail(
+        "transact_write_items", client_error("TransactWriteItems", "ThrottlingException", 400)
+    )
+    send(real)
     assert post()[0] == 429  # the person tries again: the cool-down holds, no second SMS
+    real.ports.clock.advance(seconds=SEND_LEASE.total_seconds() + 1)
+    real.queue.enqueue(_confirmation_of(real))  # SQS delivers it again, after the lease
+    send(real)
     assert len(canned.sent_to(NUMBER)) == 1
     assert ledger(real)[EventType.CONFIRMATION_SENT] == 0  # the gap the log line records
     gaps = [json.loads(line) for line in log_lines() if "ledger event was not written" in line]
     assert len(gaps) == 1
     assert gaps[0]["phoneNumber"] == "+1******0142"
-    assert gaps[0]["messageId"]
+    assert gaps[0]["smsMessageId"]
     assert NUMBER not in json.dumps(gaps[0])
+
+
+def _confirmation_of(real: Any) -> Any:
+    """The confirmation the subscriber's current claim queued (a second copy of it)."""
+    from optin.domain import lifecycle
+    from optin.domain.messages import Template
+    from optin.domain.outbound import OutboundMessage
+
+    subscriber = real.store.get(NUMBER)
+    return OutboundMessage.decided(
+        Template.CONFIRMATION,
+        NUMBER,
+        real.ports.rules.texts.render(Template.CONFIRMATION),
+        subscriber.confirmation_sent_at,
+        claim=lifecycle.confirmation_claim(subscriber),
+        correlation_id=subscriber.correlation_id,
+    )
 
 
 # Inbound: the welcome SMS, redeliveries, order ----------------------------------------
@@ -223,14 +262,15 @@ def test_welcome_throttled_is_sent_once_on_redelivery(real):
     canned = CannedSms()
     canned.attach(real.sms)
     post()
+    send(real)
     message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
     with Stubber(real.sms) as stub:
         send_fails(stub, "ThrottlingException", 429)
-        with pytest.raises(Exception, match="SendTextMessage failed"):
-            deliver(message)  # Lambda will retry the event
         expect_send(stub, message_id="welcome-1")
+        assert deliver(message) == {"processed": 1}  # the welcome is queued
+        assert deliver(message) == {"processed": 1}  # SNS may deliver the reply again
         assert deliver(message) == {"processed": 1}
-        assert deliver(message) == {"processed": 1}  # and SNS may deliver it once more
+        send(real)  # throttled, back on the queue; then sent
         stub.assert_no_pending_responses()
     events = ledger(real)
     assert events[EventType.CONFIRMED] == 1
@@ -241,12 +281,15 @@ def test_welcome_throttled_is_sent_once_on_redelivery(real):
 def test_settle_failing_after_the_welcome_went_out_does_not_send_it_twice(real, log_lines):
     canned = real.canned()
     post()
+    send(real)
     message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
-    # The inbound write (marker + CONFIRMED) goes through; the settle after the send fails.
+    assert deliver(message) == {"processed": 1}  # CONFIRMED; the welcome is queued
+    # The sender's settlement after the send fails.
     throttled = client_error("TransactWriteItems", "ThrottlingException", 400)
-    real.dynamodb.fail("transact_write_items", throttled, after=1)
-    assert deliver(message) == {"processed": 1}  # the SMS is out: no retry is asked for
+    real.dynamodb.fail("transact_write_items", throttled)
+    assert real.drain() == [{"batchItemFailures": []}]  # the SMS is out: never put back
     deliver(message)  # a redelivery all the same
+    send(real)
     welcomes = [m for m in canned.sent_to(NUMBER) if m["Context"]["kind"] == "welcome"]
     assert len(welcomes) == 1
     events = ledger(real)
@@ -261,6 +304,7 @@ def test_settle_failing_after_the_welcome_went_out_does_not_send_it_twice(real, 
 def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real):
     canned = real.canned()
     post()
+    send(real)
     message = two_way_message(NUMBER, "YES", inbound_message_id="in-1")
     other = _competitor(real)  # a second Lambda invocation, given the same SNS message
 
@@ -270,6 +314,7 @@ def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real)
 
     canned.before_next_send(redelivered)
     assert deliver(message) == {"processed": 1}
+    send(real)
     welcomes = [m for m in canned.sent_to(NUMBER) if m["Context"]["kind"] == "welcome"]
     assert len(welcomes) + len(other.sender.sent) == 1
     assert ledger(real)[EventType.WELCOME_SENT] == 1
@@ -278,8 +323,10 @@ def test_redelivery_while_the_welcome_is_being_sent_does_not_send_it_again(real)
 def test_same_message_twice_in_one_batch_is_applied_once(real):
     canned = real.canned()
     post()
+    send(real)
     message = two_way_message(NUMBER, "YES", inbound_message_id="in-dup")
     assert deliver(message, message) == {"processed": 2}
+    send(real)
     assert [m["Context"]["kind"] for m in canned.sent_to(NUMBER)] == ["confirmation", "welcome"]
     events = ledger(real)
     assert (events[EventType.INBOUND], events[EventType.CONFIRMED]) == (1, 1)
@@ -288,8 +335,10 @@ def test_same_message_twice_in_one_batch_is_applied_once(real):
 def test_late_yes_after_stop_does_not_resubscribe(real):
     canned = real.canned()
     post()
+    send(real)
     deliver(two_way_message(NUMBER, "STOP", inbound_message_id="later"))
     deliver(two_way_message(NUMBER, "YES", inbound_message_id="earlier"))
+    send(real)
     assert real.store.get(NUMBER).status is Status.OPTED_OUT
     assert [m["Context"]["kind"] for m in canned.sent_to(NUMBER)] == ["confirmation"]
 
@@ -297,14 +346,18 @@ def test_late_yes_after_stop_does_not_resubscribe(real):
 def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real):
     canned = real.canned()
     post()
+    send(real)
     deliver(two_way_message(NUMBER, "YES"))
+    send(real)
     stop = two_way_message(NUMBER, "STOP", inbound_message_id="stop-1")
     deliver(stop)
     past_cooldown(real.ports)
     assert post()[0] == 202  # re-subscription requested: text YES
     deliver(two_way_message(NUMBER, "YES"))
+    send(real)
     assert real.store.get(NUMBER).status is Status.CONFIRMED
     deliver(stop)  # SNS delivers the old STOP again, days later
+    send(real)
     assert real.store.get(NUMBER).status is Status.CONFIRMED
     events = ledger(real)
     assert events[EventType.OPTED_OUT] == 1
@@ -337,10 +390,12 @@ def _register_again_while_a_reply_slips_in(real: Any, body: str) -> tuple[int, C
     and its claim, another container handles the reply ``body``."""
     canned = real.canned()
     post()
+    send(real)
     past_cooldown(real.ports)
     other = _competitor(real)
     real.dynamodb.before("transact_write_items", lambda: reply_directly(other, body, NUMBER))
     status, _ = post()
+    send(real)
     return status, canned
 
 

@@ -18,7 +18,7 @@ from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain.ports import Ports
 from optin.handlers import registration
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, installed
+from tests.support.fakes import BASE_ENV, Clock, fake_ports, installed
 from tests.support.harness import fictional_numbers, moto_table
 
 NUMBERS = list(fictional_numbers(offset=1000))[:50]
@@ -92,12 +92,8 @@ def moto_registration() -> Iterator[Ports]:
     settings_ = Settings.from_env(BASE_ENV)
     with mock_aws():
         client = moto_table(settings_.table_name)
-        ports = Ports(
-            rules=settings_.rules,
-            store=DynamoSubscriberStore(settings_.table_name, client=client),
-            sender=FakeSender(),
-            lookup=FakeLookup(),
-            clock=Clock(),
+        ports = fake_ports(
+            settings_.rules, Clock(), DynamoSubscriberStore(settings_.table_name, client=client)
         )
         with installed(ports, settings_):
             yield ports

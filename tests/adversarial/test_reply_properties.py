@@ -19,7 +19,7 @@ from optin.domain.model import Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, installed
+from tests.support.fakes import BASE_ENV, Clock, fake_ports, installed
 from tests.support.harness import fictional_numbers, moto_table
 from tests.support.lifecycle import register, reply
 
@@ -122,12 +122,10 @@ any_records = st.one_of(
 @pytest.fixture
 def moto_handler_ports(settings_for_replies: Settings, clock: Clock) -> Iterator[Ports]:
     with mock_aws():
-        ports = Ports(
-            rules=settings_for_replies.rules,
-            store=DynamoSubscriberStore("subscribers", client=moto_table("subscribers")),
-            sender=FakeSender(),
-            lookup=FakeLookup(),
-            clock=clock,
+        ports = fake_ports(
+            settings_for_replies.rules,
+            clock,
+            DynamoSubscriberStore("subscribers", client=moto_table("subscribers")),
         )
         with installed(ports, settings_for_replies):
             yield ports

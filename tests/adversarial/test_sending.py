@@ -216,7 +216,7 @@ def test_a_sender_stopping_after_the_send_never_sends_it_again(
     record = real.store.send_record(message.key)
     assert record is not None
     assert record.state is SendState.CLAIMED
-    assert any('"SMS sent but its send record' in line for line in log_lines())
+    assert any('"SMS sent but its ledger event was not written"' in line for line in log_lines())
     # The same message again (a duplicate enqueue, or SQS), after the lease.
     clock.advance(seconds=SEND_LEASE.total_seconds() + 1)
     real.queue.enqueue(message)

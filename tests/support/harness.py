@@ -251,7 +251,7 @@ class RealAdapters:
 
         self.dynamodb = wrap(moto_table(settings.table_name))
         self.sms = sms_client()
-        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.sqs = wrap(boto3.client("sqs", region_name="us-east-1"))
         self.queue_arns: dict[str, str] = {}
         urls = {}
         for name in ("transactional", "broadcast"):
@@ -280,29 +280,44 @@ class RealAdapters:
         """Answer End User Messaging in process from now on."""
         return CannedSms(number_types).attach_returning(self.sms)
 
-    def drain(self) -> list[dict[str, Any]]:
+    def drain(self, *, later_now: bool = False, rounds: int = 1000) -> list[dict[str, Any]]:
         """Hand every visible queued message to the sender function, as its SQS event source
-        would (transactional first), until none is visible; a message the sender put back
-        for later stays queued. Returns the sender's answers."""
-        return drain_queues(self.sqs, self.queue, self.queue_arns)
+        would (transactional first), deleting what it does not report as failed, until none
+        is visible. A message the sender puts back for later stays queued, unless
+        ``later_now``: then "later" is at once (SQS counts real seconds; the tests' clock
+        does not). Returns the sender's answers."""
+        return drain_queues(self.sqs, self.queue, self.queue_arns, later_now, rounds)
 
 
-def drain_queues(sqs: Any, queue: Any, arns: dict[str, str]) -> list[dict[str, Any]]:
+def drain_queues(
+    sqs: Any, queue: Any, arns: dict[str, str], later_now: bool = False, rounds: int = 1000
+) -> list[dict[str, Any]]:
     """The send queues on moto, drained through the real sender function."""
     from local.events import LambdaContext, sqs_event
     from optin.handlers import sender
 
-    answers = []
-    while True:
+    answers: list[dict[str, Any]] = []
+    for _ in range(rounds):
         for url in (queue.transactional_url, queue.broadcast_url):
             messages = sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
             ).get("Messages", [])
             if messages:
-                answers.append(sender.handler(sqs_event(messages, arns[url]), LambdaContext()))
+                answer = sender.handler(sqs_event(messages, arns[url]), LambdaContext())
+                answers.append(answer)
+                failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
+                for message in messages:
+                    handle = message["ReceiptHandle"]
+                    if message["MessageId"] not in failed:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+                    elif later_now:
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0
+                        )
                 break
         else:
             return answers
+    raise AssertionError(f"the send queues still had messages after {rounds} batches")
 
 
 @contextmanager
@@ -312,8 +327,10 @@ def on_real_adapters(
     """Inside the block AWS is moto and the handlers run on RealAdapters."""
     from moto import mock_aws
 
+    from local.service import lighten_moto
     from tests.support.fakes import installed
 
+    lighten_moto()  # the tests that queue hundreds of messages
     with mock_aws():
         adapters = RealAdapters(settings, clock, wrap)
         with installed(adapters.ports, settings):

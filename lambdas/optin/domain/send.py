@@ -170,17 +170,14 @@ def _send_on_time(
         seconds = (slot - ports.clock()).total_seconds()
         if seconds > 0:
             ports.sleep(seconds)
+        # Read again after the wait: an opt-out that came meanwhile still stops it.
+        blocker = lifecycle.send_blocker(
+            message.kind, message.claim, message.queued_at, ports.store.get(message.phone_number)
+        )
         now = ports.clock()
-        if now <= slot + pacing.LATENESS:
-            # Read again after the wait: an opt-out that came meanwhile still stops it.
-            blocker = lifecycle.send_blocker(
-                message.kind,
-                message.claim,
-                message.queued_at,
-                ports.store.get(message.phone_number),
-            )
-            if blocker is not None:
-                return _skip(ports, message, record, blocker, now)
+        if blocker is not None:
+            return _skip(ports, message, record, blocker, now)
+        if now <= slot + pacing.LATENESS:  # the last check: nothing but the send after it
             return _send(ports, message, record, parts, receive_count)
         # Too late for this slot (a slow call, a busy machine): sending now could crowd
         # the next window. The slot stays counted; take the next one.

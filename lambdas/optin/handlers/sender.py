@@ -118,7 +118,7 @@ def report(record: RecordResult) -> None:
     }
     if result.sent_not_recorded:
         count(Metric.LEDGER_WRITE_FAILED)
-        logger.error("SMS sent but its send record and ledger event were not written", extra=fields)
+        logger.error("SMS sent but its ledger event was not written", extra=fields)
     elif result.outcome in (SendOutcome.UNKNOWN, SendOutcome.REFUSED, SendOutcome.RETRY):
         logger.warning("queued SMS not sent", extra=fields)
     else:
