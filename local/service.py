@@ -51,6 +51,9 @@ LOCAL_SETTINGS: Mapping[str, str] = {
     "HELP_CONTACT": "support@example.com",
     "NUMBER_LOOKUP": "offline",
     "OPT_OUT_LIST_NAME": "optin-local-opt-outs",
+    # The pace of the simulated number (SIMULATOR_MPS, 20 by default): a deployment's
+    # default is 1 part a second, a new 10DLC number's.
+    "SEND_RATE_PER_SECOND": "20",
 }
 # Never AWS: moto intercepts every call, and these make sure nothing could reach an account.
 FAKE_AWS = {

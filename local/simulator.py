@@ -185,6 +185,9 @@ class PhoneSimulator:
             in_window = sum(count for _, count in self._recent)
             if in_window + parts > max(self.mps, parts):
                 self.throttled += 1
+                self._print(
+                    f"sms    ~ {mask(number)} [{kind}] throttled: over {self.mps} parts a second"
+                )
                 raise SimulatedRefusal(
                     "ThrottlingException", 400, "Rate exceeded for the origination identity."
                 )

@@ -5,7 +5,7 @@
   var POLL_MS = 1000;
   var E164 = /^\+[1-9]\d{6,14}$/;
   var selected = null;
-  var shownIds = [];
+  var shown = {};  // messageId -> the bubble's meta line, updated as the message moves on
   var lastSubscriber = "";
   var el = {};
 
@@ -60,7 +60,7 @@
   function select(number) {
     if (number === selected) return;
     selected = number;
-    shownIds = [];
+    shown = {};
     lastSubscriber = "";
     el.conversation.textContent = "";
     el.title.textContent = number;
@@ -73,25 +73,43 @@
 
   // ---- One phone ---------------------------------------------------------------------------
 
+  // What an outbound message's state reads as on the phone.
+  var STATES = {
+    queued: "Queued",
+    sent: "Sent",
+    delivered: "Delivered",
+    failed: "Failed",
+    "not sent": "Not sent"
+  };
+
+  function metaText(message) {
+    var parts = message.parts > 1 ? " · " + message.parts + " parts" : "";
+    if (message.direction === "inbound") return "Sent by this phone · " + time(message.at);
+    return (STATES[message.status] || "Received") +
+      (message.kind ? " (" + message.kind + ")" : "") + parts + " · " + time(message.at);
+  }
+
   function renderMessages(messages) {
-    var known = {};
-    shownIds.forEach(function (id) { known[id] = true; });
     messages.forEach(function (message) {
-      if (known[message.messageId]) return;
-      shownIds.push(message.messageId);
+      var known = shown[message.messageId];
+      if (known) {
+        known.meta.textContent = metaText(message);
+        known.li.setAttribute("data-status", message.status || "");
+        return;
+      }
       var li = document.createElement("li");
       li.className = "bubble bubble-" + message.direction;
       li.setAttribute("data-direction", message.direction);
+      li.setAttribute("data-status", message.status || "");
       var body = document.createElement("p");
       body.className = "body";
       body.textContent = message.body;
       var meta = document.createElement("p");
       meta.className = "meta";
-      meta.textContent = (message.direction === "inbound" ? "Sent by this phone" : "Received") +
-        (message.kind && message.direction === "outbound" ? " (" + message.kind + ")" : "") +
-        " · " + time(message.at);
+      meta.textContent = metaText(message);
       li.appendChild(body);
       li.appendChild(meta);
+      shown[message.messageId] = { li: li, meta: meta };
       el.conversation.appendChild(li);
       el.conversation.scrollTop = el.conversation.scrollHeight;
     });

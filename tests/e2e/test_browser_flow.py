@@ -84,6 +84,10 @@ def test_register_then_reply_yes_in_the_simulator(
     page.goto(f"{local_mode.base_url}/simulator#{phone}")
     conversation = page.get_by_role("log", name="Conversation")
     expect(conversation).to_contain_text("Reply YES to confirm")
+    # The confirmation leaves the send queue, then its delivery event comes back.
+    delivered = conversation.locator(".bubble-outbound[data-status=delivered]")
+    expect(delivered).to_contain_text("Reply YES to confirm")
+    expect(delivered.locator(".meta")).to_contain_text("Delivered (confirmation) · 2 parts")
     expect(page.locator("#subscriber")).to_contain_text("PENDING")
     page.get_by_label("Reply from this phone").fill("Yes")
     page.get_by_role("button", name="Send", exact=True).click()

@@ -26,6 +26,8 @@ _SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
 # The end-to-end session's cool-down between two registrations of a number (any state):
 # short enough for a test to wait it out, long enough for a second request to land inside.
 COOLDOWN_SECONDS = 5
+# What the simulator shows of a message that will not change any more.
+FINAL_STATES = ("delivered", "failed", "not sent")
 # Variables a developer's shell may set that would change what the tests expect.
 _LEFT_OUT = ("PORT", "ALLOWED_ORIGINS", "RESEND_COOLDOWN_SECONDS")
 
@@ -145,6 +147,8 @@ class LocalMode:
     # The form and the phone simulator ----------------------------------------------------
 
     def register(self, phone: str, **fields: Any) -> tuple[int, Any]:
+        """POST /register, then wait until what it queued has reached the phone (as a
+        person reads the text before answering it)."""
         document = {
             "firstName": "Ada",
             "lastName": "Lovelace",
@@ -153,7 +157,9 @@ class LocalMode:
             "source": "/tests",
             **fields,
         }
-        return self.json("POST", "/register", document)
+        answer = self.json("POST", "/register", document)
+        self.settled(_e164(phone))
+        return answer
 
     def messages(self, phone: str) -> list[dict[str, Any]]:
         status, document = self.json("GET", f"/simulator/api/messages?phoneNumber={phone}")
@@ -168,10 +174,34 @@ class LocalMode:
         return dict(document)
 
     def reply(self, phone: str, body: str) -> None:
+        """A text from the phone, then a wait until what it queued has reached the phone."""
         status, document = self.json(
             "POST", "/simulator/api/inbound", {"originationNumber": phone, "messageBody": body}
         )
         assert (status, document) == (200, {"delivered": True})
+        self.settled(phone)
+
+    def settled(self, phone: str | None, timeout: float = 10.0) -> None:
+        """Wait until no message to ``phone`` is queued or waiting for its delivery event:
+        the sender and the delivery function run in the background."""
+        if phone is None:
+            return
+
+        def moving() -> list[dict[str, Any]]:
+            return [m for m in self.messages(phone) if m["status"] not in ("", *FINAL_STATES)]
+
+        wait_until(lambda: not moving(), timeout)
+
+
+def _e164(raw: str) -> str | None:
+    """The number a registration names, as the service normalises it (None: not one)."""
+    from optin.domain.errors import RegistrationError
+    from optin.domain.phone import normalise
+
+    try:
+        return normalise(raw, "US", ("US", "CA")).e164
+    except RegistrationError:
+        return None
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
