@@ -1,10 +1,13 @@
 """AWS API calls per scenario, counted on the real adapters' clients.
 
 The functions' own wiring (``runtime.from_environment``, ``numberLookup=carrier``) builds
-the clients; moto answers DynamoDB and botocore's Stubber answers End User Messaging,
+the clients; moto answers DynamoDB and SQS, botocore's Stubber answers End User Messaging,
 checking each call's parameters. Every API call is counted at botocore's
 ``before-parameter-build`` event, which fires once per call on every client, before the
-Stubber answers (the Stubber's own ``before-call`` handler stops that event early).
+Stubber answers (the Stubber's own ``before-call`` handler stops that event early). A
+scenario counts the calls of the function that handles it and of the sender for the SMS it
+queued (the sender's queue is drained after it); the receive and delete calls of the
+sender's event source mapping are Lambda's, not counted.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+
+from optin.adapters.queue import SqsSendQueue
 from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock
-from tests.support.harness import SEND_KEYS, moto_table
+from tests.support.harness import SEND_KEYS, drain_queues, moto_table
 
 PAID = {"SendTextMessage", "CarrierLookup"}
+QUEUE_VARIABLES = ("SEND_QUEUE_URL", "BROADCAST_QUEUE_URL")
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
 SUBSCRIBED = "+12065550103"
 
@@ -56,23 +63,38 @@ def measure() -> dict[str, Any]:
     from optin.handlers import inbound, registration
 
     env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}
-    saved = {name: os.environ.get(name) for name in env}
+    saved = {name: os.environ.get(name) for name in (*env, *QUEUE_VARIABLES)}
     os.environ.update(env)
     results: dict[str, Any] = {}
     try:
         with mock_aws():
             moto_table(env["TABLE_NAME"])
+            sqs = boto3.client("sqs", region_name="us-east-1")  # the event source mapping's
+            urls = {v: sqs.create_queue(QueueName=v.lower())["QueueUrl"] for v in QUEUE_VARIABLES}
+            os.environ.update(urls)
             real = runtime.from_environment()
             ports = real.ports
             clock = Clock()
             ports.clock = clock
+            ports.sleep = clock.sleep
             runtime.install(real)
             dynamodb = ports.store._client  # type: ignore[attr-defined]
             sms = ports.sender._client  # type: ignore[attr-defined]
             assert ports.lookup._client is sms  # type: ignore[attr-defined]
+            ports.sender._send_client = sms  # type: ignore[attr-defined]
+            functions_sqs = boto3.client("sqs", region_name="us-east-1")
+            ports.queue = SqsSendQueue(
+                urls["SEND_QUEUE_URL"], urls["BROADCAST_QUEUE_URL"], functions_sqs
+            )
+            arns = {
+                url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                    "Attributes"
+                ]["QueueArn"]
+                for url in urls.values()
+            }
             counter = CallCounter()
-            counter.attach(dynamodb)
-            counter.attach(sms)
+            for client in (dynamodb, sms, functions_sqs):
+                counter.attach(client)
             stub = Stubber(sms)
             stub.activate()
 
@@ -101,6 +123,7 @@ def measure() -> dict[str, Any]:
             def scenario(name: str, run: Callable[[], Any], expect: Any) -> None:
                 clock.advance(seconds=5)
                 got = run()
+                drain_queues(sqs, ports.queue, arns)
                 stub.assert_no_pending_responses()
                 if got != expect:
                     raise RuntimeError(f"{name}: expected {expect}, got {got}")
@@ -131,7 +154,9 @@ def measure() -> dict[str, Any]:
             send(SUBSCRIBED)
             send(SUBSCRIBED)
             post(SUBSCRIBED)
+            drain_queues(sqs, ports.queue, arns)
             reply(SUBSCRIBED, "YES")
+            drain_queues(sqs, ports.queue, arns)
             counter.take()  # a confirmed number to opt out: not measured
             send(SUBSCRIBED)
             put_on_the_list(SUBSCRIBED)
@@ -148,9 +173,10 @@ def measure() -> dict[str, Any]:
                 os.environ[name] = value
     return {
         "method": "real adapters built by runtime.from_environment() with numberLookup=carrier; "
-        "moto answers DynamoDB, botocore Stubber answers End User Messaging; calls counted at "
-        "botocore's before-parameter-build event on both clients; container already warm "
-        "except in the first row",
+        "moto answers DynamoDB and SQS, botocore Stubber answers End User Messaging; calls "
+        "counted at botocore's before-parameter-build event on the functions' clients; each "
+        "scenario with the sender's calls for the SMS it queued (the send queue drained "
+        "through the sender function); containers already warm except in the first row",
         "scenarios": results,
     }
 

@@ -1,6 +1,7 @@
 """One cold start, in a fresh interpreter: ``python cold_child.py MODE RESULT_FILE``.
 
-MODE is ``floor`` (import boto3, create the two clients the functions use), ``registration``
+MODE is ``floor`` (import boto3, create the three clients the functions use: DynamoDB, End
+User Messaging, SQS), ``registration``
 or ``inbound`` (import the handler module, build its ports, serve one invocation), or
 ``empty`` (nothing: the interpreter alone). Nothing is imported before the clock starts.
 AWS is answered in process at botocore's ``before-send``: requests are built, serialised
@@ -41,6 +42,11 @@ def _answers(subscriber_item):
                 body = {"Item": subscriber_item}
         elif target == "SendTextMessage":
             body = {"MessageId": "cold-start-message"}
+        elif target == "SendMessage":  # the send queue (SQS checks the body's MD5)
+            import hashlib
+
+            digest = hashlib.md5(params["MessageBody"].encode(), usedforsecurity=False)
+            body = {"MessageId": "cold-start-queued", "MD5OfMessageBody": digest.hexdigest()}
         elif target == "CarrierLookup":
             body = {"E164PhoneNumber": params["PhoneNumber"], "PhoneNumberType": "MOBILE"}
         headers = {"x-amzn-RequestId": "cold", "Content-Type": "application/x-amz-json-1.0"}
@@ -78,6 +84,12 @@ def floor():
             retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
         ),
     )
+    boto3.client(
+        "sqs",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
+        ),
+    )
     return {"end": time.perf_counter(), "paused": 0.0}
 
 
@@ -98,6 +110,10 @@ def handler(name):
     clients = {id(c): c for c in (ports.store._client, ports.sender._client)}
     for client in clients.values():
         client.meta.events.register("before-send", answer)
+    # The send queue's client is built on its first use: it takes its events from the session.
+    import boto3
+
+    boto3.DEFAULT_SESSION._session.register("before-send", answer)
     with open(os.environ["BENCH_EVENT_FILE"], encoding="utf-8") as file:
         event = json.load(file)
     context = Context()

@@ -36,6 +36,12 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     }
     env.update(BASE_ENV)
     env.update(FAKE_AWS)
+    env.update(
+        {  # the queues exist only as URLs: every request is answered in the child
+            "SEND_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/send",
+            "BROADCAST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/broadcast",
+        }
+    )
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)])
     env.update(extra)
     return env
@@ -64,6 +70,7 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     from datetime import UTC, datetime
 
     ports = fake_ports(Settings.from_env(BASE_ENV).rules, Clock(datetime.now(UTC)))
+    ports.queue.immediate = False  # type: ignore[attr-defined]
     register(ports, PENDING_NUMBER)
     subscriber = ports.store.get(PENDING_NUMBER)
     assert subscriber is not None

@@ -1,10 +1,9 @@
-"""Local mode over HTTP: registrations per second from concurrent clients, then a count,
-through the simulator's API, of the subscribers and SMS that resulted."""
+"""Plain ``python -m local``: its memory before and after some registrations from
+concurrent clients. (The burst of sign-ups and what became of its SMS: ``sending``.)"""
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import threading
 import time
@@ -85,57 +84,5 @@ def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
     }
 
 
-def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
-    numbers = list(fictional_numbers())[:registrations]
-    with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
-        mode = LocalMode(Path(temp) / "local-mode.log")
-        try:
-            started = time.perf_counter()
-            statuses, client = _run_clients(mode.base_url, numbers, clients)
-            elapsed = time.perf_counter() - started
-            rss = mode.rss_megabytes()
-
-            subscribers = 0
-            pending = 0
-            for number in numbers:
-                status, document = mode.json("GET", f"/simulator/api/subscribers/{number}")
-                if status == 200:
-                    subscribers += 1
-                    pending += document["status"] == "PENDING"
-            _, phones = mode.json("GET", "/simulator/api/phones")
-            messages_by_number = {
-                row["phoneNumber"]: row["messageCount"] for row in phones["phones"]
-            }
-            sms = sum(messages_by_number.get(number, 0) for number in numbers)
-            sample = numbers[:: max(1, registrations // 20)]
-            sampled_ok = all(len(mode.messages(n)) == 1 for n in sample)
-        except Exception:
-            alive = mode.process.poll() is None
-            print(f"local mode alive: {alive}; its console ended with:", file=sys.stderr)
-            print("".join(mode.log[-30:]), file=sys.stderr)
-            raise
-        finally:
-            mode.stop()
-    accepted = statuses.count(202)
-    return {
-        "method": f"python -m local on a free port; {registrations} distinct fictional numbers "
-        f"POSTed by {clients} client threads (urllib); counts read back through "
-        "/simulator/api/subscribers/{n} and /simulator/api/phones",
-        "registrations": registrations,
-        "clients": clients,
-        "seconds": round(elapsed, 2),
-        "registrations_per_second": round(registrations / elapsed, 1),
-        "accepted": accepted,
-        "connections_dropped_then_retried": len(client.dropped),
-        "dropped_as": sorted(set(client.dropped)),
-        "other_statuses": {str(s): statuses.count(s) for s in sorted(set(statuses)) if s != 202},
-        "subscribers": subscribers,
-        "pending_subscribers": pending,
-        "simulated_sms": sms,
-        "sampled_conversations_with_one_message": sampled_ok,
-        "local_mode_rss_after_mb": rss,
-    }
-
-
 if __name__ == "__main__":
-    print(json.dumps({"run": measure(), "memory": memory_growth()}, indent=1))
+    print(json.dumps({"memory": memory_growth()}, indent=1))

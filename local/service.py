@@ -8,6 +8,7 @@ handed to the real delivery function.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -158,6 +159,7 @@ class LocalService:
             ),
         )
         runtime.install(runtime.Runtime(self.settings, ports))
+        self._duplicates = _positive(os.environ.get("LOCAL_QUEUE_DUPLICATES"), 0)
         self._stopping = threading.Event()
         self._workers = [
             threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
@@ -228,6 +230,7 @@ class LocalService:
             ).get("Messages", [])
             if not messages:
                 continue
+            self._duplicate_some(url, messages)
             answer = sender.handler(sqs_event(messages, self._queue_arns[url]), LambdaContext())
             failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
             for message in messages:
@@ -237,6 +240,18 @@ class LocalService:
                 self._show_unsent(json.loads(message["Body"]).get("key", ""))
             return True
         return False
+
+    def _duplicate_some(self, url: str, messages: list[dict[str, Any]]) -> None:
+        """LOCAL_QUEUE_DUPLICATES percent of first deliveries are delivered a second time
+        (SQS delivers at least once): the sender must still send each key once."""
+        if not self._duplicates:
+            return
+        for message in messages:
+            first = message.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+            digest = hashlib.sha256(message["MessageId"].encode()).digest()
+            if first and digest[0] * 100 < self._duplicates * 256:
+                self._sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+                self._print("queue  = a message delivered twice (LOCAL_QUEUE_DUPLICATES)")
 
     def _show_unsent(self, key: str) -> None:
         """A message the sender settled without sending: the simulator says why."""
@@ -388,6 +403,7 @@ class _ShownQueue:
 
 
 def _positive(value: str | None, default: int) -> int:
+    """A positive whole number from the environment, else ``default``."""
     try:
         number = int(value) if value else default
     except ValueError:
