@@ -28,15 +28,17 @@ from optin.adapters.schema import (
     disclosure_key,
     event_key,
     inbound_key,
+    limit_counter_key,
     subscriber_key,
     subscriber_partition,
 )
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
-from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, LimitCounter
 
 INBOUND_MARKER_DAYS = 30
+LIMIT_COUNTER_DAYS = 1  # a limit's counter is kept a day past its period, then expires
 # Answers that mean "busy or briefly down, retry later": error codes of a call, and the
 # cancellation reasons of a transaction (which drop the "Exception" suffix).
 _THROTTLED = {
@@ -240,6 +242,48 @@ class DynamoSubscriberStore:
         }
         self._transact([settle, *self._event_puts(phone_number, events)])
 
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        expires = counter.ends_at + timedelta(days=LIMIT_COUNTER_DAYS)
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_counter_key(counter),
+                UpdateExpression="SET #expires = :expires ADD #count :one",
+                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
+                ExpressionAttributeNames={"#count": "count", "#expires": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str(int(expires.timestamp()))},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_counter_key(counter),
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="#count > :zero",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def limit_count(self, counter: LimitCounter) -> int:
+        """The counter's value (0 when it was never taken or has expired)."""
+        item = self._get_item(_counter_key(counter))
+        return int(item["count"]["N"]) if item else 0
+
     def keep_disclosure(self, version: str, text: str) -> None:
         """Written once per version; this store remembers the versions it already kept, so
         a warm container does not write it on every registration."""
@@ -356,6 +400,10 @@ class DynamoSubscriberStore:
             raise
         except BotoCoreError as error:
             raise _unavailable(error) from error
+
+
+def _counter_key(counter: LimitCounter) -> dict[str, Any]:
+    return limit_counter_key(counter.kind.value, counter.scope, counter.period)
 
 
 def _reason_at(reasons: list[str], index: int) -> str:

@@ -9,6 +9,8 @@ One table holds every item of a number in one partition:
 - ``pk=SUB#<e164>, sk=EVENT#<utc>#<id>``: the consent ledger, written once, never updated;
 - ``pk=INBOUND#<message id>, sk=INBOUND``: inbound de-duplication markers (TTL);
 - ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed.
+- ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
+  counters of the limits across numbers (``count``, TTL a day after their period).
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ def inbound_key(message_id: str) -> dict[str, Any]:
 
 def disclosure_key(version: str) -> dict[str, Any]:
     return _key(f"DISCLOSURE#{version}", DISCLOSURE)
+
+
+def limit_counter_key(kind: str, scope: str, period: str) -> dict[str, Any]:
+    """A limit's counter: one partition per prefix (or one for the daily budget), one item
+    per period, so an operator can read a prefix's hours in one query."""
+    return _key(f"LIMIT#{kind}#{scope}" if scope else f"LIMIT#{kind}", period)
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

@@ -64,6 +64,11 @@ class TooManyRequests(RegistrationError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
+class BudgetExhausted(TooManyRequests):
+    """The day's confirmation budget is spent: answered exactly as any other 429, and
+    counted apart for the operators (ConfirmationBudgetExhausted)."""
+
+
 class Dependency(enum.StrEnum):
     """What the service depends on at run time, named in metrics and logs when it fails."""
 
