@@ -56,7 +56,7 @@ test: venv browser lint
 	$(PY) -m pytest
 
 test-unit: venv
-	$(PY) -m pytest tests/unit tests/adapters
+	$(PY) -m pytest tests/unit tests/adapters tests/handlers
 
 test-infra: venv
 	$(PY) -m pytest tests/infra

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.adversarial.harness import ROOT
+from tests.support.harness import ROOT
 
 ZIP_LEVEL = 9  # the CDK's asset zips: deflate, best compression
 

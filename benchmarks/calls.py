@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.adversarial.harness import SEND_KEYS, moto_table
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock
+from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock
+from tests.support.harness import SEND_KEYS, moto_table
 
 PAID = {"SendTextMessage", "CarrierLookup"}
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import median
-from tests.adversarial.harness import ROOT
-from tests.fakes import BASE_ENV, FAKE_AWS
+from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock, fake_ports
+from tests.support.harness import ROOT
 
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 MODES = ("empty", "floor", "registration", "inbound")
@@ -46,10 +46,8 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     confirms a pending number (whose item the local DynamoDB answer returns)."""
     from local.events import api_gateway_event, sns_event, two_way_message
     from optin.adapters.dynamodb import _subscriber_item
-    from optin.domain.ports import Ports
     from optin.settings import Settings
-    from tests.fakes import Clock, FakeLookup, FakeSender, MemoryStore
-    from tests.unit.lifecycle_support import register
+    from tests.support.lifecycle import register
 
     form = {
         "phoneNumber": "+12065550199",
@@ -65,16 +63,9 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     # A pending subscriber, as the registration flow leaves it (clock: now).
     from datetime import UTC, datetime
 
-    store = MemoryStore()
-    ports = Ports(
-        rules=Settings.from_env(BASE_ENV).rules,
-        store=store,
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=Clock(datetime.now(UTC)),
-    )
+    ports = fake_ports(Settings.from_env(BASE_ENV).rules, Clock(datetime.now(UTC)))
     register(ports, PENDING_NUMBER)
-    subscriber = store.get(PENDING_NUMBER)
+    subscriber = ports.store.get(PENDING_NUMBER)
     assert subscriber is not None
     item = json.dumps(_subscriber_item(subscriber))
     return {
@@ -85,20 +76,27 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def _run_once(mode: str, env: dict[str, str], directory: Path) -> dict[str, Any]:
-    result_file = directory / f"{mode}-result.json"
-    result_file.unlink(missing_ok=True)
-    spawned = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, str(CHILD), mode, str(result_file)],
+def _child(
+    mode: str, env: dict[str, str], result_file: Path, *python_options: str, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """One cold start: a new interpreter running the child for ``mode``; stderr kept."""
+    return subprocess.run(
+        [sys.executable, *python_options, str(CHILD), mode, str(result_file)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        check=False,
+        check=check,
         timeout=120,
     )
+
+
+def _run_once(mode: str, env: dict[str, str], directory: Path) -> dict[str, Any]:
+    result_file = directory / f"{mode}-result.json"
+    result_file.unlink(missing_ok=True)
+    spawned = time.perf_counter()
+    completed = _child(mode, env, result_file)
     if completed.returncode != 0:
         raise RuntimeError(f"cold start child {mode} failed:\n{completed.stderr}")
     result = json.loads(result_file.read_text())
@@ -122,16 +120,7 @@ def _run_once(mode: str, env: dict[str, str], directory: Path) -> dict[str, Any]
 def _import_profile(mode: str, env: dict[str, str], directory: Path) -> dict[str, float]:
     """``-X importtime`` of one cold start: self time (ms) summed by top-level package."""
     result_file = directory / "importtime.json"
-    completed = subprocess.run(
-        [sys.executable, "-X", "importtime", str(CHILD), mode, str(result_file)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    completed = _child(mode, env, result_file, "-X", "importtime", check=True)
     totals: dict[str, float] = defaultdict(float)
     line_format = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
     for line in completed.stderr.splitlines():

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.adversarial.harness import LocalMode, fictional_numbers
+from tests.support.harness import fictional_numbers
+from tests.support.local_mode import LocalMode
 
 FORM = {"firstName": "Ada", "lastName": "Lovelace", "consent": True, "source": "/bench"}
 
@@ -68,14 +69,13 @@ def _run_clients(base_url: str, numbers: list[str], clients: int) -> tuple[list[
 def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
     """Plain ``python -m local``: its memory before and after some registrations."""
     numbers = list(fictional_numbers(offset=3000))[:registrations]
-    with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
-        mode = LocalMode(Path(temp) / "local-mode.log")
-        try:
-            before = mode.rss_megabytes()
-            statuses, _ = _run_clients(mode.base_url, numbers, clients)
-            after = mode.rss_megabytes()
-        finally:
-            mode.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="optin-local-") as temp,
+        LocalMode(Path(temp) / "local-mode.log") as mode,
+    ):
+        before = mode.rss_megabytes()
+        statuses, _ = _run_clients(mode.base_url, numbers, clients)
+        after = mode.rss_megabytes()
     return {
         "command": "python -m local",
         "registrations": registrations,
@@ -88,8 +88,7 @@ def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
 def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
     numbers = list(fictional_numbers())[:registrations]
     with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
-        log = Path(temp) / "local-mode.log"
-        mode = LocalMode(log)
+        mode = LocalMode(Path(temp) / "local-mode.log")
         try:
             started = time.perf_counter()
             statuses, client = _run_clients(mode.base_url, numbers, clients)
@@ -109,15 +108,11 @@ def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
             }
             sms = sum(messages_by_number.get(number, 0) for number in numbers)
             sample = numbers[:: max(1, registrations // 20)]
-            sampled_ok = all(
-                len(mode.json("GET", f"/simulator/api/messages?phoneNumber={n}")[1]["messages"])
-                == 1
-                for n in sample
-            )
+            sampled_ok = all(len(mode.messages(n)) == 1 for n in sample)
         except Exception:
             alive = mode.process.poll() is None
             print(f"local mode alive: {alive}; its console ended with:", file=sys.stderr)
-            print("".join(log.read_text(errors="replace").splitlines(True)[-30:]), file=sys.stderr)
+            print("".join(mode.log[-30:]), file=sys.stderr)
             raise
         finally:
             mode.stop()

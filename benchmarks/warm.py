@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.stats import median, percentile
-from tests.adversarial.harness import CannedSms, fictional_numbers, moto_table
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.fakes import BASE_ENV, FAKE_AWS, Clock, fake_ports
+from tests.support.harness import CannedSms, fictional_numbers, moto_table
 
 WARMUP = 50
 BATCH = 50
@@ -165,18 +165,11 @@ def _processed(response: Any) -> bool:
 
 def measure(invocations: int = 1000) -> dict[str, Any]:
     os.environ.update(FAKE_AWS)
-    from optin.domain.ports import Ports
     from optin.settings import Settings
 
     settings = Settings.from_env(BASE_ENV)
     clock = Clock()
-    memory = Ports(
-        rules=settings.rules,
-        store=MemoryStore(),
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=clock,
-    )
+    memory = fake_ports(settings.rules, clock)
     result = {"in_memory": _run(settings, memory, clock, invocations)}
     sent = len(memory.sender.sent)  # type: ignore[attr-defined]
     if sent != 2 * (invocations + WARMUP):

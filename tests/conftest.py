@@ -3,12 +3,22 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from moto import mock_aws
 
+from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain.ports import Ports
 from optin.settings import Settings
-from tests.fakes import BASE_ENV, FAKE_AWS, Clock, FakeLookup, FakeSender, MemoryStore, installed
+from tests.support.fakes import (
+    BASE_ENV,
+    FAKE_AWS,
+    Clock,
+    fake_ports,
+    installed,
+)
+from tests.support.harness import moto_table
 
 os.environ.update(FAKE_AWS)
 os.environ.pop("AWS_PROFILE", None)
@@ -27,15 +37,27 @@ def clock() -> Clock:
 @pytest.fixture
 def ports(settings: Settings, clock: Clock) -> Iterator[Ports]:
     """In-memory ports, installed for the handlers too."""
-    memory = Ports(
-        rules=settings.rules,
-        store=MemoryStore(),
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=clock,
-    )
-    with installed(memory, settings):
+    with installed(fake_ports(settings.rules, clock), settings) as memory:
         yield memory
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A moto DynamoDB with the table built from the stack's own definition."""
+    with mock_aws():
+        yield moto_table()
+
+
+@pytest.fixture
+def store(dynamodb: Any) -> DynamoSubscriberStore:
+    return DynamoSubscriberStore("subscribers", client=dynamodb)
+
+
+@pytest.fixture
+def moto_ports(settings: Settings, clock: Clock, store: DynamoSubscriberStore) -> Iterator[Ports]:
+    """Handlers on the real DynamoDB adapter (moto) with an SMS fake at the boundary."""
+    with installed(fake_ports(settings.rules, clock, store), settings) as ports:
+        yield ports
 
 
 @pytest.fixture

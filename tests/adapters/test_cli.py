@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
@@ -14,9 +13,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from optin import cli
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain.model import EventType, Status
-from tests.unit.lifecycle_support import NUMBER, register, reply
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.harness import ROOT
+from tests.support.lifecycle import NUMBER, register, reply
 
 
 def run(store, capsys, *argv):

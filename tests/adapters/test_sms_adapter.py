@@ -10,7 +10,7 @@ from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV
 
 NUMBER = "+12065550142"
 
@@ -18,6 +18,25 @@ NUMBER = "+12065550142"
 @pytest.fixture
 def client():
     return boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
+
+
+@pytest.fixture
+def sender(client, settings):
+    return EndUserMessagingSender(settings, client)
+
+
+def send(sender: EndUserMessagingSender) -> str:
+    return sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+
+
+def conflict(stub: Stubber, reason: str, **fields: str) -> None:
+    """SendTextMessage refused with a ConflictException for ``reason``."""
+    stub.add_client_error(
+        "send_text_message",
+        service_error_code="ConflictException",
+        http_status_code=409,
+        modeled_fields={"Message": reason.lower(), "Reason": reason, **fields},
+    )
 
 
 def expected_send(settings: Settings, **overrides):
@@ -35,14 +54,10 @@ def expected_send(settings: Settings, **overrides):
     return {key: value for key, value in params.items() if value is not None}
 
 
-def test_send_text_message(client, settings):
-    sender = EndUserMessagingSender(settings, client)
+def test_send_text_message(client, settings, sender):
     with Stubber(client) as stub:
         stub.add_response("send_text_message", {"MessageId": "m-1"}, expected_send(settings))
-        assert (
-            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
-            == "m-1"
-        )
+        assert send(sender) == "m-1"
         stub.assert_no_pending_responses()
 
 
@@ -53,52 +68,39 @@ def test_send_without_configuration_set_or_protect_configuration(client):
     params = expected_send(settings, ConfigurationSetName=None, ProtectConfigurationId=None)
     with Stubber(client) as stub:
         stub.add_response("send_text_message", {"MessageId": "m-2"}, params)
-        sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+        send(sender)
 
 
 @pytest.mark.parametrize(
     "code", ["ThrottlingException", "ServiceQuotaExceededException", "InternalServerException"]
 )
-def test_provider_trouble_is_sms_unavailable(client, settings, code):
-    sender = EndUserMessagingSender(settings, client)
+def test_provider_trouble_is_sms_unavailable(client, sender, code):
     with Stubber(client) as stub:
         stub.add_client_error("send_text_message", service_error_code=code, http_status_code=429)
         with pytest.raises(DependencyUnavailable, match=code):
-            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+            send(sender)
 
 
-def test_opted_out_destination(client, settings):
-    sender = EndUserMessagingSender(settings, client)
+def test_opted_out_destination(client, sender):
     with Stubber(client) as stub:
-        stub.add_client_error(
-            "send_text_message",
-            service_error_code="ConflictException",
-            http_status_code=409,
-            modeled_fields={
-                "Message": "opted out",
-                "Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT",
-                "ResourceType": "opt-out-list",
-                "ResourceId": "default",
-            },
+        conflict(
+            stub,
+            "DESTINATION_PHONE_NUMBER_OPTED_OUT",
+            ResourceType="opt-out-list",
+            ResourceId="default",
         )
         with pytest.raises(DestinationOptedOut):
-            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+            send(sender)
 
 
-def test_other_conflicts_are_not_opt_outs(client, settings):
-    sender = EndUserMessagingSender(settings, client)
+def test_other_conflicts_are_not_opt_outs(client, sender):
     with Stubber(client) as stub:
-        stub.add_client_error(
-            "send_text_message",
-            service_error_code="ConflictException",
-            modeled_fields={"Message": "x", "Reason": "RESOURCE_NOT_ACTIVE"},
-        )
+        conflict(stub, "RESOURCE_NOT_ACTIVE")
         with pytest.raises(DependencyUnavailable):
-            sender.send(NUMBER, "hello", kind=Template.CONFIRMATION, correlation_id="corr-1")
+            send(sender)
 
 
-def test_remove_opt_out(client, settings):
-    sender = EndUserMessagingSender(settings, client)
+def test_remove_opt_out(client, sender):
     params = {"OptOutListName": "optin-opt-outs", "OptedOutNumber": NUMBER}
     with Stubber(client) as stub:
         stub.add_response("delete_opted_out_number", {"OptedOutNumber": NUMBER}, params)

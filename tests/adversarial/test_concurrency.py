@@ -13,52 +13,32 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
-from moto import mock_aws
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
 from optin.domain.model import EventType, Status
-from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
 from optin.settings import Settings
-from tests.adversarial.harness import (
-    CannedSms,
-    LockedClient,
-    fictional_numbers,
-    moto_table,
-    sms_client,
-)
-from tests.fakes import Clock, installed
+from tests.support.fakes import Clock
+from tests.support.harness import CannedSms, LockedClient, fictional_numbers, on_real_adapters
 
 NUMBER = "+12065550142"
 
 
-class Concurrent:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        self.store = DynamoSubscriberStore(
-            settings.table_name, client=LockedClient(moto_table(settings.table_name))
-        )
-        client = sms_client()
-        self.sms = CannedSms().attach_returning(client)
-        self.ports = Ports(
-            rules=settings.rules,
-            store=self.store,
-            sender=EndUserMessagingSender(settings, client),
-            lookup=CarrierNumberLookup(client),
-            clock=clock,
-        )
+class Concurrent(NamedTuple):
+    """The real adapters' store, DynamoDB one call at a time, and every SMS answered."""
+
+    store: DynamoSubscriberStore
+    sms: CannedSms
 
 
 @pytest.fixture
 def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]:
-    with mock_aws():
-        world = Concurrent(carrier_settings, clock)
-        with installed(world.ports, carrier_settings):
-            yield world
+    with on_real_adapters(carrier_settings, clock, wrap=LockedClient) as adapters:
+        yield Concurrent(adapters.store, adapters.canned())
 
 
 def post(number: str) -> int:

@@ -17,14 +17,17 @@ from botocore.stub import ANY, Stubber
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
 from optin.domain.reply import receive_reply
 from optin.handlers import inbound, registration
-from tests.adversarial.harness import SEND_KEYS, CannedSms, client_error
-from tests.fakes import FakeLookup, FakeSender
-from tests.unit.lifecycle_support import register as register_directly
-from tests.unit.lifecycle_support import reply as reply_directly
+from tests.support.errors import UNAVAILABLE, status_and_code
+from tests.support.fakes import fake_ports
+from tests.support.harness import SEND_KEYS, CannedSms, client_error
+from tests.support.lifecycle import past_cooldown
+from tests.support.lifecycle import register as register_directly
+from tests.support.lifecycle import reply as reply_directly
 
 NUMBER = "+12065550142"
 FORM = {"phoneNumber": NUMBER, "firstName": "Ada", "lastName": "Lovelace", "consent": True}
@@ -84,7 +87,7 @@ def test_sms_refused_then_a_retry_sends_exactly_one_confirmation(real, code, sta
         first, body = post()
         second, _ = post()  # the person presses the button again, straight away
         stub.assert_no_pending_responses()  # one paid lookup only: the retry reuses it
-    assert (first, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (first, body["error"]["code"]) == UNAVAILABLE
     assert second == 202
     subscriber = real.store.get(NUMBER)
     assert subscriber.status is Status.PENDING
@@ -147,7 +150,7 @@ def test_dynamodb_throttled_is_503_and_the_retry_is_accepted(real, operation, co
     canned = real.canned()
     real.dynamodb.fail(operation, client_error(operation, code, 400))
     first, body = post()
-    assert (first, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (first, body["error"]["code"]) == UNAVAILABLE
     assert canned.sent == []
     assert real.store.get(NUMBER) is None
     second, _ = post()
@@ -160,7 +163,7 @@ def test_dynamodb_service_unavailable_is_503(real):
     real.canned()
     real.dynamodb.fail("get_item", client_error("GetItem", "ServiceUnavailable", 503))
     status, body = post()
-    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (status, body["error"]["code"]) == UNAVAILABLE
 
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
@@ -291,13 +294,13 @@ def test_late_yes_after_stop_does_not_resubscribe(real):
     assert [m["Context"]["kind"] for m in canned.sent_to(NUMBER)] == ["confirmation"]
 
 
-def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real, clock):
+def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real):
     canned = real.canned()
     post()
     deliver(two_way_message(NUMBER, "YES"))
     stop = two_way_message(NUMBER, "STOP", inbound_message_id="stop-1")
     deliver(stop)
-    clock.advance(seconds=61)
+    past_cooldown(real.ports)
     assert post()[0] == 202  # re-subscription requested: text YES
     deliver(two_way_message(NUMBER, "YES"))
     assert real.store.get(NUMBER).status is Status.CONFIRMED
@@ -316,13 +319,7 @@ def test_redelivered_old_stop_does_not_undo_a_later_resubscription(real, clock):
 def _competitor(real: Any) -> Ports:
     """Another Lambda container: same table (without the fault injector), its own SMS."""
     store = DynamoSubscriberStore(real.store.table_name, client=real.dynamodb._client)
-    return Ports(
-        rules=real.ports.rules,
-        store=store,
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=real.ports.clock,
-    )
+    return fake_ports(real.ports.rules, real.ports.clock, store)
 
 
 def test_competing_registration_between_read_and_claim_sends_one_confirmation(real):
@@ -330,18 +327,25 @@ def test_competing_registration_between_read_and_claim_sends_one_confirmation(re
     other = _competitor(real)
     real.dynamodb.before("transact_write_items", lambda: register_directly(other, NUMBER))
     status, body = post()
-    assert (status, body["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert (status, body["error"]["code"]) == status_and_code(TooManyRequests)
     assert len(canned.sent) + len(other.sender.sent) == 1
     assert ledger(real)[EventType.REGISTERED] == 1
 
 
-def test_stop_between_read_and_claim_wins_over_the_registration(real, clock):
+def _register_again_while_a_reply_slips_in(real: Any, body: str) -> tuple[int, CannedSms]:
+    """Register, let the cool-down pass, register again: between that registration's read
+    and its claim, another container handles the reply ``body``."""
     canned = real.canned()
     post()
-    clock.advance(seconds=61)
+    past_cooldown(real.ports)
     other = _competitor(real)
-    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "STOP", NUMBER))
+    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, body, NUMBER))
     status, _ = post()
+    return status, canned
+
+
+def test_stop_between_read_and_claim_wins_over_the_registration(real):
+    status, canned = _register_again_while_a_reply_slips_in(real, "STOP")
     assert status == 202  # same answer as ever; the response says to text YES
     subscriber = real.store.get(NUMBER)
     assert subscriber.status is Status.OPTED_OUT
@@ -351,13 +355,8 @@ def test_stop_between_read_and_claim_wins_over_the_registration(real, clock):
     assert events[EventType.RESUBSCRIBE_REQUESTED] == 1
 
 
-def test_yes_between_read_and_claim_is_not_downgraded(real, clock):
-    canned = real.canned()
-    post()
-    clock.advance(seconds=61)
-    other = _competitor(real)
-    real.dynamodb.before("transact_write_items", lambda: reply_directly(other, "YES", NUMBER))
-    status, _ = post()
+def test_yes_between_read_and_claim_is_not_downgraded(real):
+    status, canned = _register_again_while_a_reply_slips_in(real, "YES")
     assert status == 202
     assert real.store.get(NUMBER).status is Status.CONFIRMED
     assert len(canned.sent_to(NUMBER)) == 1

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from local.server import LocalServer
-from tests.adversarial.harness import LocalMode, fictional_numbers
+from tests.support.harness import fictional_numbers
+from tests.support.local_mode import LocalMode
 
 
 def test_local_server_listens_with_a_backlog_for_concurrent_clients():
@@ -15,19 +16,15 @@ def test_local_server_listens_with_a_backlog_for_concurrent_clients():
 
 
 def test_local_mode_memory_stays_flat_over_two_hundred_registrations(tmp_path: Path):
-    mode = LocalMode(tmp_path / "console.log")
-    try:
-        form = {"firstName": "Ada", "lastName": "Lovelace", "consent": True}
+    with LocalMode(tmp_path / "console.log") as mode:
 
         def register(number: str) -> int:
-            return mode.json("POST", "/register", {**form, "phoneNumber": number})[0]
+            return int(mode.register(number)[0])
 
         register("+12065550199")
         before = mode.rss_megabytes()
         with ThreadPoolExecutor(max_workers=4) as pool:
             statuses = list(pool.map(register, list(fictional_numbers(offset=3500))[:200]))
         growth = mode.rss_megabytes() - before
-    finally:
-        mode.stop()
     assert statuses.count(202) == 200, json.dumps(statuses)
     assert growth <= 100, f"local mode grew by {growth} MB"

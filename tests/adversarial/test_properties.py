@@ -7,37 +7,21 @@ import json
 import unicodedata
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
-from optin import runtime
-from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
+from optin.domain.errors import InvalidPhoneNumber, TooManyRequests, UnsupportedCountry
 from optin.domain.keywords import Keyword, classify, has_opt_out_word
 from optin.domain.phone import normalise
-from optin.domain.ports import Ports
 from optin.handlers import inbound, registration
-from optin.settings import Settings
-from tests.adversarial.harness import fictional_numbers
-from tests.fakes import BASE_ENV, Clock, FakeLookup, FakeSender, MemoryStore
+from tests.support.errors import REFUSAL_STATUS, codes_by_status
+from tests.support.harness import fictional_numbers
+from tests.support.lifecycle import past_cooldown
 
 ALLOWED = ("US", "CA")
 NUMBERS = list(fictional_numbers())[:400]
-ERROR_CODES = {
-    400: {
-        "INVALID_JSON",
-        "MISSING_FIELD",
-        "INVALID_FIELD",
-        "INVALID_PHONE_NUMBER",
-        "CONSENT_REQUIRED",
-        "UNSUPPORTED_COUNTRY",
-        "NOT_A_MOBILE_NUMBER",
-    },
-    413: {"PAYLOAD_TOO_LARGE"},
-    415: {"UNSUPPORTED_MEDIA_TYPE"},
-    429: {"TOO_MANY_REQUESTS"},
-}
+ERROR_CODES = codes_by_status(REFUSAL_STATUS)
 FAST = settings(max_examples=300, deadline=None)
 # The handlers share ports across examples on purpose (state only accumulates).
 HANDLERS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -203,21 +187,6 @@ def proxy_events(draw: Any) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def memory_ports() -> Ports:
-    settings = Settings.from_env(BASE_ENV)
-    ports = Ports(
-        rules=settings.rules,
-        store=MemoryStore(),
-        sender=FakeSender(),
-        lookup=FakeLookup(),
-        clock=Clock(),
-    )
-    runtime.install(runtime.Runtime(settings, ports))
-    yield ports
-    runtime.install(None)
-
-
 def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     status = response["statusCode"]
     assert response["headers"]["Content-Type"] == "application/json"
@@ -232,7 +201,7 @@ def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(error["message"], str)
     assert error["message"]
     assert isinstance(error.get("field", ""), str)
-    if status == 429:
+    if status == TooManyRequests.status:
         assert int(response["headers"]["Retry-After"]) >= 1
     return body
 
@@ -241,8 +210,8 @@ def _check_response(response: dict[str, Any]) -> dict[str, Any]:
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(event=proxy_events())
-def test_registration_handler_never_answers_5xx(memory_ports, event):
-    memory_ports.clock.advance(seconds=61)
+def test_registration_handler_never_answers_5xx(ports, event):
+    past_cooldown(ports)
     _check_response(registration.handler(event, LambdaContext()))
 
 
@@ -250,11 +219,11 @@ def test_registration_handler_never_answers_5xx(memory_ports, event):
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(form=form_fields)
-def test_accepted_registrations_send_exactly_one_confirmation(memory_ports, form):
-    before = len(memory_ports.sender.sent)
+def test_accepted_registrations_send_exactly_one_confirmation(ports, form):
+    before = len(ports.sender.sent)
     response = registration.handler(api_gateway_event(json.dumps(form)), LambdaContext())
     body = _check_response(response)
-    sent = len(memory_ports.sender.sent) - before
+    sent = len(ports.sender.sent) - before
     if response["statusCode"] == 202:
         assert "status" in body
         assert sent <= 1
@@ -290,7 +259,7 @@ records = st.one_of(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=st.lists(records, max_size=4))
-def test_inbound_handler_never_raises_on_malformed_records(memory_ports, batch):
+def test_inbound_handler_never_raises_on_malformed_records(ports, batch):
     result = inbound.handler({"Records": batch}, LambdaContext())
     assert 0 <= result["processed"] <= len(batch)
 
@@ -299,8 +268,8 @@ def test_inbound_handler_never_raises_on_malformed_records(memory_ports, batch):
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=st.text(max_size=60), number=st.sampled_from(NUMBERS[:20]))
-def test_inbound_from_any_sender_never_creates_a_subscriber(memory_ports, body, number):
+def test_inbound_from_any_sender_never_creates_a_subscriber(ports, body, number):
     event = sns_event({"originationNumber": number, "messageBody": body, "inboundMessageId": body})
     inbound.handler(event, LambdaContext())
-    assert memory_ports.store.get(number) is None
-    assert memory_ports.sender.sent == []
+    assert ports.store.get(number) is None
+    assert ports.sender.sent == []

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import OUTPUT, LocalMode, start_local_mode
+from tests.support.harness import fictional_numbers
+from tests.support.local_mode import OUTPUT, LocalMode
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,10 +29,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Fictional numbers (555-01xx) that phonenumbers treats as valid US mobile numbers;
-# every test takes fresh ones so the session's shared state never couples tests.
-_AREA_CODES = ("201", "202", "206", "212", "303", "312", "415", "503", "617", "702")
-_NUMBERS = (f"+1{area}555{line:04d}" for area in _AREA_CODES for line in range(100, 200))
+# Every test takes fresh fictional numbers so the session's shared state never couples tests.
+_NUMBERS = fictional_numbers()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,15 +50,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="session")
 def local_mode() -> Iterator[LocalMode]:
-    mode = start_local_mode()
-    try:
+    with LocalMode() as mode:
         yield mode
-    finally:
-        mode.process.terminate()
-        try:
-            mode.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            mode.process.kill()
 
 
 @pytest.fixture

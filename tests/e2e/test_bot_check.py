@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.harness import LocalMode
 from tests.e2e.test_browser_flow import fill_form, national, open_form
+from tests.support.local_mode import LocalMode
 
 pytestmark = pytest.mark.e2e
 
@@ -95,6 +95,19 @@ def posts(page: Page) -> list[Any]:
     return sent
 
 
+def sign_up_with_check(
+    page: Page, local_mode: LocalMode, mode: str, script: str | None, phone: str
+) -> tuple[list[str], list[Any]]:
+    """Open the form with the bot check ``mode`` on, fill it for ``phone`` and press Sign up.
+    Returns the integration scripts asked for and the registrations sent (so far)."""
+    asked = with_bot_check(page, mode, script=script)
+    sent = posts(page)
+    open_form(page, local_mode)
+    fill_form(page, national(phone))
+    page.get_by_role("button", name="Sign up").click()
+    return asked, sent
+
+
 def test_without_a_check_the_form_loads_nothing_from_aws_waf_and_sends_no_token(
     page: Page, local_mode: LocalMode, new_number: Callable[[], str]
 ) -> None:
@@ -116,12 +129,8 @@ def test_without_a_check_the_form_loads_nothing_from_aws_waf_and_sends_no_token(
 def test_with_a_challenge_the_registration_carries_wafs_token(
     checked_page: Page, local_mode: LocalMode, new_number: Callable[[], str]
 ) -> None:
-    asked = with_bot_check(checked_page, "challenge", script=FAKE_INTEGRATION)
-    sent = posts(checked_page)
-    open_form(checked_page, local_mode)
     phone = new_number()
-    fill_form(checked_page, national(phone))
-    checked_page.get_by_role("button", name="Sign up").click()
+    asked, sent = sign_up_with_check(checked_page, local_mode, "challenge", FAKE_INTEGRATION, phone)
     expect(checked_page.get_by_role("status")).to_contain_text("Almost done: check your phone")
     assert asked == [INTEGRATION_URL + "challenge.js"]
     [request] = sent
@@ -132,11 +141,9 @@ def test_with_a_challenge_the_registration_carries_wafs_token(
 def test_with_a_captcha_the_puzzle_comes_first_then_the_token(
     checked_page: Page, local_mode: LocalMode, new_number: Callable[[], str]
 ) -> None:
-    asked = with_bot_check(checked_page, "captcha", script=FAKE_CAPTCHA)
-    sent = posts(checked_page)
-    open_form(checked_page, local_mode)
-    fill_form(checked_page, national(new_number()))
-    checked_page.get_by_role("button", name="Sign up").click()
+    asked, sent = sign_up_with_check(
+        checked_page, local_mode, "captcha", FAKE_CAPTCHA, new_number()
+    )
     puzzle = checked_page.get_by_role("button", name="I am not a robot")
     expect(puzzle).to_be_visible()
     assert sent == []  # nothing leaves before the puzzle is solved
@@ -151,11 +158,7 @@ def test_with_a_captcha_the_puzzle_comes_first_then_the_token(
 def test_when_the_check_cannot_load_nothing_is_sent_and_the_person_is_told(
     checked_page: Page, local_mode: LocalMode, new_number: Callable[[], str]
 ) -> None:
-    with_bot_check(checked_page, "challenge", script=None)
-    sent = posts(checked_page)
-    open_form(checked_page, local_mode)
-    fill_form(checked_page, national(new_number()))
-    checked_page.get_by_role("button", name="Sign up").click()
+    _, sent = sign_up_with_check(checked_page, local_mode, "challenge", None, new_number())
     status = checked_page.get_by_role("status")
     expect(status).to_contain_text("did not complete")
     assert sent == []

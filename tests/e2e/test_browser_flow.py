@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.harness import OUTPUT, LocalMode, wait_until
+from optin.domain import errors
+from optin.handlers.http import UNAVAILABLE_CODE
+from tests.support.errors import ERROR_STATUS
+from tests.support.local_mode import OUTPUT, LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -144,19 +147,16 @@ def test_an_empty_form_lists_every_problem(page: Page, local_mode: LocalMode) ->
     assert sent == []
 
 
-API_ERRORS = {
-    "INVALID_JSON": (400, None),
-    "MISSING_FIELD": (400, "lastName"),
-    "INVALID_FIELD": (400, "firstName"),
-    "INVALID_PHONE_NUMBER": (400, "phoneNumber"),
-    "CONSENT_REQUIRED": (400, "consent"),
-    "UNSUPPORTED_COUNTRY": (400, "phoneNumber"),
-    "NOT_A_MOBILE_NUMBER": (400, "phoneNumber"),
-    "PAYLOAD_TOO_LARGE": (413, None),
-    "UNSUPPORTED_MEDIA_TYPE": (415, None),
-    "TOO_MANY_REQUESTS": (429, None),
-    "SMS_UNAVAILABLE": (503, None),
+# The field a refusal names in this test; every other code of the API names none.
+FIELD_AT_FAULT = {
+    errors.MissingField.code: "lastName",
+    errors.InvalidField.code: "firstName",
+    errors.InvalidPhoneNumber.code: "phoneNumber",
+    errors.ConsentRequired.code: "consent",
+    errors.UnsupportedCountry.code: "phoneNumber",
+    errors.NotAMobileNumber.code: "phoneNumber",
 }
+API_ERRORS = {code: (status, FIELD_AT_FAULT.get(code)) for code, status in ERROR_STATUS.items()}
 
 
 def test_every_api_error_code_has_its_own_message(page: Page, local_mode: LocalMode) -> None:
@@ -192,8 +192,8 @@ def test_every_api_error_code_has_its_own_message(page: Page, local_mode: LocalM
     page.unroute("**/register")
 
     assert len(set(shown.values())) == len(API_ERRORS), shown
-    assert "42 seconds" in shown["TOO_MANY_REQUESTS"]
-    assert "try again" in shown["SMS_UNAVAILABLE"]
+    assert "42 seconds" in shown[errors.TooManyRequests.code]
+    assert "try again" in shown[UNAVAILABLE_CODE]
     assert "server text" not in " ".join(shown.values())
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from tests.e2e.harness import ROOT
+from tests.support.errors import ERROR_STATUS
+from tests.support.harness import ROOT
 
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
@@ -73,16 +75,28 @@ def test_the_configuration_reference_names_every_setting_and_variable() -> None:
     assert not [variable for variable in variables if f"`{variable}`" not in reference]
 
 
-def test_the_api_reference_explains_every_error_code_of_the_openapi_document() -> None:
-    document = yaml.safe_load((DOCS / "openapi.yaml").read_text())
-    codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"][
-        "enum"
-    ]
+def openapi_document() -> dict[str, Any]:
+    return dict(yaml.safe_load((DOCS / "openapi.yaml").read_text()))
+
+
+def openapi_error_codes(document: dict[str, Any]) -> list[str]:
+    error = document["components"]["schemas"]["Error"]["properties"]["error"]
+    return list(error["properties"]["code"]["enum"])
+
+
+def api_reference_rows() -> dict[str, int]:
+    """docs/api.md's error table: each code and its status."""
     reference = (DOCS / "api.md").read_text()
-    rows = {
+    return {
         match[2]: int(match[1])
         for match in re.finditer(r"^\| (\d{3}) \| `([A-Z_]+)` \|", reference, re.MULTILINE)
     }
+
+
+def test_the_api_reference_explains_every_error_code_of_the_openapi_document() -> None:
+    document = openapi_document()
+    codes = openapi_error_codes(document)
+    rows = api_reference_rows()
     assert set(codes) <= set(rows)
     for code in codes:
         statuses = [
@@ -91,6 +105,12 @@ def test_the_api_reference_explains_every_error_code_of_the_openapi_document() -
             if code in str(spec.get("description", ""))
         ]
         assert statuses == [str(rows[code])], code
+
+
+def test_the_api_documents_each_error_code_the_code_answers_with_its_status() -> None:
+    assert sorted(openapi_error_codes(openapi_document())) == sorted(ERROR_STATUS)
+    rows = api_reference_rows()
+    assert {code: rows.get(code) for code in ERROR_STATUS} == ERROR_STATUS
 
 
 def test_the_local_mode_reference_lists_every_route_of_the_server() -> None:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import urllib.request
 
 import pytest
 
-from tests.e2e.harness import ROOT, LocalMode, wait_until
+from tests.support.harness import ROOT
+from tests.support.local_mode import LocalMode, free_port, local_environment, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def environment(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_port_comes_from_the_port_variable() -> None:
@@ -35,7 +19,7 @@ def test_the_port_comes_from_the_port_variable() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
         cwd=ROOT,
-        env=environment(PORT=str(port)),
+        env=local_environment(PORT=str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -60,7 +44,7 @@ def test_a_busy_port_is_explained(local_mode: LocalMode) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "local", "--port", busy],
         cwd=ROOT,
-        env=environment(),
+        env=local_environment(),
         capture_output=True,
         text=True,
         timeout=60,

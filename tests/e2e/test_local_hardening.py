@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.harness import LocalMode, wait_until
+from optin.domain.errors import NotAMobileNumber, UnsupportedMediaType
+from tests.support.local_mode import LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,7 @@ def test_simulator_posts_must_be_json(
     status, _, content = local_mode.request("POST", "/simulator/api/inbound", body, headers=headers)
 
     assert status == 415
-    assert json.loads(content)["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert json.loads(content)["error"]["code"] == UnsupportedMediaType.code
     assert local_mode.messages(phone) == before
     subscriber = local_mode.subscriber(phone)
     assert subscriber is not None
@@ -181,7 +182,7 @@ def test_a_personal_number_is_not_a_mobile_number_offline(local_mode: LocalMode)
     status, document = local_mode.register("+15005550123")
 
     assert status == 400
-    assert document["error"]["code"] == "NOT_A_MOBILE_NUMBER"
+    assert document["error"]["code"] == NotAMobileNumber.code
     assert local_mode.subscriber("+15005550123") is None
 
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.harness import LocalMode
+from optin.domain import errors
+from tests.support.errors import UNAVAILABLE, status_and_code
+from tests.support.local_mode import LocalMode
 
 pytestmark = pytest.mark.e2e
 
@@ -211,38 +213,37 @@ def test_a_second_registration_inside_the_cool_down_is_429_with_retry_after(
         {"firstName": "A", "lastName": "B", "phoneNumber": phone, "consent": True},
     )
 
-    assert status == 429
-    assert json.loads(body)["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert (status, json.loads(body)["error"]["code"]) == status_and_code(errors.TooManyRequests)
     assert int(headers["Retry-After"]) > 0
     assert len(local_mode.messages(phone)) == 1
 
 
 @pytest.mark.parametrize(
-    ("body", "headers", "status", "code"),
+    ("body", "headers", "expected"),
     [
-        ("{not json", {"Content-Type": "application/json"}, 400, "INVALID_JSON"),
-        ("firstName=A", {"Content-Type": "application/x-www-form-urlencoded"}, 415,
-         "UNSUPPORTED_MEDIA_TYPE"),
-        ({"lastName": "B", "phoneNumber": "+12015550150", "consent": True}, {}, 400,
-         "MISSING_FIELD"),
+        ("{not json", {"Content-Type": "application/json"}, status_and_code(errors.InvalidJson)),
+        ("firstName=A", {"Content-Type": "application/x-www-form-urlencoded"},
+         status_and_code(errors.UnsupportedMediaType)),
+        ({"lastName": "B", "phoneNumber": "+12015550150", "consent": True}, {},
+         status_and_code(errors.MissingField)),
         ({"firstName": "A\u0007", "lastName": "B", "phoneNumber": "+12015550151",
-          "consent": True}, {}, 400, "INVALID_FIELD"),
-        ({"firstName": "A", "lastName": "B", "phoneNumber": "12345", "consent": True}, {}, 400,
-         "INVALID_PHONE_NUMBER"),
-        ({"firstName": "A", "lastName": "B", "phoneNumber": "+12015550152"}, {}, 400,
-         "CONSENT_REQUIRED"),
+          "consent": True}, {}, status_and_code(errors.InvalidField)),
+        ({"firstName": "A", "lastName": "B", "phoneNumber": "12345", "consent": True}, {},
+         status_and_code(errors.InvalidPhoneNumber)),
+        ({"firstName": "A", "lastName": "B", "phoneNumber": "+12015550152"}, {},
+         status_and_code(errors.ConsentRequired)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+442079460000", "consent": True},
-         {}, 400, "UNSUPPORTED_COUNTRY"),
+         {}, status_and_code(errors.UnsupportedCountry)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+12015550000", "consent": True},
-         {}, 400, "NOT_A_MOBILE_NUMBER"),
+         {}, status_and_code(errors.NotAMobileNumber)),
         ({"firstName": "A" * 5000, "lastName": "B", "phoneNumber": "+12015550153",
-          "consent": True}, {}, 413, "PAYLOAD_TOO_LARGE"),
+          "consent": True}, {}, status_and_code(errors.PayloadTooLarge)),
         ({"firstName": "A", "lastName": "B", "phoneNumber": "+14254147167", "consent": True},
-         {}, 503, "SMS_UNAVAILABLE"),
+         {}, UNAVAILABLE),
     ],
 )  # fmt: skip
 def test_register_errors_have_the_api_shape(
-    local_mode: LocalMode, body: object, headers: dict[str, str], status: int, code: str
+    local_mode: LocalMode, body: object, headers: dict[str, str], expected: tuple[int, str]
 ) -> None:
     if isinstance(body, dict):
         body = json.dumps(body)
@@ -251,7 +252,7 @@ def test_register_errors_have_the_api_shape(
 
     got_status, _, content = local_mode.request("POST", "/register", body, headers)
 
-    assert (got_status, json.loads(content)["error"]["code"]) == (status, code)
+    assert (got_status, json.loads(content)["error"]["code"]) == expected
     for number in ("+12015550150", "+12015550151", "+12015550152", "+12015550153"):
         assert local_mode.messages(number) == []
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.harness import OUTPUT, LocalMode
 from tests.e2e.test_browser_flow import NewNumber, fill_form, national, open_form
+from tests.support.local_mode import OUTPUT, LocalMode
 
 pytestmark = pytest.mark.e2e
 
@@ -35,21 +35,30 @@ def in_viewport(page: Page, selector: str) -> dict[str, Any]:
     )
 
 
-def test_after_signing_up_on_a_phone_the_result_is_focused_and_in_view(
-    page: Page, local_mode: LocalMode, new_number: NewNumber
-) -> None:
+def sign_up_on_a_phone(page: Page, local_mode: LocalMode, typed: str) -> Locator:
+    """Fill the form on a phone-sized screen with the number ``typed``, press Sign up; the
+    result."""
     page.set_viewport_size(PHONE)
     open_form(page, local_mode)
-    fill_form(page, national(new_number()))
-
+    fill_form(page, typed)
     page.get_by_role("button", name="Sign up").click()
+    return page.get_by_role("status")
 
-    result = page.get_by_role("status")
-    expect(result).to_contain_text("Almost done: check your phone")
+
+def assert_focused_and_in_view(page: Page, result: Locator) -> None:
     expect(result).to_be_focused()
     box = in_viewport(page, "#result")
     assert box["top"] >= 0, box
     assert box["bottom"] <= box["height"], box
+
+
+def test_after_signing_up_on_a_phone_the_result_is_focused_and_in_view(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    result = sign_up_on_a_phone(page, local_mode, national(new_number()))
+
+    expect(result).to_contain_text("Almost done: check your phone")
+    assert_focused_and_in_view(page, result)
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "form-accepted-phone.png"))
 
@@ -58,18 +67,11 @@ def test_a_failure_without_a_field_is_focused_and_in_view_on_a_phone(
     page: Page, local_mode: LocalMode
 ) -> None:
     page.route("**/register", lambda route: route.abort("connectionrefused"))
-    page.set_viewport_size(PHONE)
-    open_form(page, local_mode)
-    fill_form(page, "(201) 555-0123")
 
-    page.get_by_role("button", name="Sign up").click()
+    result = sign_up_on_a_phone(page, local_mode, "(201) 555-0123")
 
-    result = page.get_by_role("status")
     expect(result).to_contain_text("could not reach our server")
-    expect(result).to_be_focused()
-    box = in_viewport(page, "#result")
-    assert box["top"] >= 0, box
-    assert box["bottom"] <= box["height"], box
+    assert_focused_and_in_view(page, result)
     page.console_problems.clear()  # type: ignore[attr-defined]
 
 

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from tests.e2e.harness import ROOT
+from tests.support.harness import ROOT
 
 # Top-level module -> the requirement that provides it (botocore comes with boto3).
 PROVIDED_BY = {

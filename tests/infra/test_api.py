@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from infra import names
+from optin.domain.errors import InvalidJson, TooManyRequests
 from tests.infra.conftest import EXTRA_ORIGIN, Synthesized
 
 
@@ -131,15 +132,15 @@ def test_gateway_errors_use_the_api_error_shape_with_cors(new_number: Synthesize
         "DEFAULT_5XX",
     }
     throttled = responses["THROTTLED"]
-    assert throttled["StatusCode"] == "429"
+    assert throttled["StatusCode"] == str(TooManyRequests.status)
     assert throttled["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
     body = json.loads(throttled["ResponseTemplates"]["application/json"])
-    assert body["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert body["error"]["code"] == TooManyRequests.code
     assert (
         json.loads(responses["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"])["error"][
             "code"
         ]
-        == "INVALID_JSON"
+        == InvalidJson.code
     )
     for response in responses.values():
         headers = response["ResponseParameters"]

@@ -14,6 +14,7 @@ from infra import names
 from infra.config import NewPhoneNumber, load
 from optin.configuration import SettingError
 from tests.infra.conftest import ADOPTED_NUMBER_ID, context_with
+from tests.support.fakes import DOCUMENTED_DEFAULTS, documented_settings
 
 
 def load_context(context: dict[str, Any]):
@@ -59,15 +60,9 @@ def test_adopting_refuses_the_new_number_settings() -> None:
         load_context(context)
 
 
-def test_defaults_follow_the_spec() -> None:
+def test_defaults_are_the_documented_ones() -> None:
     config = load_context(context_with(**{key: None for key in _DOCUMENTED_DEFAULTS}))
-    settings = config.checked
-    assert settings.confirm_keywords == ("YES",)
-    assert settings.allowed_countries == ("US", "CA")
-    assert settings.default_country == "US"
-    assert settings.confirmation_window_hours == 24
-    assert settings.resend_cooldown_seconds == 60
-    assert settings.max_confirmations_per_day == 3
+    assert documented_settings(config.checked) == DOCUMENTED_DEFAULTS
     assert config.origination == NewPhoneNumber(country="US", number_type="SIMULATOR")
     assert config.stack_name == names.DEFAULT_STACK_NAME
 

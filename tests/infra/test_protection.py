@@ -10,6 +10,7 @@ import pytest
 from infra.config import load
 from infra.protection import LOG_GROUP_PREFIX, MANAGED_RULE_GROUPS, RATE_LIMIT_RULE
 from optin.configuration import SettingError
+from optin.domain.errors import TooManyRequests
 from tests.infra.conftest import ADOPTED_NUMBER_ID, Synthesized, context_with, synthesize
 
 
@@ -59,11 +60,11 @@ def test_registrations_are_rate_limited_per_ip_in_the_apis_429_shape(
     assert match["PositionalConstraint"] == "ENDS_WITH"
     assert match["SearchString"] == "/register"
     response = rule["Action"]["Block"]["CustomResponse"]
-    assert response["ResponseCode"] == 429
+    assert response["ResponseCode"] == TooManyRequests.status
     assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "300"}]
     body = web_acl(new_number)["CustomResponseBodies"][response["CustomResponseBodyKey"]]
     assert body["ContentType"] == "APPLICATION_JSON"
-    assert json.loads(body["Content"])["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert json.loads(body["Content"])["error"]["code"] == TooManyRequests.code
     assert rules(strict)[RATE_LIMIT_RULE]["Statement"]["RateBasedStatement"]["Limit"] == 25
 
 

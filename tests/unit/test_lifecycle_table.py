@@ -6,7 +6,14 @@ import pytest
 
 from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
-from tests.unit.lifecycle_support import NUMBER, arrange, register, reply
+from tests.support.lifecycle import (
+    NUMBER,
+    arrange,
+    cooldown_seconds,
+    past_cooldown,
+    register,
+    reply,
+)
 
 
 def sms_during(ports, action) -> list[str]:
@@ -47,27 +54,29 @@ def test_lifecycle_row(ports, start, action, status, sms):
 
 
 def test_registration_inside_cooldown_is_refused_without_sms(ports, clock):
+    cooldown = cooldown_seconds(ports)
     register(ports)
-    clock.advance(seconds=30)
+    clock.advance(seconds=cooldown // 2)
     with pytest.raises(TooManyRequests) as refused:
         sms_during(ports, lambda: register(ports))
-    assert refused.value.retry_after_seconds == 30
+    assert refused.value.retry_after_seconds == cooldown - cooldown // 2
     assert ports.sender.kinds() == ["confirmation"]
     assert ports.store.get(NUMBER).status is Status.PENDING
 
 
 def test_registration_over_daily_cap_is_refused_until_midnight(ports, clock):
-    for _ in range(3):
+    cap = ports.rules.policy.daily_cap
+    for _ in range(cap):
         register(ports)
-        clock.advance(seconds=61)
+        past_cooldown(ports)
     with pytest.raises(TooManyRequests) as refused:
         register(ports)
     midnight = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
     assert refused.value.retry_after_seconds == int(86400 - (clock.now - midnight).total_seconds())
-    assert ports.sender.kinds() == ["confirmation"] * 3
+    assert ports.sender.kinds() == ["confirmation"] * cap
     clock.advance(days=1)
     register(ports)
-    assert ports.sender.kinds() == ["confirmation"] * 4
+    assert ports.sender.kinds() == ["confirmation"] * (cap + 1)
 
 
 def test_confirm_after_window_expires_and_notices_at_most_once_a_day(ports, clock):

@@ -1,7 +1,7 @@
 import re
 
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV
 
 
 def test_confirmation_carries_every_compliance_element():

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from optin.domain import errors
 from optin.domain.errors import RegistrationError
 from optin.domain.registration import parse_registration
 from optin.handlers.http import json_document
@@ -58,28 +59,28 @@ def test_seed_field_name_is_an_alias():
 
 
 @pytest.mark.parametrize(
-    ("document", "status", "code", "field"),
+    ("document", "error", "field"),
     [
-        ({**VALID, "phoneNumber": None}, 400, "MISSING_FIELD", "phoneNumber"),
-        ({k: v for k, v in VALID.items() if k != "firstName"}, 400, "MISSING_FIELD", "firstName"),
-        ({**VALID, "lastName": "   "}, 400, "MISSING_FIELD", "lastName"),
-        ({**VALID, "firstName": "x" * 101}, 400, "INVALID_FIELD", "firstName"),
-        ({**VALID, "firstName": "Car\u0000los"}, 400, "INVALID_FIELD", "firstName"),
-        ({**VALID, "lastName": "Sal\u202eazar"}, 400, "INVALID_FIELD", "lastName"),
-        ({**VALID, "lastName": 42}, 400, "INVALID_FIELD", "lastName"),
-        ({**VALID, "phoneNumber": 2065550142}, 400, "INVALID_FIELD", "phoneNumber"),
-        ({**VALID, "destinationNumber": "+14165550142"}, 400, "INVALID_FIELD", "phoneNumber"),
-        ({**VALID, "country": "USA"}, 400, "INVALID_FIELD", "country"),
-        ({**VALID, "country": "GB"}, 400, "UNSUPPORTED_COUNTRY", "country"),
-        ({**VALID, "source": "x" * 201}, 400, "INVALID_FIELD", "source"),
-        ({**VALID, "consent": "yes"}, 400, "INVALID_FIELD", "consent"),
-        ({**VALID, "consent": False}, 400, "CONSENT_REQUIRED", "consent"),
-        ({k: v for k, v in VALID.items() if k != "consent"}, 400, "CONSENT_REQUIRED", "consent"),
+        ({**VALID, "phoneNumber": None}, errors.MissingField, "phoneNumber"),
+        ({k: v for k, v in VALID.items() if k != "firstName"}, errors.MissingField, "firstName"),
+        ({**VALID, "lastName": "   "}, errors.MissingField, "lastName"),
+        ({**VALID, "firstName": "x" * 101}, errors.InvalidField, "firstName"),
+        ({**VALID, "firstName": "Car\u0000los"}, errors.InvalidField, "firstName"),
+        ({**VALID, "lastName": "Sal\u202eazar"}, errors.InvalidField, "lastName"),
+        ({**VALID, "lastName": 42}, errors.InvalidField, "lastName"),
+        ({**VALID, "phoneNumber": 2065550142}, errors.InvalidField, "phoneNumber"),
+        ({**VALID, "destinationNumber": "+14165550142"}, errors.InvalidField, "phoneNumber"),
+        ({**VALID, "country": "USA"}, errors.InvalidField, "country"),
+        ({**VALID, "country": "GB"}, errors.UnsupportedCountry, "country"),
+        ({**VALID, "source": "x" * 201}, errors.InvalidField, "source"),
+        ({**VALID, "consent": "yes"}, errors.InvalidField, "consent"),
+        ({**VALID, "consent": False}, errors.ConsentRequired, "consent"),
+        ({k: v for k, v in VALID.items() if k != "consent"}, errors.ConsentRequired, "consent"),
     ],
 )
-def test_field_errors(document, status, code, field):
-    error = refused(document)
-    assert (error.status, error.code, error.field) == (status, code, field)
+def test_field_errors(document, error, field):
+    got = refused(document)
+    assert (type(got), got.field) == (error, field)
 
 
 def test_consent_optional_when_not_required():
@@ -88,12 +89,12 @@ def test_consent_optional_when_not_required():
 
 @pytest.mark.parametrize("raw", ["{", "", "null", "[1]", '"text"', "\ud800"])
 def test_invalid_json(raw):
-    assert refused(raw=raw).code == "INVALID_JSON"
+    assert type(refused(raw=raw)) is errors.InvalidJson
 
 
 def test_body_over_4_kib_is_too_large():
     error = refused({**VALID, "source": "x" * 5000})
-    assert (error.status, error.code) == (413, "PAYLOAD_TOO_LARGE")
+    assert type(error) is errors.PayloadTooLarge
 
 
 def test_4_kib_exactly_is_fine():
@@ -105,7 +106,7 @@ def test_4_kib_exactly_is_fine():
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_unsupported_media_type(content_type):
     error = refused(VALID, content_type=content_type)
-    assert (error.status, error.code) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert type(error) is errors.UnsupportedMediaType
 
 
 def test_json_with_charset_is_json():
@@ -115,7 +116,7 @@ def test_json_with_charset_is_json():
 def test_base64_body():
     raw = base64.b64encode(json.dumps(VALID).encode()).decode()
     assert parse(raw=raw, is_base64=True).first_name == "Carlos"
-    assert refused(raw="%%%", is_base64=True).code == "INVALID_JSON"
+    assert type(refused(raw="%%%", is_base64=True)) is errors.InvalidJson
 
 
 def test_client_disclosure_version_is_kept_only_when_well_formed():

@@ -16,8 +16,8 @@ from optin.domain.errors import (
 from optin.domain.model import EventType, Status
 from optin.domain.phone import LANDLINE, VOIP, NumberFacts
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
-from tests.unit.lifecycle_support import NUMBER, register, reply
+from tests.support.fakes import BASE_ENV
+from tests.support.lifecycle import NUMBER, past_cooldown, register, reply
 
 
 def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
@@ -40,9 +40,9 @@ def test_sms_throttled_leaves_a_state_where_an_immediate_retry_sends(ports):
     ]
 
 
-def test_retry_after_failure_on_a_pending_number_keeps_its_earlier_counters(ports, clock):
+def test_retry_after_failure_on_a_pending_number_keeps_its_earlier_counters(ports):
     register(ports)
-    clock.advance(seconds=61)
+    past_cooldown(ports)
     ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "quota"))
     with pytest.raises(DependencyUnavailable):
         register(ports)
@@ -117,9 +117,9 @@ def test_lookup_failure_is_503_with_nothing_stored(ports):
     assert ports.sender.sent == []
 
 
-def test_known_number_is_not_looked_up_again(ports, clock):
+def test_known_number_is_not_looked_up_again(ports):
     register(ports)
-    clock.advance(seconds=61)
+    past_cooldown(ports)
     register(ports)
     assert ports.lookup.calls == [NUMBER]
 

@@ -3,17 +3,12 @@ import json
 import pytest
 
 from optin.settings import SettingError, Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV, DOCUMENTED_DEFAULTS, documented_settings
 
 
-def test_defaults_of_spec_section_6():
+def test_defaults_are_the_documented_ones():
     settings = Settings.from_env(BASE_ENV)
-    assert settings.confirm_keywords == ("YES",)
-    assert settings.allowed_countries == ("US", "CA")
-    assert settings.default_country == "US"
-    assert settings.confirmation_window_hours == 24
-    assert settings.resend_cooldown_seconds == 60
-    assert settings.max_confirmations_per_day == 3
+    assert documented_settings(settings) == DOCUMENTED_DEFAULTS
     assert (
         Settings.from_env({k: v for k, v in BASE_ENV.items() if k != "NUMBER_LOOKUP"}).number_lookup
         == "carrier"

@@ -4,7 +4,7 @@ import pytest
 
 from local.simulator import PhoneSimulator
 from optin.settings import Settings
-from tests.fakes import BASE_ENV
+from tests.support.fakes import BASE_ENV
 
 PHONE = "+12065550142"
 

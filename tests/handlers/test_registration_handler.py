@@ -12,10 +12,12 @@ from botocore.stub import Stubber
 from local.events import LambdaContext, api_gateway_event
 from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
+from optin.domain import errors
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.phone import NumberFacts
 from optin.handlers import registration
-from tests.unit.lifecycle_support import reply
+from tests.support.errors import UNAVAILABLE, status_and_code
+from tests.support.lifecycle import cooldown_seconds, past_cooldown, reply
 
 FORM = {
     "phoneNumber": "+12065550142",
@@ -54,12 +56,12 @@ def test_new_registration_is_accepted_and_sends_one_confirmation(moto_ports):
     assert (subscriber.status.value, subscriber.first_name) == ("PENDING", "Carlos")
 
 
-def test_same_body_whatever_the_state(moto_ports, clock):
+def test_same_body_whatever_the_state(moto_ports):
     bodies = []
     for answer in (None, "YES", "STOP"):
         if answer:
             reply(moto_ports, answer)
-        clock.advance(seconds=61)
+        past_cooldown(moto_ports)
         status, _, body = post(FORM)
         assert status == 202
         bodies.append(body)
@@ -96,22 +98,21 @@ def test_seed_test_event_sends_exactly_one_confirmation_through_end_user_messagi
 
 
 @pytest.mark.parametrize(
-    ("body", "kwargs", "status", "code"),
+    ("body", "kwargs", "error"),
     [
-        ("{oops", {}, 400, "INVALID_JSON"),
-        ({**FORM, "firstName": ""}, {}, 400, "MISSING_FIELD"),
-        ({**FORM, "firstName": "a\tb"}, {}, 400, "INVALID_FIELD"),
-        ({**FORM, "phoneNumber": "123"}, {}, 400, "INVALID_PHONE_NUMBER"),
-        ({**FORM, "consent": False}, {}, 400, "CONSENT_REQUIRED"),
-        ({**FORM, "phoneNumber": "+447911123456"}, {}, 400, "UNSUPPORTED_COUNTRY"),
-        ({**FORM, "source": "x" * 4100}, {}, 413, "PAYLOAD_TOO_LARGE"),
-        (FORM, {"headers": {"Content-Type": "text/plain"}}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("{oops", {}, errors.InvalidJson),
+        ({**FORM, "firstName": ""}, {}, errors.MissingField),
+        ({**FORM, "firstName": "a\tb"}, {}, errors.InvalidField),
+        ({**FORM, "phoneNumber": "123"}, {}, errors.InvalidPhoneNumber),
+        ({**FORM, "consent": False}, {}, errors.ConsentRequired),
+        ({**FORM, "phoneNumber": "+447911123456"}, {}, errors.UnsupportedCountry),
+        ({**FORM, "source": "x" * 4100}, {}, errors.PayloadTooLarge),
+        (FORM, {"headers": {"Content-Type": "text/plain"}}, errors.UnsupportedMediaType),
     ],
 )
-def test_errors_change_nothing(moto_ports, body, kwargs, status, code):
+def test_errors_change_nothing(moto_ports, body, kwargs, error):
     got_status, _, got = post(body, **kwargs)
-    assert got_status == status
-    assert got["error"]["code"] == code
+    assert (got_status, got["error"]["code"]) == status_and_code(error)
     assert got["error"]["message"]
     assert moto_ports.store.get("+12065550142") is None
     assert moto_ports.sender.sent == []
@@ -120,20 +121,18 @@ def test_errors_change_nothing(moto_ports, body, kwargs, status, code):
 def test_landline_is_not_a_mobile_number(moto_ports):
     moto_ports.lookup.facts["+12065550142"] = NumberFacts(number_type="LANDLINE")
     status, _, body = post(FORM)
-    assert (status, body["error"]["code"], body["error"]["field"]) == (
-        400,
-        "NOT_A_MOBILE_NUMBER",
-        "phoneNumber",
-    )
+    assert (status, body["error"]["code"]) == status_and_code(errors.NotAMobileNumber)
+    assert body["error"]["field"] == "phoneNumber"
     assert moto_ports.store.get("+12065550142") is None
 
 
 def test_too_many_requests_has_retry_after(moto_ports, clock):
+    cooldown = cooldown_seconds(moto_ports)
     post(FORM)
-    clock.advance(seconds=20)
+    clock.advance(seconds=cooldown // 3)
     status, headers, body = post(FORM)
-    assert (status, body["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
-    assert headers["Retry-After"] == "40"
+    assert (status, body["error"]["code"]) == status_and_code(errors.TooManyRequests)
+    assert headers["Retry-After"] == str(cooldown - cooldown // 3)
     assert len(moto_ports.sender.sent) == 1
 
 
@@ -142,7 +141,7 @@ def test_sms_unavailable_is_503_and_retry_is_safe(moto_ports):
         DependencyUnavailable(Dependency.SMS, "SendTextMessage failed: ThrottlingException")
     )
     status, _, body = post(FORM)
-    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (status, body["error"]["code"]) == UNAVAILABLE
     status, _, _ = post(FORM)
     assert status == 202
     assert [kind for _, _, kind, _ in moto_ports.sender.sent] == ["confirmation"]
@@ -181,7 +180,7 @@ def test_a_bug_is_a_logged_500_in_the_error_shape(moto_ports, log_lines):
     status, headers, body = post(
         FORM, headers={"Content-Type": "application/json", "Origin": "https://form.example.com"}
     )
-    assert (status, body["error"]["code"]) == (500, "INTERNAL_ERROR")
+    assert (status, body["error"]["code"]) == (500, registration.INTERNAL_ERROR["code"])
     assert headers["Access-Control-Allow-Origin"] == "https://form.example.com"
     logs = "\n".join(log_lines())
     assert "registration failed unexpectedly" in logs
@@ -210,7 +209,7 @@ def test_table_throttled_is_503_and_names_the_table_not_the_sms_provider(
 
     moto_ports.store.get = throttled
     status, _, body = post(FORM)
-    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (status, body["error"]["code"]) == UNAVAILABLE
     metrics = emitted(capsys.readouterr().out)
     names = [name for name, _ in metrics]
     assert "SmsSendFailed" not in names
@@ -225,7 +224,7 @@ def test_table_throttled_is_503_and_names_the_table_not_the_sms_provider(
 def test_lookup_failure_is_503_and_names_the_number_lookup(moto_ports, capsys):
     moto_ports.lookup.fail = True
     status, _, body = post(FORM)
-    assert (status, body["error"]["code"]) == (503, "SMS_UNAVAILABLE")
+    assert (status, body["error"]["code"]) == UNAVAILABLE
     metrics = emitted(capsys.readouterr().out)
     assert "SmsSendFailed" not in [name for name, _ in metrics]
     assert any(

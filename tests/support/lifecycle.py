@@ -10,8 +10,24 @@ from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply
 from optin.domain.ports import Ports
 from optin.domain.registration import RegistrationRequest
+from tests.support.fakes import Clock
 
 NUMBER = "+12065550142"
+
+
+def clock_of(ports: Ports) -> Clock:
+    assert isinstance(ports.clock, Clock), "the ports run on the tests' Clock"
+    return ports.clock
+
+
+def cooldown_seconds(ports: Ports) -> int:
+    """The resend cool-down of the rules the ports carry (the test settings' setting)."""
+    return int(ports.rules.policy.cooldown.total_seconds())
+
+
+def past_cooldown(ports: Ports) -> None:
+    """Move the clock just past the resend cool-down, so a registration may send again."""
+    clock_of(ports).advance(seconds=cooldown_seconds(ports) + 1)
 
 
 def register(ports: Ports, number: str = NUMBER, **fields: str) -> registering.RegistrationResult:
@@ -43,7 +59,6 @@ def reply(
 
 def arrange(ports: Ports, state: str) -> None:
     """Bring NUMBER into ``state`` through the real flows, then let the cool-down pass."""
-    clock = ports.clock
     if state == "none":
         return
     register(ports)
@@ -56,8 +71,8 @@ def arrange(ports: Ports, state: str) -> None:
         reply(ports, "STOP")
         register(ports)
     elif state == "EXPIRED":
-        clock.advance(hours=25)  # type: ignore[attr-defined]
+        clock_of(ports).advance(hours=25)
         reply(ports, "YES")
     elif state != "PENDING":
         raise ValueError(state)
-    clock.advance(seconds=61)  # type: ignore[attr-defined]
+    past_cooldown(ports)

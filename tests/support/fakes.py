@@ -15,7 +15,14 @@ from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOp
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, Subscriber
 from optin.domain.phone import NumberFacts, offline_facts
-from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker, Ports
+from optin.domain.ports import (
+    AlreadyProcessed,
+    ConcurrentUpdate,
+    InboundMarker,
+    Ports,
+    SubscriberStore,
+)
+from optin.domain.rules import Rules
 from optin.settings import Settings
 
 # Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.
@@ -46,6 +53,21 @@ BASE_ENV = {
     "ALLOWED_ORIGINS": "https://form.example.com",
     "NUMBER_LOOKUP": "offline",
 }
+
+# The defaults docs/configuration.md gives the settings the stack and the functions share.
+DOCUMENTED_DEFAULTS = {
+    "confirm_keywords": ("YES",),
+    "allowed_countries": ("US", "CA"),
+    "default_country": "US",
+    "confirmation_window_hours": 24,
+    "resend_cooldown_seconds": 60,
+    "max_confirmations_per_day": 3,
+}
+
+
+def documented_settings(settings: Settings) -> dict[str, object]:
+    """The values ``settings`` has for the settings DOCUMENTED_DEFAULTS names."""
+    return {name: getattr(settings, name) for name in DOCUMENTED_DEFAULTS}
 
 
 class Clock:
@@ -196,6 +218,17 @@ class FakeLookup:
                 Dependency.NUMBER_LOOKUP, "CarrierLookup failed: ThrottlingException"
             )
         return self.facts.get(phone_number) or offline_facts(phone_number)
+
+
+def fake_ports(rules: Rules, clock: Clock, store: SubscriberStore | None = None) -> Ports:
+    """Ports on the fakes above: a MemoryStore unless ``store`` is given."""
+    return Ports(
+        rules=rules,
+        store=store or MemoryStore(),
+        sender=FakeSender(),
+        lookup=FakeLookup(),
+        clock=clock,
+    )
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from local.events import LambdaContext, sns_event, two_way_message
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.model import EventType, Status
 from optin.handlers import inbound
-from tests.unit.lifecycle_support import NUMBER, register
+from tests.support.lifecycle import NUMBER, register
 
 SEED_REPLY_EVENT = {
     "Records": [

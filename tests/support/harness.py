@@ -1,6 +1,6 @@
-"""What the adversarial tests and the benchmarks share: fictional numbers, AWS answered in
-process (moto behind a per-call lock, canned End User Messaging answers, injected faults),
-and local mode started as ``make dev`` starts it.
+"""What the tests and the benchmarks share: the repository's root, fictional numbers, and
+AWS answered in process (moto behind a per-call lock, canned End User Messaging answers,
+injected faults). Local mode has its own module, ``tests.support.local_mode``.
 
 Nothing here reaches AWS: DynamoDB is moto, and End User Messaging is answered before any
 request leaves botocore.
@@ -11,16 +11,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -224,84 +218,50 @@ def sms_client() -> Any:
     return functions_client()
 
 
-# Local mode ----------------------------------------------------------------------------
+# The functions' real adapters ----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class LocalMode:
-    """``python -m local --port <free>`` in a subprocess, its console in a log file."""
+class RealAdapters:
+    """The functions' real adapters (call inside ``mock_aws``): DynamoDB on moto behind
+    ``wrap`` (FaultyClient, so a test can fail a call or slip a competing write in before
+    one; LockedClient for threads), End User Messaging on a real client that a test answers
+    with a Stubber or with CannedSms."""
 
     def __init__(
-        self, log_path: Path, env: dict[str, str] | None = None, module: str = "local"
+        self, settings: Any, clock: Callable[[], Any], wrap: Callable[[Any], Any] = FaultyClient
     ) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        environment = {
-            **os.environ,
-            **(env or {}),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
-            "PYTHONUNBUFFERED": "1",
-        }
-        environment.pop("PORT", None)
-        self._log = log_path.open("w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, "--port", str(self.port)],
-            cwd=ROOT,
-            env=environment,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        from optin.adapters.dynamodb import DynamoSubscriberStore
+        from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
+        from optin.domain.ports import Ports
+
+        self.dynamodb = wrap(moto_table(settings.table_name))
+        self.sms = sms_client()
+        self.store = DynamoSubscriberStore(settings.table_name, client=self.dynamodb)
+        self.sender = EndUserMessagingSender(settings, self.sms)
+        self.settings = settings
+        self.ports = Ports(
+            rules=settings.rules,
+            store=self.store,
+            sender=self.sender,
+            lookup=CarrierNumberLookup(self.sms),
+            clock=clock,
         )
-        self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            if "serving on" in self.log_path.read_text(encoding="utf-8", errors="replace"):
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("local mode did not start:\n" + self.log_path.read_text())
+    def canned(self, **number_types: str) -> CannedSms:
+        """Answer End User Messaging in process from now on."""
+        return CannedSms(number_types).attach_returning(self.sms)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(
-            self.base_url + path, data=body, method=method, headers=headers or {}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers.items()), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers.items()), error.read()
 
-    def json(self, method: str, path: str, document: Any = None) -> tuple[int, Any]:
-        body = None if document is None else json.dumps(document).encode()
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        status, _, content = self.request(method, path, body, headers)
-        return status, json.loads(content) if content else None
+@contextmanager
+def on_real_adapters(
+    settings: Any, clock: Callable[[], Any], wrap: Callable[[Any], Any] = FaultyClient
+) -> Iterator[RealAdapters]:
+    """Inside the block AWS is moto and the handlers run on RealAdapters."""
+    from moto import mock_aws
 
-    def rss_megabytes(self) -> int:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(status.split("VmRSS:")[1].split()[0]) // 1024
+    from tests.support.fakes import installed
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
+    with mock_aws():
+        adapters = RealAdapters(settings, clock, wrap)
+        with installed(adapters.ports, settings):
+            yield adapters
