@@ -9,11 +9,10 @@ requests interleave as they would across Lambda containers.
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
@@ -23,7 +22,13 @@ from optin.domain.model import EventType, Status
 from optin.handlers import inbound, registration
 from optin.settings import Settings
 from tests.support.fakes import Clock
-from tests.support.harness import CannedSms, LockedClient, fictional_numbers, on_real_adapters
+from tests.support.harness import (
+    CannedSms,
+    LockedClient,
+    all_at_once,
+    fictional_numbers,
+    on_real_adapters,
+)
 
 NUMBER = "+12065550142"
 
@@ -45,26 +50,6 @@ def post(number: str) -> int:
     form = {"phoneNumber": number, "firstName": "Ada", "lastName": "Lovelace", "consent": True}
     response = registration.handler(api_gateway_event(json.dumps(form)), LambdaContext())
     return int(response["statusCode"])
-
-
-def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
-    """``count`` threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = action(index)
-        except Exception as error:  # recorded, so the assertion shows it
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_fifty_concurrent_registrations_of_one_number_send_one_sms(concurrent):
