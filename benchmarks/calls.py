@@ -115,7 +115,11 @@ def measure() -> dict[str, Any]:
             send(NEW)
             scenario("confirm (YES from a pending number)", lambda: reply(NEW, "YES", "in-1"), _ONE)
             scenario("redelivered reply", lambda: reply(NEW, "YES", "in-1"), _ONE)
+            clock.advance(seconds=60)  # past the cool-down of the registration above
+            scenario("registration of a confirmed number", lambda: post(NEW), 202)
             scenario("STOP", lambda: reply(NEW, "STOP"), _ONE)
+            clock.advance(seconds=60)
+            scenario("registration of an opted-out number", lambda: post(NEW), 202)
             scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
             stub.deactivate()
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -63,6 +64,109 @@ def api_gateway_event(
         "body": text,
         "isBase64Encoded": False,
     }
+
+
+def http_api_event(
+    body: str,
+    *,
+    headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    function_url: bool = False,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, or a Lambda function URL's, which
+    has the same format with sentinel values where API Gateway features are missing. Header
+    names arrive in lower case; the client's address and user agent are in
+    ``requestContext.http``."""
+    domain = (
+        "a1b2c3d4e5.lambda-url.us-east-1.on.aws"
+        if function_url
+        else "r3pmxmplak.execute-api.us-east-1.amazonaws.com"
+    )
+    sent = {key.lower(): value for key, value in (headers or {}).items()}
+    route = "$default" if function_url else "POST /register"
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": "/register",
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-length": str(len(body.encode("utf-8", "surrogatepass"))),
+            "content-type": "application/json",
+            "host": domain,
+            "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
+            "x-forwarded-for": source_ip,
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            **sent,
+        },
+        "requestContext": {
+            "accountId": "anonymous" if function_url else "123456789012",
+            "apiId": domain.split(".", 1)[0],
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "http": {
+                "method": "POST",
+                "path": "/register",
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": sent.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route,
+            "stage": "$default",
+            "time": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(datetime.now(UTC).timestamp() * 1000),
+        },
+        "body": base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
+        if base64_body
+        else body,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def alb_event(
+    body: str,
+    *,
+    headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    multi_value: bool = False,
+) -> dict[str, Any]:
+    """An Application Load Balancer event. The client's address is only in
+    X-Forwarded-For, which the load balancer appends to whatever the client sent (here a
+    forged one). With multi-value headers on, the target group sends only the list forms."""
+    sent = {key.lower(): value for key, value in (headers or {}).items()}
+    all_headers = {
+        "accept": "application/json",
+        "content-length": str(len(body.encode("utf-8", "surrogatepass"))),
+        "content-type": "application/json",
+        "host": "optin-123578498.us-east-1.elb.amazonaws.com",
+        "x-amzn-trace-id": "Root=1-5c536348-3d683b8b04734faae651f476",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        **sent,
+        "x-forwarded-for": f"203.0.113.250, {source_ip}",
+    }
+    event: dict[str, Any] = {
+        "requestContext": {
+            "elb": {
+                "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                "targetgroup/optin/6d0ecf831eec9f09"
+            }
+        },
+        "httpMethod": "POST",
+        "path": "/register",
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if multi_value:
+        event["multiValueQueryStringParameters"] = {}
+        event["multiValueHeaders"] = {name: [value] for name, value in all_headers.items()}
+    else:
+        event["queryStringParameters"] = {}
+        event["headers"] = all_headers
+    return event
 
 
 def two_way_message(

@@ -21,7 +21,13 @@
     country: "country", consent: "consent checkbox"
   };
   var FIELD_ALIASES = { destinationNumber: "phoneNumber" };
-  var CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+  // A name needs a letter, and nothing in it may be invisible, as the API rules: controls,
+  // format marks (a zero-width joiner or non-joiner only between two letters), unpaired
+  // surrogates, private use, unassigned, line separators, and the blanks Unicode files as
+  // letters or symbols (Hangul fillers, braille blank).
+  var LETTER = /\p{L}/u;
+  var JOINER_BETWEEN_LETTERS = /([\p{L}\p{M}])[\u200c\u200d](?=[\p{L}\p{M}])/gu;
+  var INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0\u2800]/u;
   var PHONE_CHARACTERS = /^[0-9+()\-. ]+$/;
   // What a pasted number carries, as the server normalises it: invisible format marks,
   // typographic dashes and odd spaces (full-width digits and plus are NFKC's work).
@@ -103,7 +109,8 @@
   function checkName(name, value) {
     var text = value.trim();
     if (!text) return { code: "MISSING_FIELD", field: name };
-    if (characters(text) > NAME_MAX || CONTROL_CHARACTERS.test(text)) {
+    var invisible = INVISIBLE.test(text.replace(JOINER_BETWEEN_LETTERS, "$1"));
+    if (characters(text) > NAME_MAX || invisible || !LETTER.test(text)) {
       return { code: "INVALID_FIELD", field: name };
     }
     return null;

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.harness import fictional_numbers
-from tests.support.local_mode import OUTPUT, LocalMode
+from tests.support.local_mode import COOLDOWN_SECONDS, OUTPUT, LocalMode
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,7 +50,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="session")
 def local_mode() -> Iterator[LocalMode]:
-    with LocalMode() as mode:
+    with LocalMode(env={"RESEND_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS)}) as mode:
         yield mode
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, Route, expect
 from optin.domain import errors
 from optin.handlers.http import UNAVAILABLE_CODE
 from tests.support.errors import ERROR_STATUS
-from tests.support.local_mode import OUTPUT, LocalMode, wait_until
+from tests.support.local_mode import COOLDOWN_SECONDS, OUTPUT, LocalMode, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -133,6 +134,32 @@ def test_each_validation_error_has_its_own_message_and_sends_nothing(
     assert sent == []
 
 
+@pytest.mark.parametrize("first", ["\u3164", "\u200b", "123", "Ana\u200bMaria", "\u2800"])
+def test_a_name_the_api_would_refuse_is_refused_before_posting(
+    page: Page, local_mode: LocalMode, first: str
+) -> None:
+    sent = register_requests(page)
+    open_form(page, local_mode)
+
+    fill_form(page, "(201) 555-0123", first=first)
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page.locator("#firstName-error")).to_contain_text("Please check your first name")
+    expect(page.locator("#firstName")).to_have_attribute("aria-invalid", "true")
+    assert sent == []
+
+
+def test_a_name_in_another_script_is_posted(
+    page: Page, local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    open_form(page, local_mode)
+    fill_form(page, national(new_number()), first="علی\u200cرضا")
+    with page.expect_request("**/register") as posted:
+        page.get_by_role("button", name="Sign up").click()
+    assert posted.value.post_data_json["firstName"] == "علی\u200cرضا"
+    expect(page.get_by_role("status")).to_contain_text("Almost done")
+
+
 def test_an_empty_form_lists_every_problem(page: Page, local_mode: LocalMode) -> None:
     sent = register_requests(page)
     open_form(page, local_mode)
@@ -244,6 +271,7 @@ def test_stop_then_register_again_then_yes(
     expect(page.locator("#subscriber[data-status=OPTED_OUT]")).to_be_visible()
     expect(page.get_by_role("log").locator(".bubble-outbound").last).to_contain_text("unsubscribed")
 
+    time.sleep(COOLDOWN_SECONDS)  # a registration inside the cool-down is 429 in every state
     open_form(page, local_mode)
     fill_form(page, national(phone))
     page.get_by_role("button", name="Sign up").click()

@@ -69,6 +69,7 @@ def arrange(ports: Ports, state: str) -> None:
         reply(ports, "STOP")
     elif state == "OPTED_OUT_REQUESTED":
         reply(ports, "STOP")
+        past_cooldown(ports)
         register(ports)
     elif state == "EXPIRED":
         clock_of(ports).advance(hours=25)

@@ -23,6 +23,9 @@ from tests.support.harness import ROOT
 OUTPUT = ROOT / "test-output"
 STARTUP_SECONDS = 60.0
 _SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
+# The end-to-end session's cool-down between two registrations of a number (any state):
+# short enough for a test to wait it out, long enough for a second request to land inside.
+COOLDOWN_SECONDS = 5
 # Variables a developer's shell may set that would change what the tests expect.
 _LEFT_OUT = ("PORT", "ALLOWED_ORIGINS", "RESEND_COOLDOWN_SECONDS")
 

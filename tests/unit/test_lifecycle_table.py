@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from optin.domain import lifecycle
 from optin.domain.errors import TooManyRequests
-from optin.domain.model import EventType, Status
+from optin.domain.model import EventSource, EventType, Status
 from tests.support.lifecycle import (
     NUMBER,
     arrange,
@@ -188,3 +189,92 @@ def test_redelivered_inbound_message_is_processed_once(ports):
     assert again.outcome is None
     assert ports.sender.kinds() == ["confirmation", "welcome"]
     assert [e.type for e in ports.store.events(NUMBER)].count(EventType.INBOUND) == 1
+
+
+# Repeated registrations: the same limits in every state ---------------------------------
+
+EVERY_STATE = ["none", "PENDING", "EXPIRED", "CONFIRMED", "OPTED_OUT", "OPTED_OUT_REQUESTED"]
+REGISTRATIONS = {
+    EventType.REGISTERED,
+    EventType.REGISTRATION_REPEATED,
+    EventType.RESUBSCRIBE_REQUESTED,
+}
+
+
+@pytest.mark.parametrize("start", EVERY_STATE)
+def test_repeated_registration_inside_the_cooldown_is_refused_in_every_state(ports, clock, start):
+    # Given a number in the starting state that has just been registered (accepted)
+    arrange(ports, start)
+    register(ports)
+    before = (ports.store.get(NUMBER), ports.store.events(NUMBER), list(ports.sender.sent))
+    # When it is registered again 30 s later
+    clock.advance(seconds=30)
+    with pytest.raises(TooManyRequests) as refused:
+        register(ports)
+    # Then the refusal is the same whatever the state, and nothing changes or is sent
+    assert (refused.value.retry_after_seconds, refused.value.message) == (
+        30,
+        lifecycle.COOLDOWN_MESSAGE,
+    )
+    assert (ports.store.get(NUMBER), ports.store.events(NUMBER), ports.sender.sent) == before
+
+
+@pytest.mark.parametrize("start", EVERY_STATE)
+def test_registrations_over_the_daily_cap_are_refused_in_every_state(ports, clock, start):
+    arrange(ports, start)
+    status = ports.store.get(NUMBER).status if start != "none" else None
+    refused = None
+    for _ in range(10):
+        try:
+            register(ports)
+        except TooManyRequests as error:
+            refused = error
+            break
+        clock.advance(seconds=61)
+    assert refused is not None
+    midnight = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert refused.message == lifecycle.DAILY_CAP_MESSAGE
+    assert refused.retry_after_seconds == int(86400 - (clock.now - midnight).total_seconds())
+    today = [
+        event
+        for event in ports.store.events(NUMBER)
+        if event.type in REGISTRATIONS and event.at.date() == clock.now.date()
+    ]
+    assert len(today) == ports.rules.policy.daily_cap
+    if status is Status.CONFIRMED or status is Status.OPTED_OUT:
+        assert ports.store.get(NUMBER).status is status  # never changed by a registration
+
+
+@pytest.mark.parametrize(
+    ("start", "writes"),
+    [
+        ("none", ["save", "append"]),  # the claim, then CONFIRMATION_SENT
+        ("PENDING", ["save", "append"]),
+        ("EXPIRED", ["save", "append"]),
+        ("CONFIRMED", ["save"]),  # the attempt and REGISTRATION_REPEATED
+        ("OPTED_OUT", ["save"]),  # the attempt and RESUBSCRIBE_REQUESTED
+    ],
+)
+def test_every_state_reads_once_and_writes_its_attempt_with_one_conditional_save(
+    ports, start, writes
+):
+    arrange(ports, start)
+    ports.store.calls.clear()
+    register(ports)
+    assert [call for call in ports.store.calls if call != "keep_disclosure"] == ["get", *writes]
+
+
+def test_a_registration_event_names_the_form_as_its_source_and_keeps_the_page(ports):
+    register(ports, source="operator")  # whatever the client calls its page
+    registered, sent = ports.store.events(NUMBER)
+    assert (registered.source, registered.details["page"]) == (EventSource.FORM, "operator")
+    assert sent.source == EventSource.REGISTRATION
+    assert ports.store.get(NUMBER).source == "operator"  # the subscriber's Source: the page
+
+
+@pytest.mark.parametrize("start", ["CONFIRMED", "OPTED_OUT"])
+def test_registrations_of_known_numbers_record_the_page_beside_the_form(ports, start):
+    arrange(ports, start)
+    register(ports, source="platform")
+    event = ports.store.events(NUMBER)[-1]
+    assert (event.source, event.details["page"]) == (EventSource.FORM, "platform")

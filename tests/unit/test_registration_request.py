@@ -122,3 +122,89 @@ def test_base64_body():
 def test_client_disclosure_version_is_kept_only_when_well_formed():
     assert parse({**VALID, "disclosureVersion": "d-0123456789ab"}).form_disclosure_version
     assert parse({**VALID, "disclosureVersion": "<script>"}).form_disclosure_version == ""
+
+
+# Names: at least one letter, nothing invisible ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "A\ud83d",  # cut inside an emoji: an unpaired surrogate
+        "\ud83dA",
+        "\u200b",  # zero-width space
+        "\u3164",  # Hangul filler
+        "\u2800",  # braille blank
+        "\ufeff",  # byte order mark
+        "\u200b\u3164\u2800",
+        "Ana\u200bMaria",
+        "\u200dAna",  # a joiner that joins nothing
+        "Ana\u00ad",  # soft hyphen
+        "Ana\ue000",  # private use
+        "Ana\u0378",  # unassigned
+        "Ana\u2028Maria",  # line separator
+        "123",  # no letter
+        "\u0301",  # a mark alone
+        "-.'",
+    ],
+)
+@pytest.mark.parametrize("field", ["firstName", "lastName"])
+def test_a_name_without_a_visible_letter_or_with_invisible_characters_is_refused(name, field):
+    error = refused({**VALID, field: name})
+    assert (error.status, error.code, error.field) == (400, "INVALID_FIELD", field)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Zoë",
+        "O'Brien",
+        "Anne-Marie",
+        "李",
+        "Ｊｏｈｎ",
+        "علی\u200cرضا",  # Persian: a non-joiner between two letters is part of the spelling
+        "Ana 🌸",
+        "Ñ",
+    ],
+)
+def test_names_in_any_script_are_accepted(name):
+    assert parse({**VALID, "firstName": name}).first_name == name
+
+
+@pytest.mark.parametrize("page", ["/signup\ud83d", "/signup\u200b", "/sign\u2028up"])
+def test_a_page_with_invisible_characters_is_refused(page):
+    error = refused({**VALID, "source": page})
+    assert (error.status, error.code, error.field) == (400, "INVALID_FIELD", "source")
+
+
+# Body shapes -----------------------------------------------------------------------------
+
+
+def test_a_body_that_is_not_a_string_is_invalid_json():
+    event = {"body": dict(VALID), "headers": {"Content-Type": "application/json"}}
+    with pytest.raises(RegistrationError) as error:
+        json_document(event)
+    assert (error.value.status, error.value.code) == (400, "INVALID_JSON")
+
+
+def test_a_byte_order_mark_before_the_json_is_accepted():
+    assert parse(raw="\ufeff" + json.dumps(VALID)).first_name == "Carlos"
+    encoded = base64.b64encode(b"\xef\xbb\xbf" + json.dumps(VALID).encode()).decode()
+    assert parse(raw=encoded, is_base64=True).first_name == "Carlos"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"n": ' + "9" * 4000 + "}",
+        '{"n": 1e999999}',
+        '{"n": ' + "[" * 1800 + "]" * 1800 + "}",
+    ],
+)
+def test_huge_numbers_and_deep_nesting_are_refused_as_4xx(raw):
+    assert 400 <= refused(raw=raw).status < 500
+
+
+def test_a_huge_number_in_an_unknown_field_of_a_valid_form_is_ignored():
+    raw = json.dumps(VALID)[:-1] + ', "n": ' + "9" * 3900 + "}"
+    assert parse(raw=raw).first_name == "Carlos"

@@ -67,6 +67,7 @@ _TEXT_FIELDS = {
     "carrier": "carrier",
     "number_type": "numberType",
     "confirmations_day": "confirmationsDay",
+    "attempts_day": "attemptsDay",
     "correlation_id": "correlationId",
 }
 _TIME_FIELDS = {
@@ -74,6 +75,7 @@ _TIME_FIELDS = {
     "updated_at": "updatedAt",
     "requested_at": "requestedAt",
     "confirmation_sent_at": "confirmationSentAt",
+    "last_attempt_at": "lastAttemptAt",
     "confirmed_at": "confirmedAt",
     "opted_out_at": "optedOutAt",
     "expired_at": "expiredAt",
@@ -417,6 +419,7 @@ def _subscriber_item(subscriber: Subscriber) -> dict[str, Any]:
         STATUS_INDEX_PARTITION_KEY: {"S": subscriber.status.value},
         "optOut": {"S": subscriber.opt_out},
         "confirmationsThatDay": {"N": str(subscriber.confirmations_that_day)},
+        "attemptsThatDay": {"N": str(subscriber.attempts_that_day)},
         "version": {"N": str(subscriber.version)},
     }
     for field, attribute in _TEXT_FIELDS.items():
@@ -435,6 +438,7 @@ def _subscriber_from_item(item: dict[str, Any]) -> Subscriber:
         "phone_number": item["phoneNumber"]["S"],
         "status": Status(item[STATUS_INDEX_PARTITION_KEY]["S"]),
         "confirmations_that_day": int(item.get("confirmationsThatDay", {"N": "0"})["N"]),
+        "attempts_that_day": int(item.get("attemptsThatDay", {"N": "0"})["N"]),
         "version": int(item["version"]["N"]),
     }
     for field, attribute in _TEXT_FIELDS.items():

@@ -14,7 +14,7 @@ from typing import Any
 from optin.domain.errors import NotAMobileNumber, TooManyRequests
 from optin.domain.keywords import Keyword
 from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
+from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.registration import RegistrationRequest
 from optin.domain.rules import Policy
@@ -41,36 +41,49 @@ class RegistrationOutcome(enum.StrEnum):
 def decide_registration(
     existing: Subscriber | None, now: datetime, policy: Policy
 ) -> RegistrationOutcome:
-    """What a registration does to this number; raises TooManyRequests inside the limits."""
+    """What a registration does to this number; raises TooManyRequests inside the limits.
+
+    The cool-down and the daily cap count attempts in every state, with the same
+    ``Retry-After`` and the same message, so a refusal never tells the state apart.
+    """
     if existing is None:
         return RegistrationOutcome.SEND_CONFIRMATION
+    _check_attempt_limits(existing, now, policy)
     if existing.status is Status.CONFIRMED:
         return RegistrationOutcome.ALREADY_CONFIRMED
     if existing.status is Status.OPTED_OUT:
         return RegistrationOutcome.RESUBSCRIBE_REQUESTED
-    _check_send_limits(existing, now, policy)
     return RegistrationOutcome.SEND_CONFIRMATION
 
 
-def _check_send_limits(existing: Subscriber, now: datetime, policy: Policy) -> None:
-    last = existing.confirmation_sent_at
+COOLDOWN_MESSAGE = "This number was registered a moment ago. Please wait before trying again."
+DAILY_CAP_MESSAGE = "Too many registrations for this number today. Please try again tomorrow."
+
+
+def _check_attempt_limits(existing: Subscriber, now: datetime, policy: Policy) -> None:
+    last = _last_attempt(existing)
     if last is not None and now - last < policy.cooldown:
-        wait = policy.cooldown - (now - last)
-        raise TooManyRequests(
-            "We just sent you a text message. Please wait before asking for another.",
-            _seconds_up(wait),
-        )
-    if _sent_today(existing, now) >= policy.daily_cap:
+        raise TooManyRequests(COOLDOWN_MESSAGE, _seconds_up(policy.cooldown - (now - last)))
+    if _attempts_today(existing, now) >= policy.daily_cap:
         tomorrow = datetime.combine(now.date() + ONE_DAY, datetime.min.time(), now.tzinfo)
-        raise TooManyRequests(
-            "Too many confirmation requests for this number today. Please try again tomorrow.",
-            _seconds_up(tomorrow - now),
-        )
+        raise TooManyRequests(DAILY_CAP_MESSAGE, _seconds_up(tomorrow - now))
 
 
 def _seconds_up(delta: timedelta) -> int:
     seconds = delta.total_seconds()
     return max(1, int(seconds) + (0 if seconds == int(seconds) else 1))
+
+
+def _last_attempt(subscriber: Subscriber) -> datetime | None:
+    """The latest attempt; an item written before attempts were counted has only its
+    confirmation's time."""
+    moments = [m for m in (subscriber.last_attempt_at, subscriber.confirmation_sent_at) if m]
+    return max(moments, default=None)
+
+
+def _attempts_today(subscriber: Subscriber, now: datetime) -> int:
+    attempts = subscriber.attempts_that_day if subscriber.attempts_day == _day(now) else 0
+    return max(attempts, _sent_today(subscriber, now))
 
 
 def _sent_today(subscriber: Subscriber, now: datetime) -> int:
@@ -79,6 +92,15 @@ def _sent_today(subscriber: Subscriber, now: datetime) -> int:
 
 def _day(now: datetime) -> str:
     return now.date().isoformat()
+
+
+def _attempt(subscriber: Subscriber | None, now: datetime) -> dict[str, Any]:
+    """The fields that count one more attempt."""
+    return {
+        "last_attempt_at": now,
+        "attempts_day": _day(now),
+        "attempts_that_day": (_attempts_today(subscriber, now) if subscriber else 0) + 1,
+    }
 
 
 def check_mobile(facts: NumberFacts, policy: Policy) -> None:
@@ -92,6 +114,7 @@ def check_mobile(facts: NumberFacts, policy: Policy) -> None:
 
 def _registration_details(request: RegistrationRequest, evidence: Evidence) -> dict[str, Any]:
     details: dict[str, Any] = {
+        "page": request.source,
         "ip": evidence.ip,
         "userAgent": evidence.user_agent,
         "disclosureVersion": evidence.disclosure_version,
@@ -132,13 +155,14 @@ def claim_confirmation(
         confirmation_sent_at=now,
         confirmations_day=_day(now),
         confirmations_that_day=_sent_today(base, now) + 1,
+        **_attempt(existing, now),
         expired_at=None,
         correlation_id=evidence.correlation_id,
     )
     event = ConsentEvent(
         type=EventType.REGISTERED,
         at=now,
-        source=request.source or "registration form",
+        source=EventSource.FORM,
         details={
             **_registration_details(request, evidence),
             "fromStatus": existing.status.value if existing else "",
@@ -155,6 +179,9 @@ def release_confirmation(claimed: Subscriber, previous: Subscriber | None) -> Su
         confirmation_sent_at=previous.confirmation_sent_at if previous else None,
         confirmations_day=previous.confirmations_day if previous else "",
         confirmations_that_day=previous.confirmations_that_day if previous else 0,
+        last_attempt_at=previous.last_attempt_at if previous else None,
+        attempts_day=previous.attempts_day if previous else "",
+        attempts_that_day=previous.attempts_that_day if previous else 0,
     )
 
 
@@ -166,25 +193,30 @@ def request_resubscription(
         resubscribe_requested_at=now,
         updated_at=now,
         correlation_id=evidence.correlation_id,
+        **_attempt(existing, now),
     )
     event = ConsentEvent(
         type=EventType.RESUBSCRIBE_REQUESTED,
         at=now,
-        source=request.source or "registration form",
+        source=EventSource.FORM,
         details=_registration_details(request, evidence),
     )
     return updated, [event]
 
 
 def repeated_registration(
-    request: RegistrationRequest, evidence: Evidence, now: datetime
-) -> ConsentEvent:
-    return ConsentEvent(
+    existing: Subscriber, request: RegistrationRequest, evidence: Evidence, now: datetime
+) -> tuple[Subscriber, list[ConsentEvent]]:
+    """A confirmed number registered again: nothing changes but the attempt, which is
+    written like any other state's (a conditional write of the subscriber with its event)."""
+    updated = replace(existing, updated_at=now, **_attempt(existing, now))
+    event = ConsentEvent(
         type=EventType.REGISTRATION_REPEATED,
         at=now,
-        source=request.source or "registration form",
+        source=EventSource.FORM,
         details=_registration_details(request, evidence),
     )
+    return updated, [event]
 
 
 def platform_opted_out(existing: Subscriber, now: datetime, source: str) -> Subscriber:

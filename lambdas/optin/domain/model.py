@@ -36,6 +36,17 @@ class EventType(enum.StrEnum):
     REMOVED_BY_OPERATOR = "REMOVED_BY_OPERATOR"
 
 
+class EventSource(enum.StrEnum):
+    """What recorded a ledger event: always one of the service's own names, never text a
+    client sent (the page a registration came from is the event's ``page`` detail)."""
+
+    FORM = "form"  # a registration request, sent by the web form
+    REGISTRATION = "registration"  # what a registration did: its confirmation sent or failed
+    SMS = "sms"  # a reply from the handset
+    PLATFORM = "platform"  # End User Messaging refused a send (opt-out list)
+    OPERATOR = "operator"  # an operator's command
+
+
 @dataclass(frozen=True)
 class ConsentEvent:
     """One immutable ledger entry. ``details`` holds what the type calls for
@@ -55,7 +66,7 @@ class Subscriber:
     updated_at: datetime
     first_name: str = ""
     last_name: str = ""
-    source: str = ""
+    source: str = ""  # the page the form was on (the tutorial's Source)
     country: str = ""
     timezone: str = ""
     carrier: str = ""
@@ -64,6 +75,10 @@ class Subscriber:
     confirmation_sent_at: datetime | None = None
     confirmations_day: str = ""  # UTC date the counter below belongs to
     confirmations_that_day: int = 0
+    # Registration attempts, in every state: the cool-down and the daily cap count these.
+    last_attempt_at: datetime | None = None
+    attempts_day: str = ""  # UTC date the counter below belongs to
+    attempts_that_day: int = 0
     confirmed_at: datetime | None = None
     opted_out_at: datetime | None = None
     expired_at: datetime | None = None

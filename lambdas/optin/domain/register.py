@@ -1,7 +1,9 @@
 """Use case: register a number and send at most one confirmation SMS for it.
 
 Reads and writes go through the ports; decisions come from ``lifecycle``. Every state
-change is a conditional write, so concurrent requests for one number decide once.
+change is a conditional write, so concurrent requests for one number decide once. Whatever
+the number's state, a registration reads the subscriber and writes its attempt with one
+conditional write, so neither the answer nor the work tells the states apart.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from optin.domain import lifecycle
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome
 from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, EventType, Subscriber
+from optin.domain.model import ConsentEvent, EventSource, EventType, Subscriber
 from optin.domain.opt_out import mark_platform_opted_out
 from optin.domain.phone import NumberFacts, PhoneNumber, normalise
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports
@@ -44,13 +46,14 @@ def register(
         existing = ports.store.get(phone.e164)
         outcome = lifecycle.decide_registration(existing, now, policy)
         try:
-            if outcome is RegistrationOutcome.ALREADY_CONFIRMED:
-                event = lifecycle.repeated_registration(request, evidence, now)
-                ports.store.append(phone.e164, [event])
-                return RegistrationResult(outcome, phone.e164)
-            if outcome is RegistrationOutcome.RESUBSCRIBE_REQUESTED:
+            if outcome is not RegistrationOutcome.SEND_CONFIRMATION:
                 assert existing is not None
-                updated, events = lifecycle.request_resubscription(existing, request, evidence, now)
+                record = (
+                    lifecycle.repeated_registration
+                    if outcome is RegistrationOutcome.ALREADY_CONFIRMED
+                    else lifecycle.request_resubscription
+                )
+                updated, events = record(existing, request, evidence, now)
                 ports.store.save(updated, events, expected_version=existing.version)
                 return RegistrationResult(outcome, phone.e164)
             facts = _number_facts(ports, phone, existing)
@@ -94,7 +97,7 @@ def _send_confirmation(
     sent = ConsentEvent(
         type=EventType.CONFIRMATION_SENT,
         at=ports.clock(),
-        source="registration",
+        source=EventSource.REGISTRATION,
         details={"messageId": message_id, "correlationId": correlation_id},
     )
     try:
@@ -111,7 +114,7 @@ def _release(ports: Ports, claimed: Subscriber, previous: Subscriber | None, rea
     failed = ConsentEvent(
         type=EventType.SMS_FAILED,
         at=ports.clock(),
-        source="registration",
+        source=EventSource.REGISTRATION,
         details={"template": Template.CONFIRMATION.value, "reason": reason[:200]},
     )
     released = lifecycle.release_confirmation(claimed, previous)

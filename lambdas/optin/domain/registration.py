@@ -22,8 +22,16 @@ from optin.domain.errors import (
 MAX_NAME_LENGTH = 100
 MAX_SOURCE_LENGTH = 200
 _DISCLOSURE_VERSION = re.compile(r"^d-[0-9a-f]{12}$")
-# Bidirectional overrides and isolates: invisible, and used to disguise text.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Refused anywhere in a name or the page: controls (Cc), format characters (Cf: zero-width
+# marks, bidirectional overrides, BOM), unpaired surrogates (Cs), private use (Co),
+# unassigned (Cn), line and paragraph separators (Zl, Zp).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Zero-width joiners that some scripts need inside a word (a non-joiner in Persian names,
+# joiners in Indic conjuncts): accepted between two letters or marks, refused elsewhere.
+_JOINERS = frozenset("\u200c\u200d")
+# Characters that draw nothing although Unicode files them as letters or symbols (the Hangul
+# fillers, the braille blank): refused like the invisible ones above.
+_BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,8 @@ def parse_registration(
 ) -> RegistrationRequest:
     """Check the form's fields; raise the RegistrationError of the first problem found."""
     phone = _phone_field(document)
-    first_name = _text(document, "firstName", MAX_NAME_LENGTH, required=True)
-    last_name = _text(document, "lastName", MAX_NAME_LENGTH, required=True)
+    first_name = _name(document, "firstName")
+    last_name = _name(document, "lastName")
     country = _country(document.get("country"), default_country, allowed_countries)
     source = _text(document, "source", MAX_SOURCE_LENGTH, required=False)
     consent = document.get("consent")
@@ -103,9 +111,32 @@ def _text(document: Mapping[str, Any], name: str, limit: int, *, required: bool)
         return ""
     if len(text) > limit:
         raise InvalidField(f"{_label(name)} must be at most {limit} characters.", name)
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in text):
-        raise InvalidField(f"{_label(name)} contains control characters.", name)
+    if any(_refused(text, index) for index in range(len(text))):
+        raise InvalidField(f"{_label(name)} contains invisible or control characters.", name)
     return text
+
+
+def _name(document: Mapping[str, Any], name: str) -> str:
+    """A first or last name: text as above, with at least one letter (category L*)."""
+    text = _text(document, name, MAX_NAME_LENGTH, required=True)
+    if not any(unicodedata.category(c).startswith("L") for c in text):
+        raise InvalidField(f"{_label(name)} must contain a letter.", name)
+    return text
+
+
+def _refused(text: str, index: int) -> bool:
+    character = text[index]
+    if character in _BLANKS:
+        return True
+    if unicodedata.category(character) not in _REFUSED_CATEGORIES:
+        return False
+    if character in _JOINERS and 0 < index < len(text) - 1:
+        return not (_letter_or_mark(text[index - 1]) and _letter_or_mark(text[index + 1]))
+    return True
+
+
+def _letter_or_mark(character: str) -> bool:
+    return unicodedata.category(character)[0] in "LM"
 
 
 def _label(name: str) -> str:

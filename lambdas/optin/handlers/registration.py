@@ -1,4 +1,5 @@
-"""POST /register: API Gateway REST proxy event in, JSON response out.
+"""POST /register: an HTTP request event in (API Gateway, function URL or load balancer),
+JSON response out.
 
 ``handle_request`` runs the use case and returns what it came to (a result or the error);
 ``report`` turns that into metrics and one log line; ``respond`` into the HTTP answer.
@@ -14,16 +15,17 @@ from optin import runtime
 from optin.domain.errors import Dependency, DependencyUnavailable, RegistrationError
 from optin.domain.lifecycle import RegistrationOutcome
 from optin.domain.messages import Texts
-from optin.domain.phone import mask
+from optin.domain.phone import mask, mask_in_text
 from optin.domain.ports import Ports
 from optin.domain.register import RegistrationResult, register
 from optin.domain.registration import parse_registration
 from optin.handlers.http import (
+    HttpRequest,
+    decode_request,
     error_body,
     error_code,
     error_headers,
     error_status,
-    header,
     json_document,
     response,
 )
@@ -50,27 +52,27 @@ INTERNAL_ERROR = {"code": "INTERNAL_ERROR", "message": "Something went wrong on 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     current = runtime.current()
     correlation_id = logger.get_correlation_id() or getattr(context, "aws_request_id", "")
-    outcome = handle_request(event, current.ports, str(correlation_id))
+    request = decode_request(event)
+    outcome = handle_request(request, current.ports, str(correlation_id))
     report(outcome)
-    return respond(event, outcome, current.ports.rules.texts, current.settings.allowed_origins)
+    return respond(request, outcome, current.ports.rules.texts, current.settings.allowed_origins)
 
 
-def handle_request(event: dict[str, Any], ports: Ports, correlation_id: str) -> Outcome:
-    """Decode, check and register; never raises (a refusal or a bug is returned)."""
+def handle_request(request: HttpRequest, ports: Ports, correlation_id: str) -> Outcome:
+    """Check the body and register; never raises (a refusal or a bug is returned)."""
     rules = ports.rules
-    identity = (event.get("requestContext") or {}).get("identity") or {}
     try:
-        request = parse_registration(
-            json_document(event),
+        registration = parse_registration(
+            json_document(request),
             default_country=rules.default_country,
             allowed_countries=rules.allowed_countries,
             require_consent=rules.require_consent,
         )
         return register(
-            request,
+            registration,
             ports,
-            ip=str(identity.get("sourceIp") or ""),
-            user_agent=str(identity.get("userAgent") or header(event, "user-agent") or "")[:512],
+            ip=request.source_ip,
+            user_agent=request.user_agent,
             correlation_id=correlation_id,
         )
     except (RegistrationError, DependencyUnavailable) as refusal:
@@ -116,23 +118,24 @@ def _report_refused(refusal: Refusal) -> None:
         if refusal.dependency is Dependency.SMS:
             count(Metric.SMS_SEND_FAILED)
         fields["dependency"] = refusal.dependency.value
+        fields["detail"] = mask_in_text(str(refusal))  # never in the response body
     else:
         fields["field"] = refusal.field
     logger.info("registration rejected", extra=fields)
 
 
 def respond(
-    event: dict[str, Any], outcome: Outcome, texts: Texts, allowed_origins: tuple[str, ...]
+    request: HttpRequest, outcome: Outcome, texts: Texts, allowed_origins: tuple[str, ...]
 ) -> dict[str, Any]:
     if isinstance(outcome, RegistrationResult):
         body = {"status": "accepted", "message": texts.accepted_message()}
-        return response(event, 202, body, allowed_origins)
+        return response(request, 202, body, allowed_origins)
     if isinstance(outcome, RegistrationError | DependencyUnavailable):
         return response(
-            event,
+            request,
             error_status(outcome),
             error_body(outcome),
             allowed_origins,
             error_headers(outcome),
         )
-    return response(event, 500, {"error": INTERNAL_ERROR}, allowed_origins)
+    return response(request, 500, {"error": INTERNAL_ERROR}, allowed_origins)
