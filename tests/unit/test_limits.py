@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from optin.domain import limits
+from optin.domain import lifecycle, limits
 from optin.domain.errors import (
     BudgetExhausted,
     Dependency,
     DependencyUnavailable,
+    PrefixLimitReached,
     TooManyRequests,
 )
 from optin.domain.ports import CounterKind, LimitCounter
@@ -20,7 +21,6 @@ from optin.domain.rules import Policy
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, MemoryStore
 
-MESSAGE = "the 429's message"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
@@ -34,7 +34,7 @@ def policy(per_prefix: int = 10, budget: int = 1_000) -> Policy:
 
 
 def take(store: MemoryStore, number: str, now: datetime, rules: Policy) -> None:
-    limits.take(store, number, now, rules, MESSAGE)
+    limits.take(store, number, now, rules)
 
 
 @pytest.mark.parametrize(
@@ -74,9 +74,9 @@ def test_the_eleventh_number_of_a_prefix_in_an_hour_is_refused_until_the_hour_en
         take(store, f"+120655501{line:02d}", now, rules)
     with pytest.raises(TooManyRequests) as refused:
         take(store, "+12065550110", now, rules)
-    assert not isinstance(refused.value, BudgetExhausted)
+    assert isinstance(refused.value, PrefixLimitReached)
     assert refused.value.retry_after_seconds == 39 * 60 + 45  # until 16:00 UTC
-    assert refused.value.message == MESSAGE
+    assert refused.value.message == lifecycle.LIMIT_MESSAGE
     prefix, day = limits.counters("+12065550110", now)
     assert (store.counters[prefix], store.counters[day]) == (10, 10)  # nothing taken
 
@@ -107,7 +107,7 @@ def test_past_the_daily_budget_every_number_is_refused_until_midnight_utc():
         take(store, "+13035550100", evening, rules)
     assert isinstance(refused.value, TooManyRequests)
     assert refused.value.retry_after_seconds == 2 * 3600 + 30 * 60
-    assert refused.value.message == MESSAGE
+    assert refused.value.message == lifecycle.LIMIT_MESSAGE
     prefix, _ = limits.counters("+13035550100", evening)
     assert store.counters[prefix] == 0  # the prefix's unit was given back
     take(store, "+13035550100", datetime(2026, 11, 24, 0, 0, tzinfo=UTC), rules)
@@ -118,7 +118,7 @@ def test_the_budget_counts_every_prefix_and_the_prefix_limit_is_checked_first():
     take(store, "+12065550100", NOW, rules)
     with pytest.raises(TooManyRequests) as refused:
         take(store, "+12065550101", NOW, rules)
-    assert not isinstance(refused.value, BudgetExhausted)  # the prefix refused; budget untouched
+    assert isinstance(refused.value, PrefixLimitReached)  # the prefix refused; budget untouched
     take(store, "+14155550100", NOW, rules)
     with pytest.raises(BudgetExhausted):
         take(store, "+13035550100", NOW, rules)
@@ -126,9 +126,9 @@ def test_the_budget_counts_every_prefix_and_the_prefix_limit_is_checked_first():
 
 def test_units_held_by_a_registration_are_taken_once_across_attempts():
     store, rules = MemoryStore(), policy(per_prefix=1)
-    units = limits.Units(store, "+12065550100", rules, MESSAGE)
-    units.take(NOW)
-    units.take(NOW + timedelta(milliseconds=5))  # a lost race: the next attempt
+    units = limits.Units(store, rules)
+    units.take("+12065550100", NOW)
+    units.take("+12065550100", NOW + timedelta(milliseconds=5))  # a lost race: the next attempt
     prefix, day = limits.counters("+12065550100", NOW)
     assert (store.counters[prefix], store.counters[day]) == (1, 1)
     units.give_back()
@@ -139,10 +139,10 @@ def test_units_held_by_a_registration_are_taken_once_across_attempts():
 
 def test_an_attempt_in_the_next_hour_moves_the_units_to_that_hour():
     store, rules = MemoryStore(), policy()
-    units = limits.Units(store, "+12065550100", rules, MESSAGE)
+    units = limits.Units(store, rules)
     before = NOW - timedelta(milliseconds=1)  # 14:59:59.999
-    units.take(before)
-    units.take(NOW)
+    units.take("+12065550100", before)
+    units.take("+12065550100", NOW)
     old_prefix, day = limits.counters("+12065550100", before)
     new_prefix, same_day = limits.counters("+12065550100", NOW)
     assert day == same_day

@@ -64,9 +64,14 @@ class TooManyRequests(RegistrationError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
+class PrefixLimitReached(TooManyRequests):
+    """The number's prefix had its confirmations for this hour: answered exactly as any
+    other 429; only the log tells it apart."""
+
+
 class BudgetExhausted(TooManyRequests):
-    """The day's confirmation budget is spent: answered exactly as any other 429, and
-    counted apart for the operators (ConfirmationBudgetExhausted)."""
+    """The day's confirmation budget is spent: answered exactly as any other 429; the log
+    and a metric (ConfirmationBudgetExhausted, alarmed on) tell it apart."""
 
 
 class Dependency(enum.StrEnum):

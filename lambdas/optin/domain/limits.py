@@ -19,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from optin.domain.errors import BudgetExhausted, DependencyUnavailable, TooManyRequests
+from optin.domain.errors import (
+    BudgetExhausted,
+    DependencyUnavailable,
+    PrefixLimitReached,
+    TooManyRequests,
+)
+from optin.domain.lifecycle import LIMIT_MESSAGE, seconds_up
 from optin.domain.ports import CounterKind, LimitCounter, SubscriberStore
 from optin.domain.rules import Policy
 
@@ -66,23 +72,18 @@ def limit_of(counter: LimitCounter, policy: Policy) -> int:
     return policy.daily_confirmation_budget
 
 
-def refusal(counter: LimitCounter, now: datetime, message: str) -> TooManyRequests:
-    """The 429 of a full counter: ``Retry-After`` is the time until its period ends (the
-    next hour, or midnight UTC), rounded up as every 429 of the service is."""
+def refusal(counter: LimitCounter, now: datetime) -> TooManyRequests:
+    """The 429 of a full counter, as a number's cool-down answers it: the same message, and
+    ``Retry-After`` the time until the limit lets a registration through (the next hour,
+    or midnight UTC)."""
     wait = seconds_up(counter.ends_at - now)
     if counter.kind is CounterKind.DAY:
-        return BudgetExhausted(message, wait)
-    return TooManyRequests(message, wait)
-
-
-def seconds_up(delta: timedelta) -> int:
-    """Whole seconds, rounded up, at least one: the ``Retry-After`` of every 429."""
-    seconds = delta.total_seconds()
-    return max(1, int(seconds) + (0 if seconds == int(seconds) else 1))
+        return BudgetExhausted(LIMIT_MESSAGE, wait)
+    return PrefixLimitReached(LIMIT_MESSAGE, wait)
 
 
 def take(
-    store: SubscriberStore, e164: str, now: datetime, policy: Policy, message: str
+    store: SubscriberStore, e164: str, now: datetime, policy: Policy
 ) -> tuple[LimitCounter, ...]:
     """Take one unit of each counter, or none: raises TooManyRequests (BudgetExhausted for
     the day's budget) after giving back what it took."""
@@ -90,7 +91,7 @@ def take(
     for counter in counters(e164, now):
         if not store.take_unit(counter, limit_of(counter, policy)):
             give_back(store, taken)
-            raise refusal(counter, now, message)
+            raise refusal(counter, now)
         taken.append(counter)
     return tuple(taken)
 
@@ -116,21 +117,19 @@ class Units:
 
     ``take`` is called on every attempt (a lost race reads again and decides again): the
     units are taken once, and taken again only when an attempt falls in another hour, so
-    that they always count in the period of the claim that follows.
+    that they always count in the period of the write that follows.
     """
 
-    def __init__(self, store: SubscriberStore, e164: str, policy: Policy, message: str) -> None:
+    def __init__(self, store: SubscriberStore, policy: Policy) -> None:
         self._store = store
-        self._e164 = e164
         self._policy = policy
-        self._message = message
         self.held: tuple[LimitCounter, ...] = ()
 
-    def take(self, now: datetime) -> None:
-        if self.held == counters(self._e164, now):
+    def take(self, e164: str, now: datetime) -> None:
+        if self.held == counters(e164, now):
             return
         self.give_back()
-        self.held = take(self._store, self._e164, now, self._policy, self._message)
+        self.held = take(self._store, e164, now, self._policy)
 
     def give_back(self) -> None:
         held, self.held = self.held, ()
