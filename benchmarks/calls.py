@@ -20,6 +20,7 @@ from tests.support.harness import SEND_KEYS, moto_table
 
 PAID = {"SendTextMessage", "CarrierLookup"}
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
+FULL_PREFIX = "+14155550100"
 
 
 class CallCounter:
@@ -52,6 +53,7 @@ def measure() -> dict[str, Any]:
 
     from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
     from optin import runtime
+    from optin.domain import limits
     from optin.handlers import inbound, registration
 
     env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}
@@ -121,6 +123,13 @@ def measure() -> dict[str, Any]:
             clock.advance(seconds=60)
             scenario("registration of an opted-out number", lambda: post(NEW), 202)
             scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
+            # A pumper's next number in a range that had its confirmations this hour.
+            prefix, _ = limits.counters(FULL_PREFIX, clock())
+            per_hour = real.settings.max_confirmations_per_prefix_per_hour
+            while ports.store.take_unit(prefix, per_hour):
+                pass
+            counter.take()  # filling the prefix is not part of the scenario
+            scenario("new number over its prefix's limit", lambda: post(FULL_PREFIX), 429)
             stub.deactivate()
     finally:
         runtime.install(None)

@@ -80,19 +80,22 @@ def other_area_codes(count: int = OTHER_PREFIXES) -> list[str]:
     raise RuntimeError(f"only {len(found)} area codes found")
 
 
-def walked_range() -> list[str]:
-    return [f"{RANGE_PREFIX}{line:04d}" for line in range(RANGE_SIZE)]
+def walked_range(size: int = RANGE_SIZE) -> list[str]:
+    return [f"{RANGE_PREFIX}{line:04d}" for line in range(size)]
 
 
-def spread_numbers() -> list[str]:
+def spread_numbers(prefixes: int = OTHER_PREFIXES) -> list[str]:
+    """555-0100 and up in each area code (local mode's simulated landline is 201-555-0000)."""
     return [
-        f"+1{area}555{line:04d}" for area in other_area_codes() for line in range(PER_OTHER_PREFIX)
+        f"+1{area}555{line:04d}"
+        for area in other_area_codes(prefixes)
+        for line in range(100, 100 + PER_OTHER_PREFIX)
     ]
 
 
-def _phases() -> Iterator[tuple[str, list[str]]]:
-    yield "one prefix, 1,000 consecutive numbers", walked_range()
-    yield "100 prefixes, 10 numbers each", spread_numbers()
+def _phases(size: int, prefixes: int) -> Iterator[tuple[str, list[str]]]:
+    yield f"one prefix, {size:,} consecutive numbers", walked_range(size)
+    yield f"{prefixes} prefixes, {PER_OTHER_PREFIX} numbers each", spread_numbers(prefixes)
 
 
 def _settled_phones(mode: LocalMode, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
@@ -112,7 +115,9 @@ def _settled_phones(mode: LocalMode, timeout: float = 60.0) -> dict[str, dict[st
     return last
 
 
-def run(root: Path = ROOT) -> dict[str, Any]:
+def run(
+    root: Path = ROOT, size: int = RANGE_SIZE, prefixes: int = OTHER_PREFIXES
+) -> dict[str, Any]:
     """The pumping run against the local mode of checkout ``root``."""
     phases = []
     with (
@@ -120,7 +125,7 @@ def run(root: Path = ROOT) -> dict[str, Any]:
         LocalMode(Path(temp) / "local-mode.log", root=root) as mode,
     ):
         started = time.perf_counter()
-        for name, numbers in _phases():
+        for name, numbers in _phases(size, prefixes):
             statuses: Counter[int] = Counter()
             retry_after: Counter[str] = Counter()
             for number in numbers:
@@ -192,7 +197,7 @@ def _summary(
             }
         )
     registrations = sum(row["registrations"] for row in rows)
-    avoided = registrations - total_sent
+    avoided = sum(row["refused_429"] for row in rows)  # each one a confirmation not sent
     return {
         "phases": rows,
         "registrations": registrations,
@@ -208,17 +213,19 @@ def _summary(
     }
 
 
-def measure(before: Path | None = None) -> dict[str, Any]:
+def measure(
+    before: Path | None = None, size: int = RANGE_SIZE, prefixes: int = OTHER_PREFIXES
+) -> dict[str, Any]:
     figures: dict[str, Any] = {
-        "method": "python -m local with its default settings; one client POSTs 1,000 "
-        f"consecutive numbers of {RANGE_PREFIX}, then {OTHER_PREFIXES} other prefixes x "
+        "method": f"python -m local with its default settings; one client POSTs {size:,} "
+        f"consecutive numbers of {RANGE_PREFIX}, then {prefixes} other prefixes x "
         f"{PER_OTHER_PREFIX} numbers; confirmations counted on the phone simulator",
         "price_assumed": f"${AWS_PRICE_PER_PART} (End User Messaging, US, per outbound part) + "
         f"${CARRIER_FEE_PER_PART} (carrier pass-through fee per part)",
-        "with_limits": run(ROOT),
+        "with_limits": run(ROOT, size, prefixes),
     }
     if before is not None:
-        figures["before_limits"] = run(before)
+        figures["before_limits"] = run(before, size, prefixes)
         figures["before_checkout"] = str(before)
     return figures
 
@@ -227,7 +234,8 @@ def print_summary(figures: dict[str, Any]) -> None:
     columns = [("with limits", figures["with_limits"])]
     if "before_limits" in figures:
         columns.insert(0, ("before", figures["before_limits"]))
-    print("\nPumping run (local mode, one client)" + "".join(f"{n:>14}" for n, _ in columns))
+    title = "Pumping run (local mode, one client)"
+    print(f"\n{title:<48}" + "".join(f"{name:>14}" for name, _ in columns))
     lines = [
         ("confirmations sent", "confirmations_sent"),
         ("answered 429", "refused_429"),
@@ -237,12 +245,12 @@ def print_summary(figures: dict[str, Any]) -> None:
         ("seconds", "seconds"),
     ]
     for label, key in lines:
-        print(f"  {label:<34}" + "".join(f"{result[key]:>14}" for _, result in columns))
+        print(f"  {label:<46}" + "".join(f"{result[key]:>14}" for _, result in columns))
     for index, row in enumerate(figures["with_limits"]["phases"]):
         cells = "".join(
             f"{result['phases'][index]['confirmations_sent']:>14}" for _, result in columns
         )
-        print(f"  sent: {row['phase']:<28}{cells}")
+        print(f"  sent: {row['phase']:<40}{cells}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,16 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
         sys.path.insert(0, entry)
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from benchmarks import asset, by_state, calls, coldstart, throughput, warm  # noqa: E402
+from benchmarks import (  # noqa: E402
+    asset,
+    by_state,
+    calls,
+    coldstart,
+    pumping,
+    throughput,
+    warm,
+)
+from optin.settings import SETTINGS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 MB = 1024 * 1024
@@ -37,6 +46,12 @@ BUDGETS = {
     # confirmed and opted-out numbers in local mode: under 20 %, so timing tells no state.
     "spread of medians by state (accepted)": 0.2,
     "answers that tell states apart": 0,
+    # The pumping run, with the default limits across numbers.
+    "paid calls: new number over its prefix's limit": 0,
+    "pumping: confirmations per prefix and hour": SETTINGS[
+        "max_confirmations_per_prefix_per_hour"
+    ].default,
+    "pumping: confirmations in a day": SETTINGS["daily_confirmation_budget"].default,
 }
 
 
@@ -75,6 +90,7 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("invalid number", "paid calls: invalid number"),
         ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
         ("new registration", "paid calls: new registration"),
+        ("new number over its prefix's limit", "paid calls: new number over its prefix's limit"),
     ):
         row(key, scenario, scenarios[scenario]["paid"], BUDGETS[key])
     states = figures["by_state"]
@@ -83,6 +99,12 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     key = "answers that tell states apart"
     differing = (not states["same_accepted_answer"]) + (not states["same_refused_answer"])
     row(key, "202 and 429: status, body, Retry-After", differing, BUDGETS[key])
+    pumped = figures["pumping"]["with_limits"]
+    for key, value in (
+        ("pumping: confirmations per prefix and hour", "max_confirmations_per_prefix_hour"),
+        ("pumping: confirmations in a day", "confirmations_sent"),
+    ):
+        row(key, "local mode, one client", pumped[value], BUDGETS[key])
     return rows
 
 
@@ -136,6 +158,7 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
         f"  spread       {states['accepted_spread']:10.1%}      {states['refused_spread']:10.1%}"
         f"   same answers: {states['same_accepted_answer']} / {states['same_refused_answer']}"
     )
+    pumping.print_summary(figures["pumping"])
     print("\nBudgets")
     for entry in budgets:
         mark = "ok  " if entry["met"] else "MISS"
@@ -150,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
+        "--pumping-before",
+        type=Path,
+        help="also run the pumping run against this checkout (the code before the limits)",
+    )
+    parser.add_argument(
         "--registrations",
         type=int,
         default=None,
@@ -158,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
     per_state = 10 if args.quick else by_state.PER_STATE
+    pumped = (100, 10) if args.quick else (pumping.RANGE_SIZE, pumping.OTHER_PREFIXES)
     registrations = args.registrations or registrations
 
     started = time.monotonic()
@@ -177,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         ("asset", asset.measure),
         ("aws_calls", calls.measure),
         ("by_state", lambda: by_state.measure(per_state)),
+        ("pumping", lambda: pumping.measure(args.pumping_before, *pumped)),
         (
             "local_mode",
             lambda: {

@@ -27,7 +27,13 @@ _SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+)")
 # short enough for a test to wait it out, long enough for a second request to land inside.
 COOLDOWN_SECONDS = 5
 # Variables a developer's shell may set that would change what the tests expect.
-_LEFT_OUT = ("PORT", "ALLOWED_ORIGINS", "RESEND_COOLDOWN_SECONDS")
+_LEFT_OUT = (
+    "PORT",
+    "ALLOWED_ORIGINS",
+    "RESEND_COOLDOWN_SECONDS",
+    "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR",
+    "DAILY_CONFIRMATION_BUDGET",
+)
 
 
 def local_environment(**extra: str) -> dict[str, str]:
