@@ -20,6 +20,7 @@ from tests.support.harness import SEND_KEYS, moto_table
 
 PAID = {"SendTextMessage", "CarrierLookup"}
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
+SUBSCRIBED = "+12065550103"
 FULL_PREFIX = "+14155550100"
 
 
@@ -94,6 +95,11 @@ def measure() -> dict[str, Any]:
                 expected = {"DestinationPhoneNumber": number, **dict.fromkeys(SEND_KEYS, ANY)}
                 stub.add_response("send_text_message", {"MessageId": "m"}, expected)
 
+            def put_on_the_list(number: str) -> None:
+                listing = {"OptOutListName": env["OPT_OUT_LIST_NAME"], "OptedOutNumber": number}
+                answer = {**listing, "OptedOutTimestamp": 0, "EndUserOptedOut": False}
+                stub.add_response("put_opted_out_number", answer, listing)
+
             def scenario(name: str, run: Callable[[], Any], expect: Any) -> None:
                 clock.advance(seconds=5)
                 got = run()
@@ -119,9 +125,20 @@ def measure() -> dict[str, Any]:
             scenario("redelivered reply", lambda: reply(NEW, "YES", "in-1"), _ONE)
             clock.advance(seconds=60)  # past the cool-down of the registration above
             scenario("registration of a confirmed number", lambda: post(NEW), 202)
+            put_on_the_list(NEW)
             scenario("STOP", lambda: reply(NEW, "STOP"), _ONE)
             clock.advance(seconds=60)
             scenario("registration of an opted-out number", lambda: post(NEW), 202)
+            lookup(SUBSCRIBED, "MOBILE")
+            send(SUBSCRIBED)
+            send(SUBSCRIBED)
+            post(SUBSCRIBED)
+            reply(SUBSCRIBED, "YES")
+            counter.take()  # a confirmed number to opt out: not measured
+            send(SUBSCRIBED)
+            put_on_the_list(SUBSCRIBED)
+            scenario("opt-out in other words", lambda: reply(SUBSCRIBED, "please stop"), _ONE)
+            send(STRANGER)
             scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
             # A pumper's next number in a range that had its confirmations this hour.
             prefix, _ = limits.counters(FULL_PREFIX, clock())

@@ -134,6 +134,7 @@ class DeployConfig:
         if missing:
             raise ValueError(f"stack values missing: {sorted(missing)}")
         return {
+            "FORM_URL": f"{site_origin}/",  # the form this stack serves, unless formUrl says
             **self.settings_environment,
             **stack_values,
             "ALLOWED_ORIGINS": ",".join((site_origin, *self.allowed_origins)),

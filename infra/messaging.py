@@ -311,9 +311,12 @@ class Messaging(Construct):
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
         self.grant_send(inbound.role)
+        # Opting out lists the number (PutOptedOutNumber) when the platform did not, and
+        # coming back takes it off (DeleteOptedOutNumber): only on the stack's own list.
         inbound.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["sms-voice:DeleteOptedOutNumber"], resources=[self.opt_out_list_arn]
+                actions=["sms-voice:DeleteOptedOutNumber", "sms-voice:PutOptedOutNumber"],
+                resources=[self.opt_out_list_arn],
             )
         )
         self.inbound_topic.add_subscription(subscriptions.LambdaSubscription(inbound.function))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optin.domain.keywords import PLATFORM_HELP_KEYWORDS, PLATFORM_OPT_OUT_KEYWORDS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 FUNCTION_PACKAGE = "optin"
@@ -32,9 +34,9 @@ REGISTER_PATH = "register"
 # Inbound function: bounded retries before the message goes to the dead-letter queue.
 INBOUND_RETRY_ATTEMPTS = 2
 
-# SMS: the platform answers these mandatory keywords itself.
-HELP_KEYWORD = "HELP"
-STOP_KEYWORD = "STOP"
+# SMS: the platform answers these mandatory keywords itself (the functions know them too).
+HELP_KEYWORD = PLATFORM_HELP_KEYWORDS[0]
+STOP_KEYWORD = PLATFORM_OPT_OUT_KEYWORDS[0]
 SMS_SERVICE_PRINCIPAL = "sms-voice.amazonaws.com"
 NUMBER_TYPES = ("SIMULATOR", "TOLL_FREE", "TEN_DLC", "LONG_CODE")
 

@@ -54,6 +54,8 @@ def local_environment(port: int, environ: Mapping[str, str]) -> dict[str, str]:
     settings["TABLE_NAME"] = TABLE_NAME
     if not environ.get("ALLOWED_ORIGINS"):
         settings["ALLOWED_ORIGINS"] = f"http://127.0.0.1:{port},http://localhost:{port}"
+    if not environ.get("FORM_URL"):
+        settings["FORM_URL"] = f"http://127.0.0.1:{port}/"  # the "sign up at" answer
     return settings
 
 

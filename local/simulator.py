@@ -1,10 +1,11 @@
 """A phone simulator in place of End User Messaging SMS.
 
-It implements the ``SmsSender`` port, keeps every conversation per phone number and
-behaves like the platform where the platform answers on its own: the phone number's own
-STOP keyword, as the whole message, puts the number on the opt-out list and gets the STOP
-reply; HELP, as the whole message, gets the HELP reply; sending to an opted-out number is
-refused. Any other wording ("please stop", "Help me") is the inbound function's to answer.
+It implements the ``SmsSender`` port (sending, and taking a number off or putting it on the
+opt-out list), keeps every conversation per phone number and behaves like the platform
+where the platform answers on its own: the phone number's own STOP keyword, as the whole
+message, puts the number on the opt-out list and gets the STOP reply; HELP, as the whole
+message, gets the HELP reply; sending to an opted-out number is refused. Any other wording
+("please stop", "Help me") is the inbound function's to answer.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from infra.names import HELP_KEYWORD, STOP_KEYWORD
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
-from optin.domain.keywords import is_exact_keyword
+from optin.domain.keywords import (
+    PLATFORM_HELP_KEYWORDS,
+    PLATFORM_OPT_OUT_KEYWORDS,
+    is_exact_keyword,
+)
 from optin.domain.messages import Template
 from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
 from optin.settings import Settings
@@ -107,6 +111,15 @@ class PhoneSimulator:
         self._print(f"optout - {mask(phone_number)} removed from the opt-out list")
         return True
 
+    def add_opt_out(self, phone_number: str) -> bool:
+        """PutOptedOutNumber: the function lists a number that opted out in its own words."""
+        with self._lock:
+            already = phone_number in self._opted_out
+            self._opted_out.add(phone_number)
+        if not already:
+            self._print(f"optout + {mask(phone_number)} added to the opt-out list by the function")
+        return True
+
     # The phone's side -------------------------------------------------------------------
 
     def receive(self, phone_number: str, body: str) -> None:
@@ -119,14 +132,14 @@ class PhoneSimulator:
         with self._lock:
             self._record(phone_number, "inbound", body, "reply")
         self._print(f"sms    < {mask(phone_number)} {mask_in_text(body)!r}")
-        if is_exact_keyword(body, (STOP_KEYWORD,)):
+        if is_exact_keyword(body, PLATFORM_OPT_OUT_KEYWORDS):
             with self._lock:
                 self._opted_out.add(phone_number)
                 self._record(
                     phone_number, "outbound", self._settings.texts.render(Template.STOP), "stop"
                 )
             self._print(f"optout + {mask(phone_number)} added to the opt-out list; STOP reply sent")
-        elif is_exact_keyword(body, (HELP_KEYWORD,)):
+        elif is_exact_keyword(body, PLATFORM_HELP_KEYWORDS):
             with self._lock:
                 self._record(
                     phone_number, "outbound", self._settings.texts.render(Template.HELP), "help"

@@ -53,6 +53,15 @@ def keywords(value: Any) -> tuple[str, ...]:
     return tuple(words)
 
 
+def form_url(value: Any) -> str:
+    """Where people sign up: an https:// URL, or this machine's own address (local mode)."""
+    url = text(value)
+    local = url.startswith(("http://127.0.0.1:", "http://localhost:"))
+    if not (url.startswith("https://") or local) or any(c.isspace() for c in url):
+        raise ValueError(f"must be an https:// URL, got {value!r}")
+    return url
+
+
 def _stack(what: str) -> str:
     """The "key" of a variable the stack fills in itself (no context key to name)."""
     return f"(stack: {what})"
@@ -76,6 +85,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "terms_url": Setting("termsUrl", https_url, variable="TERMS_URL"),
     "privacy_url": Setting("privacyUrl", https_url, variable="PRIVACY_URL"),
     "help_contact": Setting("helpContact", text, variable="HELP_CONTACT"),
+    "form_url": Setting("formUrl", form_url, "", "FORM_URL"),
     "confirm_keywords": Setting("confirmKeywords", keywords, ("YES",), "CONFIRM_KEYWORDS"),
     "allowed_countries": Setting("allowedCountries", countries, ("US", "CA"), "ALLOWED_COUNTRIES"),
     "default_country": Setting("defaultCountry", country, "US", "DEFAULT_COUNTRY"),
@@ -130,6 +140,7 @@ class Settings:
     terms_url: str
     privacy_url: str
     help_contact: str
+    form_url: str
     confirm_keywords: tuple[str, ...]
     allowed_countries: tuple[str, ...]
     default_country: str
@@ -194,6 +205,7 @@ class Settings:
                 help=self.help_contact,
                 keyword=self.primary_confirm_keyword,
                 number=self.origination_number,
+                form=self.form_url,
             ),
             self.message_templates,
         )

@@ -232,3 +232,53 @@ def test_a_store_writes_each_disclosure_version_once(dynamodb):
     another_container = DynamoSubscriberStore("subscribers", client=dynamodb)
     another_container.keep_disclosure("d-0123456789ab", "another text")
     assert store.disclosure("d-0123456789ab") == "first text"
+
+
+def test_an_owed_opt_out_is_claimed_and_settled_like_an_owed_sms(store, dynamodb):
+    from datetime import timedelta
+
+    marker = InboundMarker("in-6", NUMBER, NOW, owed_sms=Template.STOP, add_opt_out=True)
+    store.append(NUMBER, [event()], inbound=marker)
+    key = {"pk": {"S": "INBOUND#in-6"}, "sk": {"S": "INBOUND"}}
+    assert dynamodb.get_item(TableName="subscribers", Key=key)["Item"]["owedOptOut"] == {
+        "BOOL": True
+    }
+    assert store.inbound_marker("in-6") == marker
+    later = NOW + timedelta(seconds=1)
+    assert store.claim_owed_sms("in-6", later, later + timedelta(minutes=2)) is True
+    # The confirmation left, the opt-out list call failed: only the list is still owed.
+    store.settle_inbound(
+        "in-6", NUMBER, [event(EventType.OPT_OUT_CONFIRMATION_SENT)], opt_out_owed=True
+    )
+    left = store.inbound_marker("in-6")
+    assert (left.owed_sms, left.add_opt_out, left.claimed_until) == (None, True, None)
+    assert store.claim_owed_sms("in-6", later, later + timedelta(minutes=2)) is True
+    store.settle_inbound("in-6", NUMBER, [])
+    assert store.inbound_marker("in-6").add_opt_out is False
+    assert store.claim_owed_sms("in-6", later + timedelta(hours=1), later) is False
+
+
+def test_an_opt_out_alone_is_owed_work(store):
+    from datetime import timedelta
+
+    marker = InboundMarker("in-7", NUMBER, NOW, add_opt_out=True, claimed_until=NOW)
+    store.append(NUMBER, [event()], inbound=marker)
+    later = NOW + timedelta(seconds=1)
+    assert store.claim_owed_sms("in-7", later, later + timedelta(minutes=2)) is True
+
+
+def test_a_daily_answer_is_claimed_once_a_day_per_number_and_kind(store, dynamodb):
+    from datetime import timedelta
+
+    claim = store.claim_daily_answer
+    assert claim(NUMBER, Template.SIGNUP, "in-1", NOW) is True
+    assert claim(NUMBER, Template.SIGNUP, "in-1", NOW) is True  # the same message, retried
+    assert claim(NUMBER, Template.SIGNUP, "in-2", NOW + timedelta(hours=23)) is False
+    assert claim(NUMBER, Template.HELP, "in-2", NOW + timedelta(hours=23)) is True
+    assert claim("+14165550142", Template.SIGNUP, "in-3", NOW) is True
+    assert claim(NUMBER, Template.SIGNUP, "in-4", NOW + timedelta(days=1)) is True
+    item = dynamodb.get_item(
+        TableName="subscribers", Key={"pk": {"S": f"ANSWERED#{NUMBER}"}, "sk": {"S": "signup"}}
+    )["Item"]
+    assert int(item[TTL_ATTRIBUTE]["N"]) > (NOW + timedelta(days=1)).timestamp()
+    assert item["messageId"] == {"S": "in-4"}

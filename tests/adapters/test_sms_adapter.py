@@ -134,3 +134,33 @@ def test_carrier_lookup_failures(client):
         with pytest.raises(DependencyUnavailable):
             lookup.lookup(NUMBER)
         assert lookup.lookup(NUMBER).number_type == "INVALID"
+
+
+def test_add_opt_out_puts_the_number_on_the_stack_opt_out_list(client, settings):
+    sender = EndUserMessagingSender(settings, client)
+    params = {"OptOutListName": "optin-opt-outs", "OptedOutNumber": NUMBER}
+    answer = {
+        "OptOutListName": "optin-opt-outs",
+        "OptedOutNumber": NUMBER,
+        "OptedOutTimestamp": "2026-11-23T15:00:00Z",
+        "EndUserOptedOut": False,
+    }
+    with Stubber(client) as stub:
+        stub.add_response("put_opted_out_number", answer, params)
+        stub.add_response("put_opted_out_number", answer, params)  # idempotent: again is fine
+        stub.add_client_error("put_opted_out_number", "ValidationException", ANY, 400, params)
+        assert sender.add_opt_out(NUMBER) is True
+        assert sender.add_opt_out(NUMBER) is True
+        assert sender.add_opt_out(NUMBER) is False  # a number the platform cannot list
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "code", ["ThrottlingException", "AccessDeniedException", "ResourceNotFoundException"]
+)
+def test_add_opt_out_failures_are_retried(client, settings, code):
+    sender = EndUserMessagingSender(settings, client)
+    with Stubber(client) as stub:
+        stub.add_client_error("put_opted_out_number", code, http_status_code=400)
+        with pytest.raises(DependencyUnavailable, match="PutOptedOutNumber"):
+            sender.add_opt_out(NUMBER)

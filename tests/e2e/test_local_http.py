@@ -122,7 +122,11 @@ def test_a_reply_from_an_unknown_number_creates_no_subscriber(
     local_mode.reply(phone, "YES")
 
     assert local_mode.subscriber(phone) is None
-    assert [m["direction"] for m in local_mode.messages(phone)] == ["inbound"]
+    # Nobody is created; the only answer is where to sign up.
+    assert [(m["direction"], m["kind"]) for m in local_mode.messages(phone)] == [
+        ("inbound", "reply"),
+        ("outbound", "signup"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -320,3 +324,58 @@ def test_cors_preflight_answers_only_the_form_origin(local_mode: LocalMode) -> N
     assert own[1]["Access-Control-Allow-Origin"] == local_mode.base_url
     assert "POST" in own[1]["Access-Control-Allow-Methods"]
     assert "Access-Control-Allow-Origin" not in other[1]
+
+
+def test_an_opt_out_in_other_words_is_confirmed_once_and_start_brings_the_number_back(
+    local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    local_mode.register(phone)
+    local_mode.reply(phone, "YES")
+
+    local_mode.reply(phone, "please stop texting me")
+    local_mode.reply(phone, "I said stop")
+
+    messages = local_mode.messages(phone)
+    confirmations = [m for m in messages if m["kind"] == "stop"]
+    assert len(confirmations) == 1  # the second opt-out gets nothing
+    assert "Reply START to resubscribe" in confirmations[0]["body"]
+    assert messages[-1]["direction"] == "inbound"
+    status, phones = local_mode.json("GET", "/simulator/api/phones")
+    assert status == 200
+    [row] = [row for row in phones["phones"] if row["phoneNumber"] == phone]
+    assert row["optedOut"] is True  # on the simulated opt-out list: PutOptedOutNumber
+
+    local_mode.reply(phone, "START")
+
+    subscriber = local_mode.subscriber(phone)
+    assert subscriber is not None
+    assert (subscriber["status"], subscriber["optOut"]) == ("CONFIRMED", "NONE")
+    assert local_mode.messages(phone)[-1]["kind"] == "welcome"
+
+
+def test_a_yes_from_a_stranger_is_told_where_the_form_is_once(
+    local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+
+    local_mode.reply(phone, "YES")
+    local_mode.reply(phone, "yes?")
+
+    answers = [m for m in local_mode.messages(phone) if m["direction"] == "outbound"]
+    assert [m["kind"] for m in answers] == ["signup"]
+    assert f"sign up at {local_mode.base_url}/" in answers[0]["body"]
+    assert local_mode.subscriber(phone) is None
+
+
+def test_help_in_other_words_is_answered_by_the_function(
+    local_mode: LocalMode, new_number: NewNumber
+) -> None:
+    phone = new_number()
+    local_mode.register(phone)
+
+    local_mode.reply(phone, "info please")
+
+    last = local_mode.messages(phone)[-1]
+    assert (last["direction"], last["kind"]) == ("outbound", "help")
+    assert "help at" in last["body"]

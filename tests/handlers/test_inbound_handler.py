@@ -171,3 +171,73 @@ def test_sent_but_not_recorded_is_one_error_line_with_the_outcome(moto_ports, lo
     assert record["level"] == "ERROR"
     assert (record["outcome"], record["phoneNumber"]) == ("confirmed", "+1******0142")
     assert record["smsMessageId"]
+
+
+# A reply can never break the function ------------------------------------------------------
+
+# +1 206 555 0142 in Arabic-Indic digits: digits to Unicode, not to E.164.
+ARABIC_INDIC_NUMBER = "".join(chr(0x0660 + int(digit)) for digit in NUMBER[1:])
+
+
+@pytest.mark.parametrize("body", ["Yes \ud83d", "\udfffYes", "Yes \ud83d\ude00 \ude00"])
+def test_a_reply_with_half_an_emoji_is_applied(moto_ports, body):
+    """An emoji split across message segments leaves half a surrogate pair in the JSON."""
+    register(moto_ports)
+
+    assert deliver(sns_event(two_way_message(NUMBER, body))) == {"processed": 1}
+
+    assert moto_ports.store.get(NUMBER).status is Status.CONFIRMED
+    [recorded] = [e for e in moto_ports.store.events(NUMBER) if e.type is EventType.INBOUND]
+    assert "\ufffd" in recorded.details["body"]  # unencodable code points become U+FFFD
+
+
+@pytest.mark.parametrize("body", ["STOP \ud83d", "\ud83dSTOP", "please stop \udc00"])
+def test_a_stop_with_half_an_emoji_always_opts_out(moto_ports, body):
+    register(moto_ports)
+    deliver(sns_event(two_way_message(NUMBER, "YES")))
+
+    assert deliver(sns_event(two_way_message(NUMBER, body))) == {"processed": 1}
+
+    assert moto_ports.store.get(NUMBER).status is Status.OPTED_OUT
+
+
+def test_surrogates_anywhere_in_the_document_are_cleaned(moto_ports):
+    register(moto_ports)
+    message = two_way_message(NUMBER, "YES", inbound_message_id="in-\ud800", keyword="\udfff")
+    message["destinationNumber"] = "+1800\ud83d"
+    event = sns_event(message)
+    event["Records"][0]["Sns"]["Timestamp"] = "2026-11-23T15:00:00Z\udc00"
+
+    assert deliver(event) == {"processed": 1}
+    assert deliver(event) == {"processed": 1}  # the same id again: applied once
+
+    assert moto_ports.store.get(NUMBER).status is Status.CONFIRMED
+    assert moto_ports.sender.kinds() == ["confirmation", "welcome"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "[" * 50_000 + "]" * 50_000,  # RecursionError in the JSON parser
+        '{"originationNumber": "+12065550142", "messageBody": "YES", "n": '
+        + "9" * 5_000
+        + "}",  # ValueError: past the integer digit limit
+        json.dumps({"originationNumber": "+" + ARABIC_INDIC_NUMBER, "messageBody": "YES"}),
+        json.dumps({"originationNumber": NUMBER + "\n", "messageBody": "YES"}),
+        json.dumps({"originationNumber": NUMBER, "messageBody": "YES"}).encode().hex(),
+        "\ud800",
+    ],
+    ids=["nested", "huge-number", "arabic-digits", "trailing-newline", "hex", "surrogate"],
+)
+def test_an_unreadable_message_is_malformed_not_retried(moto_ports, message, capsys, log_lines):
+    register(moto_ports, "+14165550142")
+    good = sns_event(two_way_message("+14165550142", "YES"))["Records"][0]
+    bad = sns_event(message)["Records"][0]
+
+    assert deliver({"Records": [bad, good]}) == {"processed": 1}
+
+    assert moto_ports.store.get("+14165550142").status is Status.CONFIRMED
+    assert '"MalformedInbound"' in capsys.readouterr().out
+    logs = "\n".join(log_lines())
+    assert "malformed inbound message dropped" in logs
+    assert NUMBER not in logs

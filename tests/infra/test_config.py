@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra import names
-from infra.config import NewPhoneNumber, load
+from infra.config import STACK_VARIABLES, NewPhoneNumber, load
 from optin.configuration import SettingError
 from tests.infra.conftest import ADOPTED_NUMBER_ID, context_with
 from tests.support.fakes import DOCUMENTED_DEFAULTS, documented_settings
@@ -48,6 +48,7 @@ def load_context(context: dict[str, Any]):
         ({"logLevel": "LOUD"}, "logLevel"),
         ({"alarmEmail": "ops"}, "alarmEmail"),
         ({"stackName": "9lives"}, "stackName"),
+        ({"formUrl": "http://shop.example/sms"}, "formUrl"),
     ],
 )
 def test_an_invalid_value_names_its_setting(changes: dict[str, Any], setting: str) -> None:
@@ -142,4 +143,15 @@ def test_xray_sdk_tracing_is_checked_at_synth() -> None:
     assert (
         load_context(context_with(xraySdkTracing=True)).settings_environment["XRAY_SDK_TRACING"]
         == "true"
+    )
+
+
+def test_a_form_hosted_elsewhere_is_the_one_the_signup_answer_names() -> None:
+    stack_values = {variable: "value" for variable in STACK_VARIABLES}
+    site = "https://d111111abcdef8.cloudfront.net"
+    shipped = load_context(context_with()).function_environment(stack_values, site)
+    assert shipped["FORM_URL"] == f"{site}/"
+    hosted = load_context(context_with(formUrl="https://shop.example/sms"))
+    assert hosted.function_environment(stack_values, site)["FORM_URL"] == (
+        "https://shop.example/sms"
     )

@@ -170,6 +170,15 @@ def test_the_environment_carries_the_configuration_and_the_stack_values(
     }
 
 
+def test_the_functions_know_the_form_url_for_their_signup_answer(
+    new_number: Synthesized, adopted: Synthesized
+) -> None:
+    site = new_number.stack.site
+    for which in ("registration", "inbound"):
+        variables = function(new_number, which)["Environment"]["Variables"]
+        assert new_number.stack.resolve(site.url) == variables["FORM_URL"]
+
+
 def test_adopted_values_and_extra_origins_reach_the_functions(adopted: Synthesized) -> None:
     variables = function(adopted, "inbound")["Environment"]["Variables"]
     assert variables["ORIGINATION_NUMBER"] == "+18005550100"
@@ -187,6 +196,7 @@ def test_the_functions_accept_their_environment(adopted: Synthesized) -> None:
         k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in variables.items()
     }
     concrete["ALLOWED_ORIGINS"] = f"https://d111111abcdef8.cloudfront.net,{EXTRA_ORIGIN}"
+    concrete["FORM_URL"] = "https://d111111abcdef8.cloudfront.net/"
     settings = Settings.from_env(concrete)
     assert settings.allowed_origins == ("https://d111111abcdef8.cloudfront.net", EXTRA_ORIGIN)
 

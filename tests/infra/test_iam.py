@@ -90,7 +90,7 @@ def test_inbound_role_with_a_new_number(new_number: Synthesized) -> None:
         },
         send_statement(s, number),
         {
-            "Action": "sms-voice:DeleteOptedOutNumber",
+            "Action": ["sms-voice:DeleteOptedOutNumber", "sms-voice:PutOptedOutNumber"],
             "Resource": get_att(s, messaging.node.find_child("OptOutList")),
         },
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
@@ -146,8 +146,24 @@ def test_an_adopted_pool_sends_through_the_pool_and_keeps_its_opt_out_list(
         "arn:aws:sms-voice:us-east-1:111122223333:pool/pool-0123456789abcdef0123456789abcdef"
         in send["Resource"]
     )
-    delete = next(st for st in inbound if st["Action"] == "sms-voice:DeleteOptedOutNumber")
+    delete = next(st for st in inbound if "sms-voice:DeleteOptedOutNumber" in st["Action"])
     assert delete["Resource"]["Fn::Join"][1][-1] == ":opt-out-list/Default"
+
+
+def test_the_inbound_function_may_put_numbers_on_the_opt_out_list_only(
+    each_mode: Synthesized,
+) -> None:
+    """An opt-out the platform did not catch ("please stop") is listed by the function."""
+    stack = each_mode.stack
+    found = [
+        statement
+        for which in ("registration", "inbound")
+        for statement in statements(each_mode, which)
+        if "sms-voice:PutOptedOutNumber" in json.dumps(statement["Action"])
+    ]
+    assert len(found) == 1
+    assert found[0] in statements(each_mode, "inbound")
+    assert stack.resolve(stack.messaging.opt_out_list_arn) == found[0]["Resource"]
 
 
 def test_no_statement_anywhere_allows_a_wildcard_action(each_mode: Synthesized) -> None:

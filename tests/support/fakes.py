@@ -98,6 +98,7 @@ class MemoryStore:
         self.subscribers: dict[str, Subscriber] = {}
         self.ledger: dict[str, list[ConsentEvent]] = defaultdict(list)
         self.markers: dict[str, InboundMarker] = {}
+        self.answers: dict[tuple[str, Template], tuple[datetime, str]] = {}
         self.disclosures: dict[str, str] = {}
         self.counters: dict[LimitCounter, int] = defaultdict(int)
         self.calls: list[str] = []
@@ -155,7 +156,7 @@ class MemoryStore:
         self.calls.append("claim_owed_sms")
         with self._lock:
             marker = self.markers.get(message_id)
-            if marker is None or not marker.owed_sms:
+            if marker is None or not marker.owes_work:
                 return False
             if marker.claimed_until is not None and marker.claimed_until >= now:
                 return False
@@ -168,14 +169,34 @@ class MemoryStore:
             self.markers[message_id] = replace(self.markers[message_id], claimed_until=None)
 
     def settle_inbound(
-        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+        self,
+        message_id: str,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        opt_out_owed: bool = False,
     ) -> None:
         self.calls.append("settle_inbound")
         with self._lock:
+            marker = self.markers[message_id]
             self.markers[message_id] = replace(
-                self.markers[message_id], owed_sms=None, claimed_until=None
+                marker,
+                owed_sms=None,
+                claimed_until=None,
+                add_opt_out=marker.add_opt_out and opt_out_owed,
             )
             self.ledger[phone_number].extend(events)
+
+    def claim_daily_answer(
+        self, phone_number: str, template: Template, message_id: str, now: datetime
+    ) -> bool:
+        self.calls.append("claim_daily_answer")
+        with self._lock:
+            last = self.answers.get((phone_number, template))
+            if last is not None and now - last[0] < timedelta(days=1) and last[1] != message_id:
+                return False
+            self.answers[(phone_number, template)] = (now, message_id)
+            return True
 
     def keep_disclosure(self, version: str, text: str) -> None:
         self.calls.append("keep_disclosure")
@@ -205,6 +226,7 @@ class FakeSender:
         self.sent: list[tuple[str, str, str, str]] = []
         self.opted_out: set[str] = set()
         self.removed: list[str] = []
+        self.added: list[str] = []
         self.failures: list[Exception] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -221,6 +243,12 @@ class FakeSender:
     def remove_opt_out(self, phone_number: str) -> bool:
         self.removed.append(phone_number)
         self.opted_out.discard(phone_number)
+        return True
+
+    def add_opt_out(self, phone_number: str) -> bool:
+        with self._lock:
+            self.added.append(phone_number)
+            self.opted_out.add(phone_number)
         return True
 
     def kinds(self, phone_number: str | None = None) -> list[str]:

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,6 +184,7 @@ class CannedSms:
         self.number_types = number_types or {}
         self.sent: list[dict[str, Any]] = []
         self.lookups: list[str] = []
+        self.listed: list[str] = []  # PutOptedOutNumber calls
         self._lock = threading.Lock()
         self._before_send: list[Callable[[dict[str, Any]], None]] = []
 
@@ -222,6 +224,14 @@ class CannedSms:
                 }
             elif operation == "DeleteOptedOutNumber":
                 body = {"OptedOutNumber": params["OptedOutNumber"]}
+            elif operation == "PutOptedOutNumber":
+                self.listed.append(params["OptedOutNumber"])
+                body = {
+                    "OptOutListName": params["OptOutListName"],
+                    "OptedOutNumber": params["OptedOutNumber"],
+                    "OptedOutTimestamp": time.time(),
+                    "EndUserOptedOut": False,
+                }
             else:
                 raise AssertionError(f"unexpected End User Messaging call {operation}")
         headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"}

@@ -141,11 +141,17 @@ def test_resubscription_request_expires_with_the_window(ports, clock):
     assert ports.store.get(NUMBER).status is Status.OPTED_OUT
 
 
-@pytest.mark.parametrize("body", ["YES", "STOP", "HELP", "hello", "START"])
-def test_unknown_number_never_becomes_a_subscriber(ports, body):
-    assert sms_during(ports, lambda: reply(ports, body, number="+14255550199")) == []
+@pytest.mark.parametrize(
+    ("body", "sms"),
+    [("YES", ["signup"]), ("STOP", []), ("HELP", []), ("hello", []), ("START", ["signup"])],
+)
+def test_unknown_number_never_becomes_a_subscriber(ports, body, sms):
+    # Only a keyword asking to join is answered, with where to sign up.
+    assert sms_during(ports, lambda: reply(ports, body, number="+14255550199")) == sms
     assert ports.store.get("+14255550199") is None
-    assert [event.type for event in ports.store.events("+14255550199")] == [EventType.INBOUND]
+    assert [event.type for event in ports.store.events("+14255550199")] == [EventType.INBOUND] + [
+        EventType.SIGNUP_SENT
+    ] * len(sms)
 
 
 @pytest.mark.parametrize("body", ["yesterday", "eyes", "no", "HELP", "what is this?"])

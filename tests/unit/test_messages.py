@@ -1,6 +1,9 @@
+import json
 import re
 
-from optin.settings import Settings
+import pytest
+
+from optin.settings import SettingError, Settings
 from tests.support.fakes import BASE_ENV
 
 
@@ -41,3 +44,29 @@ def test_accepted_message_names_the_keyword_and_our_number():
     message = Settings.from_env(BASE_ENV).texts.accepted_message()
     assert "check your phone" in message.lower()
     assert "text YES to +18005550100" in message
+
+
+def test_the_stop_text_tells_how_to_come_back():
+    text = Settings.from_env(BASE_ENV).texts.render("stop")
+    assert text.startswith("ExampleCorp:")
+    assert "Reply START to resubscribe" in text
+
+
+def test_the_signup_text_names_the_form():
+    settings = Settings.from_env({**BASE_ENV, "FORM_URL": "https://signup.example.com/"})
+    text = settings.texts.render("signup")
+    assert text.startswith("ExampleCorp:")
+    assert "sign up at https://signup.example.com/" in text
+    assert len(text) <= 160  # one SMS part
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("stop", "{brand}: you're unsubscribed."),
+        ("signup", "{brand}: sign up on our website."),
+    ],
+)
+def test_overrides_keep_the_way_back(name, template):
+    with pytest.raises(SettingError, match=name):
+        Settings.from_env({**BASE_ENV, "MESSAGE_TEMPLATES": json.dumps({name: template})})

@@ -65,3 +65,16 @@ def test_template_override_is_used():
     assert settings.texts.render("welcome") == (
         "ExampleCorp: welcome aboard. Reply HELP for help, STOP to cancel."
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://signup.example.com/", "http://127.0.0.1:8000/", "http://localhost:8123/"]
+)
+def test_the_form_url_is_an_https_or_loopback_address(url):
+    assert Settings.from_env({**BASE_ENV, "FORM_URL": url}).form_url == url
+
+
+@pytest.mark.parametrize("url", ["http://signup.example.com/", "signup.example.com", "ftp://x"])
+def test_a_form_url_people_could_not_trust_is_refused(url):
+    with pytest.raises(SettingError, match="formUrl"):
+        Settings.from_env({**BASE_ENV, "FORM_URL": url})

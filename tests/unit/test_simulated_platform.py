@@ -48,3 +48,13 @@ def test_other_help_words_are_left_to_the_function(simulator, body):
     simulator.receive(PHONE, body)
 
     assert kinds(simulator) == [("inbound", "reply")]
+
+
+def test_the_function_can_put_a_number_on_the_opt_out_list(simulator):
+    simulator.receive(PHONE, "please stop")
+
+    assert simulator.add_opt_out(PHONE) is True
+    assert simulator.add_opt_out(PHONE) is True  # idempotent, like PutOptedOutNumber
+
+    assert simulator.is_opted_out(PHONE)
+    assert kinds(simulator) == [("inbound", "reply")]  # listing a number sends nothing

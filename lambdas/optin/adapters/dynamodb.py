@@ -25,6 +25,7 @@ from optin.adapters.schema import (
     STATUS_INDEX,
     STATUS_INDEX_PARTITION_KEY,
     TTL_ATTRIBUTE,
+    daily_answer_key,
     disclosure_key,
     event_key,
     inbound_key,
@@ -39,6 +40,7 @@ from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
 INBOUND_MARKER_DAYS = 30
 LIMIT_COUNTER_DAYS = 1  # a limit's counter is kept a day past its period, then expires
+DAILY_ANSWER_WINDOW = timedelta(days=1)
 # Answers that mean "busy or briefly down, retry later": error codes of a call, and the
 # cancellation reasons of a transaction (which drop the "Exception" suffix).
 _THROTTLED = {
@@ -160,6 +162,7 @@ class DynamoSubscriberStore:
             owed_sms=Template(owed) if owed else None,
             claimed_until=_parse_time(item.get("claimedUntil", {}).get("S")),
             remove_opt_out=bool(details.get("removeOptOut")),
+            add_opt_out="owedOptOut" in item,
         )
 
     # Writes ------------------------------------------------------------------------------
@@ -208,7 +211,7 @@ class DynamoSubscriberStore:
                 Key=inbound_key(message_id),
                 UpdateExpression="SET claimedUntil = :until",
                 ConditionExpression=(
-                    "attribute_exists(owedSms) AND "
+                    "(attribute_exists(owedSms) OR attribute_exists(owedOptOut)) AND "
                     "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
                 ),
                 ExpressionAttributeValues={
@@ -231,18 +234,52 @@ class DynamoSubscriberStore:
         )
 
     def settle_inbound(
-        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+        self,
+        message_id: str,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        opt_out_owed: bool = False,
     ) -> None:
+        settled = "owedSms, claimedUntil" if opt_out_owed else "owedSms, owedOptOut, claimedUntil"
         settle = {
             "Update": {
                 "TableName": self.table_name,
                 "Key": inbound_key(message_id),
-                "UpdateExpression": "REMOVE owedSms, claimedUntil",
+                "UpdateExpression": f"REMOVE {settled}",
                 "ConditionExpression": "attribute_exists(#pk)",
                 "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
             }
         }
         self._transact([settle, *self._event_puts(phone_number, events)])
+
+    def claim_daily_answer(
+        self, phone_number: str, template: Template, message_id: str, now: datetime
+    ) -> bool:
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item={
+                    **daily_answer_key(phone_number, template.value),
+                    "answeredAt": {"S": _time(now)},
+                    "messageId": {"S": message_id},
+                    TTL_ATTRIBUTE: {"N": str(int((now + 2 * DAILY_ANSWER_WINDOW).timestamp()))},
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(#pk) OR answeredAt <= :dayAgo OR messageId = :mine"
+                ),
+                ExpressionAttributeNames={"#pk": PARTITION_KEY},
+                ExpressionAttributeValues={
+                    ":dayAgo": {"S": _time(now - DAILY_ANSWER_WINDOW)},
+                    ":mine": {"S": message_id},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def take_unit(self, counter: LimitCounter, limit: int) -> bool:
         expires = counter.ends_at + timedelta(days=LIMIT_COUNTER_DAYS)
@@ -353,6 +390,8 @@ class DynamoSubscriberStore:
         }
         if marker.owed_sms is not None:
             item["owedSms"] = {"S": marker.owed_sms.value}
+        if marker.add_opt_out:
+            item["owedOptOut"] = {"BOOL": True}
         if marker.claimed_until is not None:
             item["claimedUntil"] = {"S": _time(marker.claimed_until)}
         return {

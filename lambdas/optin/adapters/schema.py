@@ -8,6 +8,8 @@ One table holds every item of a number in one partition:
 - ``pk=SUB#<e164>, sk=PROFILE``: the subscriber's current state;
 - ``pk=SUB#<e164>, sk=EVENT#<utc>#<id>``: the consent ledger, written once, never updated;
 - ``pk=INBOUND#<message id>, sk=INBOUND``: inbound de-duplication markers (TTL);
+- ``pk=ANSWERED#<e164>, sk=<template>``: when a number last got a once-a-day answer (TTL),
+  subscriber or not;
 - ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed.
 - ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
   counters of the limits across numbers (``count``, TTL a day after their period).
@@ -54,6 +56,10 @@ def event_key(phone_number: str, at: str, batch: str, position: int) -> dict[str
 
 def inbound_key(message_id: str) -> dict[str, Any]:
     return _key(f"INBOUND#{message_id}", INBOUND)
+
+
+def daily_answer_key(phone_number: str, template: str) -> dict[str, Any]:
+    return _key(f"ANSWERED#{phone_number}", template)
 
 
 def disclosure_key(version: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""AWS End User Messaging SMS (``pinpoint-sms-voice-v2``): sending, carrier lookup, opt-outs."""
+"""AWS End User Messaging SMS (``pinpoint-sms-voice-v2``): sending, carrier lookup, the
+opt-out list."""
 
 from __future__ import annotations
 
@@ -80,6 +81,26 @@ class EndUserMessagingSender:
             return _code(error) == "ResourceNotFoundException"
         except BotoCoreError:
             return False
+        return True
+
+    def add_opt_out(self, phone_number: str) -> bool:
+        """PutOptedOutNumber on the stack's opt-out list: idempotent, so a retry is safe."""
+        if not self._settings.opt_out_list_name:
+            return False
+        try:
+            self._client.put_opted_out_number(
+                OptOutListName=self._settings.opt_out_list_name, OptedOutNumber=phone_number
+            )
+        except ClientError as error:
+            if _code(error) == "ValidationException":
+                return False  # a number the platform will not list: retrying cannot help
+            raise DependencyUnavailable(
+                Dependency.SMS, f"PutOptedOutNumber failed: {_code(error)}"
+            ) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable(
+                Dependency.SMS, f"PutOptedOutNumber failed: {type(error).__name__}"
+            ) from error
         return True
 
 

@@ -31,6 +31,17 @@ OPT_OUT_PHRASES = ("opt out", "stop all")
 HELP_WORDS = frozenset(word.casefold() for word in ("HELP", "INFO", "AIDE"))
 OPT_IN_WORDS = frozenset(word.casefold() for word in ("START", "UNSTOP"))
 
+# The phone number's own keywords: when a reply is exactly one of them, End User Messaging
+# answers it itself (with the ``help`` and ``stop`` texts the stack gives the number), so
+# the function does not answer again. HELP and STOP are the mandatory keywords of every
+# number type. On some types the platform also honours more opt-out words (ARRET, CANCEL,
+# END, OPT-OUT, OPTOUT, QUIT, REMOVE, TD, UNSUBSCRIBE on long codes and 10DLC), but a US
+# toll-free number knows only STOP. Counting STOP alone leaves nobody without a
+# confirmation; where the platform answered another word and has already listed the
+# number, the function's confirmation is refused by the platform and not sent.
+PLATFORM_HELP_KEYWORDS = ("HELP",)
+PLATFORM_OPT_OUT_KEYWORDS = ("STOP",)
+
 # Letters and digits; anything else (spaces, punctuation, symbols, emoji) separates words.
 _WORD = re.compile(r"[^\W_]+")
 _DROPPED_CATEGORIES = frozenset(("Cf", "Mn"))  # invisible format characters; accents
@@ -44,14 +55,15 @@ class Keyword(enum.Enum):
     UNMATCHED = "UNMATCHED"
 
 
-def _encodable(text: str) -> str:
-    """``text`` with surrogate pairs joined and every unpaired surrogate as U+FFFD."""
+def encodable(text: str) -> str:
+    """``text`` with surrogate pairs joined and every unpaired surrogate as U+FFFD: what
+    remains can be encoded as UTF-8 (stored, logged, hashed) whatever arrived."""
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def normalise_reply(body: str) -> str:
     """The comparison form of a reply: NFKC, case-folded, no accents, no invisible marks."""
-    text = unicodedata.normalize("NFKC", _encodable(body)).casefold()
+    text = unicodedata.normalize("NFKC", encodable(body)).casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in _DROPPED_CATEGORIES)
     return unicodedata.normalize("NFKC", kept)
@@ -80,7 +92,7 @@ def normalise_keyword(body: str) -> str:
 
     Accents are kept: settings compare it with the configured keyword as typed.
     """
-    return _first_word(unicodedata.normalize("NFKC", _encodable(body)).casefold())
+    return _first_word(unicodedata.normalize("NFKC", encodable(body)).casefold())
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -139,5 +151,5 @@ def is_exact_keyword(body: str, words: Iterable[str]) -> bool:
     invisible-character removal): when in doubt the platform did not answer, and our own
     answer is sent.
     """
-    text = _encodable(body).strip().casefold()
+    text = encodable(body).strip().casefold()
     return bool(text) and text in {word.strip().casefold() for word in words}

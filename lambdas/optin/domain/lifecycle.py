@@ -12,7 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from optin.domain.errors import NotAMobileNumber, TooManyRequests
-from optin.domain.keywords import Keyword
+from optin.domain.keywords import (
+    PLATFORM_HELP_KEYWORDS,
+    PLATFORM_OPT_OUT_KEYWORDS,
+    Keyword,
+    is_exact_keyword,
+)
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
@@ -257,6 +262,11 @@ class ReplyOutcome(enum.StrEnum):
     UNKNOWN_SENDER = "unknown_sender"
 
 
+# Answers to texts that change nothing: each at most once a day per number, known or not,
+# so that no conversation with an automatic responder can loop.
+DAILY_ANSWERS = frozenset((Template.SIGNUP, Template.HELP))
+
+
 @dataclass(frozen=True)
 class Reply:
     phone_number: str
@@ -271,8 +281,9 @@ class ReplyDecision:
     outcome: ReplyOutcome
     subscriber: Subscriber | None  # the new state, or None when it does not change
     events: list[ConsentEvent]
-    sms: Template | None = None  # the SMS to send: welcome, expired notice, or none
-    remove_opt_out: bool = False
+    sms: Template | None = None  # the SMS to send, if any (DAILY_ANSWERS at most once a day)
+    remove_opt_out: bool = False  # take the number off the opt-out list before the SMS
+    add_opt_out: bool = False  # put the number on the opt-out list (after the SMS)
 
 
 def decide_reply(
@@ -289,29 +300,55 @@ def decide_reply(
             **reply.details,
         },
     )
-    if existing is None:
-        return ReplyDecision(ReplyOutcome.UNKNOWN_SENDER, None, [inbound])
     keyword = reply.keyword
     if keyword is Keyword.OPT_OUT:
-        if existing.status is Status.OPTED_OUT:
-            return ReplyDecision(ReplyOutcome.IGNORED, None, [inbound])
-        opted_out = replace(
-            existing,
-            status=Status.OPTED_OUT,
-            opted_out_at=now,
-            resubscribe_requested_at=None,
-            updated_at=now,
-        )
-        return ReplyDecision(
-            ReplyOutcome.OPTED_OUT,
-            opted_out,
-            [inbound, _transition(EventType.OPTED_OUT, existing, opted_out, reply, now)],
-        )
+        return _decide_opt_out(existing, reply, inbound, now)
     if keyword is Keyword.HELP:
-        return ReplyDecision(ReplyOutcome.HELP, None, [inbound])
+        return _decide_help(existing, reply, inbound)
+    if existing is None:
+        # Nobody is created by a text; a keyword asking to join is told where the form is.
+        joining = keyword in (Keyword.CONFIRM, Keyword.OPT_IN)
+        return ReplyDecision(
+            ReplyOutcome.UNKNOWN_SENDER, None, [inbound], sms=Template.SIGNUP if joining else None
+        )
     if keyword is Keyword.UNMATCHED:
         return ReplyDecision(ReplyOutcome.UNMATCHED, None, [inbound])
     return _decide_confirmation(existing, reply, inbound, now, policy)
+
+
+def _decide_opt_out(
+    existing: Subscriber | None, reply: Reply, inbound: ConsentEvent, now: datetime
+) -> ReplyDecision:
+    """OPTED_OUT at once, on the opt-out list, and one confirmation unless the platform's
+    own keyword already answered. Nothing more for a number that had already opted out."""
+    if existing is None or existing.status is Status.OPTED_OUT:
+        outcome = ReplyOutcome.UNKNOWN_SENDER if existing is None else ReplyOutcome.IGNORED
+        return ReplyDecision(outcome, None, [inbound], add_opt_out=True)
+    opted_out = replace(
+        existing,
+        status=Status.OPTED_OUT,
+        opted_out_at=now,
+        resubscribe_requested_at=None,
+        updated_at=now,
+    )
+    answered = is_exact_keyword(reply.body, PLATFORM_OPT_OUT_KEYWORDS)
+    return ReplyDecision(
+        ReplyOutcome.OPTED_OUT,
+        opted_out,
+        [inbound, _transition(EventType.OPTED_OUT, existing, opted_out, reply, now)],
+        sms=None if answered else Template.STOP,
+        add_opt_out=True,
+    )
+
+
+def _decide_help(existing: Subscriber | None, reply: Reply, inbound: ConsentEvent) -> ReplyDecision:
+    """The help text for HELP in other words (the platform answers only its exact keyword);
+    nothing for a number that opted out."""
+    outcome = ReplyOutcome.UNKNOWN_SENDER if existing is None else ReplyOutcome.HELP
+    opted_out = existing is not None and existing.status is Status.OPTED_OUT
+    answered = is_exact_keyword(reply.body, PLATFORM_HELP_KEYWORDS)
+    sms = None if opted_out or answered else Template.HELP
+    return ReplyDecision(outcome, None, [inbound], sms=sms)
 
 
 def _decide_confirmation(
@@ -330,6 +367,18 @@ def _decide_confirmation(
         requested = existing.resubscribe_requested_at
         if requested is not None and now - requested <= policy.window:
             return _confirm(existing, reply, inbound, now, remove_opt_out=True)
+        if reply.keyword is Keyword.OPT_IN:
+            if existing.confirmed_at is not None:
+                # START / UNSTOP from a number that was subscribed: the person's own keyword
+                # is their renewed consent, kept in the ledger with their words.
+                return _confirm(existing, reply, inbound, now, remove_opt_out=True, by_keyword=True)
+            # Never confirmed: the form's consent is still needed. START asks to hear from
+            # us again, so the number leaves the opt-out list for where to sign up.
+            return ReplyDecision(
+                ReplyOutcome.IGNORED, None, [inbound], sms=Template.SIGNUP, remove_opt_out=True
+            )
+        # A confirm keyword without a request: nothing (it may be a late copy of the YES
+        # that came before the opt-out; the platform delivers out of order).
     return ReplyDecision(ReplyOutcome.IGNORED, None, [inbound])
 
 
@@ -340,6 +389,7 @@ def _confirm(
     now: datetime,
     *,
     remove_opt_out: bool,
+    by_keyword: bool = False,
 ) -> ReplyDecision:
     confirmed = replace(
         existing,
@@ -350,6 +400,8 @@ def _confirm(
         updated_at=now,
     )
     event = _transition(EventType.CONFIRMED, existing, confirmed, reply, now)
+    if by_keyword:  # the person's own text is the consent: kept beside the transition
+        event = replace(event, details={**event.details, "consent": "keyword", "body": reply.body})
     return ReplyDecision(
         ReplyOutcome.CONFIRMED,
         confirmed,

@@ -2,7 +2,8 @@
 
 Texts are configuration (``messageTemplates``) with compliant defaults. A template may use
 ``{brand}``, ``{program}``, ``{frequency}``, ``{terms}``, ``{privacy}``, ``{help}``,
-``{keyword}`` and ``{number}``; never a form field, so no name is ever echoed into an SMS.
+``{keyword}``, ``{number}`` and ``{form}``; never a form field, so no name is ever echoed into
+an SMS.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Template(enum.StrEnum):
     EXPIRED = "expired"
     HELP = "help"
     STOP = "stop"
+    SIGNUP = "signup"
     DISCLOSURE = "disclosure"
 
 
@@ -44,9 +46,9 @@ DEFAULT_TEMPLATES: Mapping[Template, str] = {
         "Msg & data rates may apply. Reply STOP to cancel."
     ),
     Template.STOP: (
-        "{brand}: you're unsubscribed and will get no more messages. "
-        "To rejoin, sign up again on our form."
+        "{brand}: you're unsubscribed and will get no more messages. Reply START to resubscribe."
     ),
+    Template.SIGNUP: "{brand}: to get {program} by text, sign up at {form}",
     Template.DISCLOSURE: (
         "By checking this box I agree to receive {program} text messages from {brand} "
         "at the number above. {frequency}. Msg & data rates may apply. "
@@ -61,12 +63,13 @@ REQUIRED_PARTS: Mapping[Template, tuple[str, ...]] = {
     Template.WELCOME: ("{brand}", "HELP", "STOP"),
     Template.EXPIRED: ("{brand}",),
     Template.HELP: ("{brand}", "{help}", "STOP"),
-    Template.STOP: ("{brand}",),
+    Template.STOP: ("{brand}", "START"),
+    Template.SIGNUP: ("{brand}", "{form}"),
     Template.DISCLOSURE: ("{brand}", "{program}", "{frequency}", "{terms}", "{privacy}", "STOP"),
 }
 _TEMPLATE_NAMES = frozenset(template.value for template in Template)
 _FIELDS = frozenset(
-    ("brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number")
+    ("brand", "program", "frequency", "terms", "privacy", "help", "keyword", "number", "form")
 )
 
 
@@ -80,6 +83,7 @@ class Branding:
     help: str
     keyword: str = "YES"
     number: str = ""
+    form: str = ""  # where the form is, for the "sign up at" answer
 
 
 class TemplateError(ValueError):
@@ -123,6 +127,7 @@ class Texts:
             help=b.help,
             keyword=b.keyword,
             number=b.number or "our number",
+            form=b.form or "our website",
         )
         return " ".join(text.split())
 

@@ -27,14 +27,20 @@ class AlreadyProcessed(Exception):
 
 @dataclass(frozen=True)
 class InboundMarker:
-    """Remembers one processed inbound message, and an SMS still owed for it (if any)."""
+    """Remembers one processed inbound message, and the work still owed for it (if any):
+    an SMS, and putting the number on the opt-out list."""
 
     message_id: str
     phone_number: str
     received_at: datetime  # by the caller's clock; the marker expires some days after
     owed_sms: Template | None = None  # an SMS decided but not yet sent
-    claimed_until: datetime | None = None  # an invocation is sending the owed SMS until then
+    claimed_until: datetime | None = None  # an invocation is doing the owed work until then
     remove_opt_out: bool = False  # take the number off the platform's opt-out list first
+    add_opt_out: bool = False  # owed: put the number on the opt-out list, after the SMS
+
+    @property
+    def owes_work(self) -> bool:
+        return self.owed_sms is not None or self.add_opt_out
 
 
 class CounterKind(enum.StrEnum):
@@ -93,8 +99,8 @@ class SubscriberStore(Protocol):
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
 
     def claim_owed_sms(self, message_id: str, now: datetime, until: datetime) -> bool:
-        """Take the owed SMS for sending, unless it was settled or another invocation's
-        claim is still running. True when the claim is ours."""
+        """Take the owed work (SMS, opt-out list) for doing, unless it was settled or another
+        invocation's claim is still running. True when the claim is ours."""
         ...
 
     def release_owed_sms(self, message_id: str) -> None:
@@ -102,10 +108,24 @@ class SubscriberStore(Protocol):
         ...
 
     def settle_inbound(
-        self, message_id: str, phone_number: str, events: Sequence[ConsentEvent]
+        self,
+        message_id: str,
+        phone_number: str,
+        events: Sequence[ConsentEvent],
+        *,
+        opt_out_owed: bool = False,
     ) -> None:
         """The SMS owed for this inbound message was sent (or is no longer owed): clear the
-        debt and record ``events`` in one transaction."""
+        debt, and the claim, and record ``events`` in one transaction. ``opt_out_owed``:
+        the number still has to be put on the opt-out list (that call failed)."""
+        ...
+
+    def claim_daily_answer(
+        self, phone_number: str, template: Template, message_id: str, now: datetime
+    ) -> bool:
+        """Reserve the one ``template`` answer this number may get per day (rolling 24 h),
+        known subscriber or not. True when no such answer went out in the past day, or
+        when this inbound message already holds the reservation (a retry)."""
         ...
 
     def keep_disclosure(self, version: str, text: str) -> None:
@@ -123,6 +143,12 @@ class SmsSender(Protocol):
 
     def remove_opt_out(self, phone_number: str) -> bool:
         """Take the number off the platform's opt-out list; False when the platform refuses."""
+        ...
+
+    def add_opt_out(self, phone_number: str) -> bool:
+        """Put the number on the platform's opt-out list (idempotent), so no sender of the
+        account texts it; False when the platform refuses the number itself.
+        Raises DependencyUnavailable (retry later)."""
         ...
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from optin import runtime
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.keywords import classify
+from optin.domain.keywords import classify, encodable
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
@@ -24,7 +24,8 @@ from optin.domain.reply import ReplyResult, receive_reply
 from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
 
 MAX_BODY_CHARACTERS = 2000
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_FIELD_CHARACTERS = 200  # ids, numbers and timestamps the ledger keeps beside the body
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # ASCII digits only, matched whole
 _OUTCOME_METRICS = {
     ReplyOutcome.CONFIRMED: Metric.CONFIRMED,
     ReplyOutcome.OPTED_OUT: Metric.OPTED_OUT,
@@ -40,27 +41,36 @@ class MalformedMessage(ValueError):
 
 
 def parse_record(record: Any, confirm_keywords: tuple[str, ...]) -> Reply:
-    """One SNS record carrying End User Messaging's two-way JSON document."""
+    """One SNS record carrying End User Messaging's two-way JSON document.
+
+    Every text taken from it is made encodable first (an unpaired surrogate, half of an
+    emoji split across segments, becomes U+FFFD), so the reply can be stored and a STOP in
+    it is applied. Raises MalformedMessage for anything that is not such a document.
+    """
     sns = record.get("Sns") if isinstance(record, dict) else None
     if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
         raise MalformedMessage("record has no Sns.Message")
+    raw = sns["Message"]
     try:
-        message = json.loads(sns["Message"])
-    except json.JSONDecodeError:
-        raise MalformedMessage("Sns.Message is not JSON") from None
+        message = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, nested too deep, a number too long
+        raise MalformedMessage("Sns.Message is not a readable JSON document") from None
     if not isinstance(message, dict):
         raise MalformedMessage("Sns.Message is not a JSON object")
     number = message.get("originationNumber")
     body = message.get("messageBody")
-    if not isinstance(number, str) or not _E164.match(number):
+    if not isinstance(number, str) or not _E164.fullmatch(number):
         raise MalformedMessage("originationNumber is not an E.164 number")
     if not isinstance(body, str):
         raise MalformedMessage("messageBody is not text")
+    text = encodable(body)[:MAX_BODY_CHARACTERS]
     message_id = (
         _text(message.get("inboundMessageId"))
         or _text(sns.get("MessageId"))
         or "sha256-"
-        + hashlib.sha256(f"{sns['Message']}|{sns.get('Timestamp', '')}".encode()).hexdigest()
+        + hashlib.sha256(
+            f"{raw}|{sns.get('Timestamp', '')}".encode("utf-8", "surrogatepass")
+        ).hexdigest()
     )
     details = {
         "destinationNumber": _text(message.get("destinationNumber")),
@@ -70,15 +80,16 @@ def parse_record(record: Any, confirm_keywords: tuple[str, ...]) -> Reply:
     }
     return Reply(
         phone_number=number,
-        body=body[:MAX_BODY_CHARACTERS],
-        message_id=message_id[:200],
-        keyword=classify(body, confirm_keywords),
+        body=text,
+        message_id=message_id,
+        keyword=classify(text, confirm_keywords),
         details={key: value for key, value in details.items() if value},
     )
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A short text field, encodable; '' when absent or not text."""
+    return encodable(value).strip()[:MAX_FIELD_CHARACTERS] if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,16 @@ class RecordResult:
 
 
 def record_handler(record: Any, ports: Ports) -> RecordResult:
-    """Parse one record and apply it; never raises (failures are returned)."""
+    """Parse one record and apply it; never raises (failures are returned).
+
+    Parsing is deterministic, so a record that cannot be parsed would fail every retry:
+    whatever goes wrong there, the record is malformed, dropped and counted."""
     try:
         reply = parse_record(record, ports.rules.confirm_keywords)
     except MalformedMessage as error:
         return RecordResult(malformed=str(error))
+    except Exception as error:  # a parser bug must not send the message to the DLQ
+        return RecordResult(malformed=f"unreadable record ({type(error).__name__})")
     logger.set_correlation_id(reply.message_id)
     try:
         return RecordResult(reply, result=receive_reply(reply, ports))
