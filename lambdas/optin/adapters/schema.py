@@ -10,7 +10,7 @@ One table holds every item of a number in one partition:
 - ``pk=INBOUND#<message id>, sk=INBOUND``: inbound de-duplication markers (TTL);
 - ``pk=ANSWERED#<e164>, sk=<template>``: when a number last got a once-a-day answer (TTL),
   subscriber or not;
-- ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed.
+- ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed;
 - ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
   counters of the limits across numbers (``count``, TTL a day after their period).
 """
