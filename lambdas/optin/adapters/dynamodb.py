@@ -141,7 +141,9 @@ def _encode_cursor(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any]:
+def _decode_cursor(cursor: str | None, key_names: frozenset[str]) -> dict[str, Any]:
+    """A cursor's state; its key ``k`` (where DynamoDB resumes) must name exactly
+    ``key_names``, each a string, so no cursor can make DynamoDB refuse the request."""
     if not cursor:
         return {}
     try:
@@ -153,13 +155,21 @@ def _decode_cursor(cursor: str | None) -> dict[str, Any]:
     key = state.get("k")
     if key is not None and not (
         isinstance(key, dict)
+        and set(key) == key_names
         and all(
-            isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+            isinstance(value, dict)
+            and set(value) == {"S"}
+            and isinstance(value["S"], str)
+            and value["S"]
             for value in key.values()
         )
     ):
         raise InvalidCursor("not a cursor this API handed out")
     return state
+
+
+_TABLE_KEY = frozenset((PARTITION_KEY, SORT_KEY))
+_INDEX_KEY = frozenset((PARTITION_KEY, SORT_KEY, STATUS_INDEX_PARTITION_KEY, STATUS_INDEX_SORT_KEY))
 
 
 def _unavailable(error: ClientError | BotoCoreError) -> DependencyUnavailable:
@@ -513,7 +523,7 @@ class DynamoSubscriberStore:
         """From the status index (profiles only), newest change first, one status after
         the other; source and country are checked on the profiles read."""
         statuses = [where.status] if where.status else list(Status)
-        state = _decode_cursor(cursor)
+        state = _decode_cursor(cursor, _INDEX_KEY)
         position = state.get("s", 0)
         if not isinstance(position, int) or not 0 <= position <= len(statuses):
             raise InvalidCursor("not a cursor this API handed out")
@@ -581,7 +591,7 @@ class DynamoSubscriberStore:
     ) -> Page[LedgerEntry]:
         """A scan in ``EXPORT_SEGMENTS`` segments, one after the other; each entry carries
         the cursor that resumes right after it."""
-        state = _decode_cursor(cursor)
+        state = _decode_cursor(cursor, _TABLE_KEY)
         segment = state.get("g", 0)
         if not isinstance(segment, int) or not 0 <= segment <= EXPORT_SEGMENTS:
             raise InvalidCursor("not a cursor this API handed out")
@@ -630,7 +640,7 @@ class DynamoSubscriberStore:
     def stale(
         self, status: Status, before: datetime, *, limit: int, cursor: str | None
     ) -> Page[Subscriber]:
-        state = _decode_cursor(cursor)
+        state = _decode_cursor(cursor, _INDEX_KEY)
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": STATUS_INDEX,
@@ -678,7 +688,7 @@ class DynamoSubscriberStore:
             "Limit": limit,
         }
         if progress is not None and "cursor" in progress:
-            params["ExclusiveStartKey"] = _decode_cursor(progress["cursor"]["S"])["k"]
+            params["ExclusiveStartKey"] = _decode_cursor(progress["cursor"]["S"], _TABLE_KEY)["k"]
         page = self._call("scan", **params)
         for item in page.get("Items", []):
             self._count_profile(item)
@@ -807,8 +817,12 @@ class DynamoSubscriberStore:
         try:
             return getattr(self._client, operation)(**params)
         except ClientError as error:
-            if error.response["Error"]["Code"] in _THROTTLED:
+            code = error.response["Error"]["Code"]
+            if code in _THROTTLED:
                 raise _unavailable(error) from error
+            if code == "ValidationException" and "ExclusiveStartKey" in params:
+                # Only a cursor can make a read start where DynamoDB will not.
+                raise InvalidCursor("not a cursor this API handed out") from error
             raise
         except BotoCoreError as error:
             raise _unavailable(error) from error
