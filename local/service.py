@@ -230,6 +230,33 @@ class LocalService:
         return handler(event, LambdaContext())
 
 
+def admin_event(
+    method: str, path: str, query: str, body: bytes, caller: str = LOCAL_OPERATOR
+) -> dict[str, Any]:
+    """An /admin request as API Gateway hands it to the admin function (the IAM caller's
+    ARN in ``requestContext.identity.userArn``)."""
+    event = api_gateway_event(body or None, method=method, path=path, headers={})
+    parameters = _query_parameters(query)
+    event["queryStringParameters"] = parameters or None
+    event["multiValueQueryStringParameters"] = {
+        name: [value] for name, value in parameters.items()
+    } or None
+    route = _SUBSCRIBER_ROUTE.match(path)
+    if route:
+        event["pathParameters"] = {"phoneNumber": route["number"]}
+        event["resource"] = "/admin/subscribers/{phoneNumber}" + (route["rest"] or "")
+    event["requestContext"]["identity"]["userArn"] = caller
+    return event
+
+
+def proxy_answer(response: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    """A proxy integration's answer as (status, headers, body)."""
+    headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = ", ".join(str(value) for value in values)
+    return int(response["statusCode"]), headers, str(response.get("body") or "")
+
+
 class SimulatedOptOutList:
     """OptOutList on the phone simulator's opt-out list."""
 

@@ -140,7 +140,13 @@ def refused(answer: Answer) -> Failure:
     return Failure(f"the API answered {answer.status}: {text}", status)
 
 
-def expect(answer: Answer) -> Any:
+def expect(answer: Answer, phone_number: str | None = None) -> Any:
+    """The answer's JSON; a refusal raised as one line (a 404 for a number names it,
+    masked, as the logs do)."""
+    if answer.status == 404 and phone_number is not None:
+        from optin.domain.phone import mask
+
+        raise Failure(f"no subscriber {mask(phone_number)}", NOT_FOUND)
     if answer.status != 200:
         raise refused(answer)
     return answer.json()
@@ -154,7 +160,7 @@ def number_path(phone_number: str) -> str:
 
 
 def show(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
-    proof = expect(api.call("GET", number_path(args.phone_number)))
+    proof = expect(api.call("GET", number_path(args.phone_number)), args.phone_number)
     if args.json:
         print(json.dumps(proof, indent=2, ensure_ascii=False), file=out)
         return
@@ -278,7 +284,7 @@ def export(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
 
 def opt_out(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
     path = number_path(args.phone_number) + "/opt-out"
-    document = expect(api.call("POST", path, body={"reason": args.reason}))
+    document = expect(api.call("POST", path, body={"reason": args.reason}), args.phone_number)
     if args.json:
         print(json.dumps(document), file=out)
     else:
@@ -295,7 +301,7 @@ def erase(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
         )
         if input(question).strip().lower() not in ("y", "yes"):
             raise Failure("nothing erased", NOT_FOUND)
-    document = expect(api.call("DELETE", number_path(args.phone_number)))
+    document = expect(api.call("DELETE", number_path(args.phone_number)), args.phone_number)
     if args.json:
         print(json.dumps(document), file=out)
     else:
