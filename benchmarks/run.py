@@ -22,7 +22,7 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
         sys.path.insert(0, entry)
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from benchmarks import asset, calls, coldstart, throughput, warm  # noqa: E402
+from benchmarks import admin, asset, calls, coldstart, throughput, warm  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 MB = 1024 * 1024
@@ -33,6 +33,10 @@ BUDGETS = {
     "paid calls: invalid number": 0,
     "paid calls: duplicate inside the cool-down": 0,
     "paid calls: new registration": 2,
+    # The operator API: an export's memory stays flat as the ledger grows (in memory, from
+    # the smallest size to the largest), and a segment count is one read of the counters.
+    "export peak memory, largest / smallest size": 1.5,
+    "segment counts: DynamoDB calls per request": 1.1,
 }
 
 
@@ -66,6 +70,19 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             BUDGETS["warm in-memory p50 (ms), each handler"],
         )
     row("zipped asset (bytes)", "shared asset", figures["asset"]["zipped_bytes"], 5 * MB)
+    operator = figures["operator_api"]
+    row(
+        "export peak memory, largest / smallest size",
+        "in-memory store",
+        operator["in_memory"]["growth"]["export_peak_kib"] or 0.0,
+        BUDGETS["export peak memory, largest / smallest size"],
+    )
+    row(
+        "segment counts: DynamoDB calls per request",
+        "DynamoDB adapter (moto)",
+        max(run["segments"]["dynamodb_calls_per_request"] for run in operator["moto"]["runs"]),
+        BUDGETS["segment counts: DynamoDB calls per request"],
+    )
     for scenario, key in (
         ("invalid number", "paid calls: invalid number"),
         ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
@@ -115,6 +132,15 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
         f"subscribers {local['subscribers']}, simulated SMS {local['simulated_sms']}, "
         f"dropped connections retried {local['connections_dropped_then_retried']}"
     )
+    print("\nOperator API (through the admin function)")
+    print("  store      subscribers  segments p50   export: events    seconds  peak memory")
+    for backend in ("in_memory", "moto"):
+        for run in figures["operator_api"][backend]["runs"]:
+            print(
+                f"  {backend:<9} {run['subscribers']:>12,} {run['segments']['p50_ms']:>9.2f} ms"
+                f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
+                f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
+            )
     print("\nBudgets")
     for entry in budgets:
         mark = "ok  " if entry["met"] else "MISS"
@@ -137,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
     registrations = args.registrations or registrations
+    operator_sizes = (
+        ((1000, 5000), (200, 400)) if args.quick else (admin.MEMORY_SIZES, admin.MOTO_SIZES)
+    )
 
     started = time.monotonic()
     figures: dict[str, Any] = {
@@ -154,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         ("warm", lambda: warm.measure(invocations)),
         ("asset", asset.measure),
         ("aws_calls", calls.measure),
+        ("operator_api", lambda: admin.measure(*operator_sizes)),
         (
             "local_mode",
             lambda: {
