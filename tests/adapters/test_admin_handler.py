@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -329,6 +330,16 @@ def test_the_key_is_read_once_per_container(deployed, secrets):
         register(deployed, number)  # a registration of a new number looks for an erasure
         call("DELETE", "/admin/subscribers/{phoneNumber}", number=number)
     assert secrets.calls.count("get_secret_value") == 1
+
+
+def test_no_log_record_carries_the_number_even_at_debug(deployed, caplog):
+    arrange(deployed, "CONFIRMED")
+    caplog.set_level(logging.DEBUG)
+    call("GET", "/admin/subscribers/{phoneNumber}")
+    call("GET", "/admin/subscribers/{phoneNumber}", number="+1206555014")  # not E.164: 400
+    assert caplog.records  # botocore and the resolver do log at DEBUG
+    assert "2065550142" not in caplog.text
+    assert "206555014" not in caplog.text
 
 
 def test_an_unknown_route_is_a_404_in_the_same_shape(deployed):
