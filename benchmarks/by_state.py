@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import median
-from tests.support.harness import LocalMode, fictional_numbers
+from tests.support.harness import fictional_numbers
+from tests.support.local_mode import LocalMode
 
 STATES = ("new", "pending", "confirmed", "opted_out")
 FORM = {"firstName": "Ada", "lastName": "Lovelace", "consent": True, "source": "/bench"}

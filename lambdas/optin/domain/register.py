@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optin.domain import lifecycle
+from optin.domain.erasure import erased_subscriber
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome
 from optin.domain.messages import Template
@@ -43,7 +44,7 @@ def register(
 
     for _ in range(MAX_ATTEMPTS):
         now = ports.clock()
-        existing = ports.store.get(phone.e164)
+        existing = ports.store.get(phone.e164) or erased_subscriber(ports.store, phone, now)
         outcome = lifecycle.decide_registration(existing, now, policy)
         try:
             if outcome is not RegistrationOutcome.SEND_CONFIRMATION:
