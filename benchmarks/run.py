@@ -22,7 +22,17 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
         sys.path.insert(0, entry)
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from benchmarks import admin, asset, by_state, calls, coldstart, throughput, warm  # noqa: E402
+from benchmarks import (  # noqa: E402
+    admin,
+    asset,
+    by_state,
+    calls,
+    coldstart,
+    pumping,
+    throughput,
+    warm,
+)
+from optin.settings import SETTINGS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 MB = 1024 * 1024
@@ -41,6 +51,12 @@ BUDGETS = {
     # the smallest size to the largest), and a segment count is one read of the counters.
     "export peak memory, largest / smallest size": 1.5,
     "segment counts: DynamoDB calls per request": 1.1,
+    # The pumping run, with the default limits across numbers.
+    "paid calls: new number over its prefix's limit": 0,
+    "pumping: confirmations per prefix and hour": SETTINGS[
+        "max_confirmations_per_prefix_per_hour"
+    ].default,
+    "pumping: confirmations in a day": SETTINGS["daily_confirmation_budget"].default,
 }
 
 
@@ -92,6 +108,7 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("invalid number", "paid calls: invalid number"),
         ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
         ("new registration", "paid calls: new registration"),
+        ("new number over its prefix's limit", "paid calls: new number over its prefix's limit"),
     ):
         row(key, scenario, scenarios[scenario]["paid"], BUDGETS[key])
     states = figures["by_state"]
@@ -100,6 +117,12 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
     key = "answers that tell states apart"
     differing = (not states["same_accepted_answer"]) + (not states["same_refused_answer"])
     row(key, "202 and 429: status, body, Retry-After", differing, BUDGETS[key])
+    pumped = figures["pumping"]["with_limits"]
+    for key, value in (
+        ("pumping: confirmations per prefix and hour", "max_confirmations_per_prefix_hour"),
+        ("pumping: confirmations in a day", "confirmations_sent"),
+    ):
+        row(key, "local mode, one client", pumped[value], BUDGETS[key])
     return rows
 
 
@@ -162,6 +185,7 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
                 f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
                 f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
             )
+    pumping.print_summary(figures["pumping"])
     print("\nBudgets")
     for entry in budgets:
         mark = "ok  " if entry["met"] else "MISS"
@@ -176,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
+        "--pumping-before",
+        type=Path,
+        help="also run the pumping run against this checkout (the code before the limits)",
+    )
+    parser.add_argument(
         "--registrations",
         type=int,
         default=None,
@@ -184,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
     per_state = 10 if args.quick else by_state.PER_STATE
+    pumped = (100, 10) if args.quick else (pumping.RANGE_SIZE, pumping.OTHER_PREFIXES)
     registrations = args.registrations or registrations
     operator_sizes = (
         ((1000, 5000), (200, 400)) if args.quick else (admin.MEMORY_SIZES, admin.MOTO_SIZES)
@@ -207,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         ("aws_calls", calls.measure),
         ("by_state", lambda: by_state.measure(per_state)),
         ("operator_api", lambda: admin.measure(*operator_sizes)),
+        ("pumping", lambda: pumping.measure(args.pumping_before, *pumped)),
         (
             "local_mode",
             lambda: {

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode
 
@@ -71,7 +72,7 @@ def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
     numbers = list(fictional_numbers(offset=3000))[:registrations]
     with (
         tempfile.TemporaryDirectory(prefix="optin-local-") as temp,
-        LocalMode(Path(temp) / "local-mode.log") as mode,
+        LocalMode(Path(temp) / "local-mode.log", env=NO_PREFIX_LIMITS) as mode,
     ):
         before = mode.rss_megabytes()
         statuses, _ = _run_clients(mode.base_url, numbers, clients)
@@ -88,7 +89,7 @@ def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
 def measure(registrations: int = 2000, clients: int = 32) -> dict[str, Any]:
     numbers = list(fictional_numbers())[:registrations]
     with tempfile.TemporaryDirectory(prefix="optin-local-") as temp:
-        mode = LocalMode(Path(temp) / "local-mode.log")
+        mode = LocalMode(Path(temp) / "local-mode.log", env=NO_PREFIX_LIMITS)
         try:
             started = time.perf_counter()
             statuses, client = _run_clients(mode.base_url, numbers, clients)

@@ -27,6 +27,7 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.REGISTRATION_ACCEPTED: "Accepted",
         Metric.REGISTRATION_REJECTED: "Rejected",
         Metric.REGISTRATION_FAILED: "Failed (500)",
+        Metric.CONFIRMATION_BUDGET_EXHAUSTED: "Refused: the day's budget is spent",
     },
     "Confirmations": {
         Metric.CONFIRMATION_SENT: "Confirmation SMS sent",
@@ -56,6 +57,13 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
 # evidence was lost. Threshold: one in a five-minute period.
 METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
     Metric.SMS_SEND_FAILED: ("SmsSendFailures", "End User Messaging refused or failed a send."),
+    # Not a loss but a closed door: nobody can sign up until midnight UTC.
+    Metric.CONFIRMATION_BUDGET_EXHAUSTED: (
+        "ConfirmationBudgetExhausted",
+        "The day's confirmation budget (dailyConfirmationBudget) is spent: every registration "
+        "is answered 429 until midnight UTC. SMS pumping (check ConfirmationSent and the "
+        "limit counters), or real demand: then raise dailyConfirmationBudget and deploy.",
+    ),
     Metric.LEDGER_WRITE_FAILED: (
         "LedgerWriteFailures",
         "An SMS left but its consent ledger event was not written: the evidence has a gap "

@@ -30,6 +30,8 @@ class Metric(enum.StrEnum):
     REGISTRATION_ACCEPTED = "RegistrationAccepted"
     REGISTRATION_REJECTED = "RegistrationRejected"  # also split by dimension ``code``
     REGISTRATION_FAILED = "RegistrationFailed"  # an unexpected error: a bug, answered 500
+    # A registration refused (429) because the day's confirmation budget is spent.
+    CONFIRMATION_BUDGET_EXHAUSTED = "ConfirmationBudgetExhausted"
     CONFIRMATION_SENT = "ConfirmationSent"
     SMS_SEND_FAILED = "SmsSendFailed"  # the SMS provider refused or failed a send
     DEPENDENCY_UNAVAILABLE = "DependencyUnavailable"  # also split by dimension ``dependency``

@@ -102,6 +102,17 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "max_confirmations_per_day": Setting(
         "maxConfirmationsPerDay", integer(1, 100), 3, "MAX_CONFIRMATIONS_PER_DAY"
     ),
+    # Against SMS pumping (optin.domain.limits): registrations per number prefix per UTC
+    # hour, and per UTC day across every number; operators raise them on purpose.
+    "max_confirmations_per_prefix_per_hour": Setting(
+        "maxConfirmationsPerPrefixPerHour",
+        integer(1, 1_000_000),
+        10,
+        "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR",
+    ),
+    "daily_confirmation_budget": Setting(
+        "dailyConfirmationBudget", integer(1, 1_000_000_000), 1_000, "DAILY_CONFIRMATION_BUDGET"
+    ),
     "number_lookup": Setting("numberLookup", one_of(NUMBER_LOOKUPS), "carrier", "NUMBER_LOOKUP"),
     "allow_voip": Setting("allowVoip", boolean, False, "ALLOW_VOIP"),
     "require_consent_checkbox": Setting(
@@ -144,6 +155,8 @@ class Settings:
     confirmation_window_hours: int
     resend_cooldown_seconds: int
     max_confirmations_per_day: int
+    max_confirmations_per_prefix_per_hour: int
+    daily_confirmation_budget: int
     number_lookup: str
     allow_voip: bool
     require_consent_checkbox: bool
@@ -178,6 +191,8 @@ class Settings:
                 window=timedelta(hours=self.confirmation_window_hours),
                 cooldown=timedelta(seconds=self.resend_cooldown_seconds),
                 daily_cap=self.max_confirmations_per_day,
+                confirmations_per_prefix_per_hour=self.max_confirmations_per_prefix_per_hour,
+                daily_confirmation_budget=self.daily_confirmation_budget,
                 allow_voip=self.allow_voip,
             ),
             texts=self.texts,

@@ -25,6 +25,7 @@ from optin.domain.ports import (
     InboundMarker,
     InvalidCursor,
     LedgerEntry,
+    LimitCounter,
     Page,
     Ports,
     SubscriberFilter,
@@ -70,6 +71,15 @@ DOCUMENTED_DEFAULTS = {
     "confirmation_window_hours": 24,
     "resend_cooldown_seconds": 60,
     "max_confirmations_per_day": 3,
+    "max_confirmations_per_prefix_per_hour": 10,
+    "daily_confirmation_budget": 1_000,
+}
+
+# Fictional numbers (555-01xx) share one prefix per area code: a test or a benchmark about
+# something else that registers many of them lifts the limits across numbers.
+NO_PREFIX_LIMITS = {
+    "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR": "1000000",
+    "DAILY_CONFIRMATION_BUDGET": "1000000000",
 }
 
 
@@ -99,6 +109,7 @@ class MemoryStore:
         self.markers: dict[str, InboundMarker] = {}
         self.answers: dict[tuple[str, Template], tuple[datetime, str]] = {}
         self.disclosures: dict[str, str] = {}
+        self.counters: dict[LimitCounter, int] = defaultdict(int)
         self.calls: list[str] = []
         self._lock = threading.Lock()
         # What the operator API reads: counters, erased numbers, the ledger's order.
@@ -207,6 +218,19 @@ class MemoryStore:
     def keep_disclosure(self, version: str, text: str) -> None:
         self.calls.append("keep_disclosure")
         self.disclosures.setdefault(version, text)
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        self.calls.append("take_unit")
+        with self._lock:
+            if self.counters[counter] >= limit:
+                return False
+            self.counters[counter] += 1
+            return True
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        self.calls.append("give_back_unit")
+        with self._lock:
+            self.counters[counter] = max(0, self.counters[counter] - 1)
 
     def snapshot(self) -> tuple[dict[str, Subscriber], dict[str, list[ConsentEvent]]]:
         return copy.deepcopy(self.subscribers), copy.deepcopy(dict(self.ledger))

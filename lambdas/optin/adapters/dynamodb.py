@@ -45,6 +45,7 @@ from optin.adapters.schema import (
     erased_partition,
     event_key,
     inbound_key,
+    limit_counter_key,
     segment_key,
     segment_partition,
     segment_value,
@@ -61,11 +62,13 @@ from optin.domain.ports import (
     InboundMarker,
     InvalidCursor,
     LedgerEntry,
+    LimitCounter,
     Page,
     SubscriberFilter,
 )
 
 INBOUND_MARKER_DAYS = 30
+LIMIT_COUNTER_DAYS = 1  # a limit's counter is kept a day past its period, then expires
 DAILY_ANSWER_WINDOW = timedelta(days=1)
 # The ledger export reads the table in this many scan segments, one after the other: how
 # many are done is the export's progress.
@@ -388,6 +391,48 @@ class DynamoSubscriberStore:
                 return False
             raise
         return True
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        expires = counter.ends_at + timedelta(days=LIMIT_COUNTER_DAYS)
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_counter_key(counter),
+                UpdateExpression="SET #expires = :expires ADD #count :one",
+                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
+                ExpressionAttributeNames={"#count": "count", "#expires": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str(int(expires.timestamp()))},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_counter_key(counter),
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="#count > :zero",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def limit_count(self, counter: LimitCounter) -> int:
+        """The counter's value (0 when it was never taken or has expired)."""
+        item = self._get_item(_counter_key(counter))
+        return int(item["count"]["N"]) if item else 0
 
     def keep_disclosure(self, version: str, text: str) -> None:
         """Written once per version; this store remembers the versions it already kept, so
@@ -949,6 +994,10 @@ class DynamoSubscriberStore:
             raise
         except BotoCoreError as error:
             raise _unavailable(error) from error
+
+
+def _counter_key(counter: LimitCounter) -> dict[str, Any]:
+    return limit_counter_key(counter.kind.value, counter.scope, counter.period)
 
 
 def _reason_at(reasons: list[str], index: int) -> str:

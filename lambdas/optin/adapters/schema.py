@@ -16,6 +16,8 @@ One table holds every item of a number in one partition:
 - ``pk=SEGMENT#<dimension>, sk=<value>#<shard>``: subscriber counts per status for one
   value of a dimension (status, source, country), kept by every state change;
 - ``pk=META, sk=SEGMENTS_BACKFILL``: how far the counting of older profiles has come.
+- ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
+  counters of the limits across numbers (``count``, TTL a day after their period).
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ def segment_value(sort_key: str) -> str:
 
 def backfill_key() -> dict[str, Any]:
     return _key("META", "SEGMENTS_BACKFILL")
+
+
+def limit_counter_key(kind: str, scope: str, period: str) -> dict[str, Any]:
+    """A limit's counter: one partition per prefix (or one for the daily budget), one item
+    per period, so an operator can read a prefix's hours in one query."""
+    return _key(f"LIMIT#{kind}#{scope}" if scope else f"LIMIT#{kind}", period)
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

@@ -64,6 +64,16 @@ class TooManyRequests(RegistrationError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
+class PrefixLimitReached(TooManyRequests):
+    """The number's prefix had its confirmations for this hour: answered exactly as any
+    other 429; only the log tells it apart."""
+
+
+class BudgetExhausted(TooManyRequests):
+    """The day's confirmation budget is spent: answered exactly as any other 429; the log
+    and a metric (ConfirmationBudgetExhausted, alarmed on) tell it apart."""
+
+
 class Dependency(enum.StrEnum):
     """What the service depends on at run time, named in metrics and logs when it fails."""
 

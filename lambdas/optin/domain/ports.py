@@ -43,6 +43,21 @@ class InboundMarker:
         return self.owed_sms is not None or self.add_opt_out
 
 
+class CounterKind(enum.StrEnum):
+    PREFIX_HOUR = "PREFIX"  # registrations to one number prefix in one UTC hour
+    DAY = "DAY"  # registrations to every number in one UTC day
+
+
+@dataclass(frozen=True)
+class LimitCounter:
+    """One count a limit across numbers keeps (``optin.domain.limits``)."""
+
+    kind: CounterKind
+    scope: str  # the number prefix ("+1206555"); "" for the day's budget
+    period: str  # the UTC hour ("2026-11-23T15") or day ("2026-11-23") it counts
+    ends_at: datetime  # the end of that period; the store may forget the count a day later
+
+
 class SubscriberStore(Protocol):
     def get(self, phone_number: str) -> Subscriber | None: ...
 
@@ -71,6 +86,15 @@ class SubscriberStore(Protocol):
         ...
 
     def events(self, phone_number: str) -> list[ConsentEvent]: ...
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        """Add one to the counter if it is below ``limit``, atomically; False when it is
+        not (nothing changes then)."""
+        ...
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        """Take one off the counter, never below zero."""
+        ...
 
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
 
