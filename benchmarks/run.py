@@ -23,6 +23,7 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from benchmarks import (  # noqa: E402
+    admin,
     asset,
     by_state,
     calls,
@@ -46,6 +47,10 @@ BUDGETS = {
     # confirmed and opted-out numbers in local mode: under 20 %, so timing tells no state.
     "spread of medians by state (accepted)": 0.2,
     "answers that tell states apart": 0,
+    # The operator API: an export's memory stays flat as the ledger grows (in memory, from
+    # the smallest size to the largest), and a segment count is one read of the counters.
+    "export peak memory, largest / smallest size": 1.5,
+    "segment counts: DynamoDB calls per request": 1.1,
     # The pumping run, with the default limits across numbers.
     "paid calls: new number over its prefix's limit": 0,
     "pumping: confirmations per prefix and hour": SETTINGS[
@@ -86,6 +91,19 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             BUDGETS["warm in-memory p50 (ms), each handler"],
         )
     row("zipped asset (bytes)", "shared asset", figures["asset"]["zipped_bytes"], 5 * MB)
+    operator = figures["operator_api"]
+    row(
+        "export peak memory, largest / smallest size",
+        "in-memory store",
+        operator["in_memory"]["growth"]["export_peak_kib"] or 0.0,
+        BUDGETS["export peak memory, largest / smallest size"],
+    )
+    row(
+        "segment counts: DynamoDB calls per request",
+        "DynamoDB adapter (moto)",
+        max(run["segments"]["dynamodb_calls_per_request"] for run in operator["moto"]["runs"]),
+        BUDGETS["segment counts: DynamoDB calls per request"],
+    )
     for scenario, key in (
         ("invalid number", "paid calls: invalid number"),
         ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
@@ -158,6 +176,15 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
         f"  spread       {states['accepted_spread']:10.1%}      {states['refused_spread']:10.1%}"
         f"   same answers: {states['same_accepted_answer']} / {states['same_refused_answer']}"
     )
+    print("\nOperator API (through the admin function)")
+    print("  store      subscribers  segments p50   export: events    seconds  peak memory")
+    for backend in ("in_memory", "moto"):
+        for run in figures["operator_api"][backend]["runs"]:
+            print(
+                f"  {backend:<9} {run['subscribers']:>12,} {run['segments']['p50_ms']:>9.2f} ms"
+                f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
+                f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
+            )
     pumping.print_summary(figures["pumping"])
     print("\nBudgets")
     for entry in budgets:
@@ -188,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     per_state = 10 if args.quick else by_state.PER_STATE
     pumped = (100, 10) if args.quick else (pumping.RANGE_SIZE, pumping.OTHER_PREFIXES)
     registrations = args.registrations or registrations
+    operator_sizes = (
+        ((1000, 5000), (200, 400)) if args.quick else (admin.MEMORY_SIZES, admin.MOTO_SIZES)
+    )
 
     started = time.monotonic()
     figures: dict[str, Any] = {
@@ -206,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         ("asset", asset.measure),
         ("aws_calls", calls.measure),
         ("by_state", lambda: by_state.measure(per_state)),
+        ("operator_api", lambda: admin.measure(*operator_sizes)),
         ("pumping", lambda: pumping.measure(args.pumping_before, *pumped)),
         (
             "local_mode",

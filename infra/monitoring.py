@@ -47,6 +47,10 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.INBOUND_FAILED: "Inbound failures (retried)",
         Metric.DEPENDENCY_UNAVAILABLE: "A dependency failed (answered 503 or retried)",
     },
+    "Operations": {
+        Metric.OPERATOR_REQUESTS: "Operator API requests",
+        Metric.ERASED: "Numbers erased",
+    },
 }
 
 # Alarms on the functions' own metrics: each count that means a message or its consent

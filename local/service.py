@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from local.simulator import PhoneSimulator, Printer, SimulatedLookup
 
 TABLE_NAME = "optin-local-subscribers"
 ORIGINATION_NUMBER = "+18005550100"
+# AWS runs housekeeping hourly; local mode every minute (and on POST /admin/housekeeping).
+HOUSEKEEPING_SECONDS = 60.0
+# Who acts through local mode's operator API (deployed: the caller's IAM ARN).
+LOCAL_OPERATOR = "local"
+_SUBSCRIBER_ROUTE = re.compile(r"^/admin/subscribers/(?P<number>[^/]+)(?P<rest>/opt-out)?$")
 
 # Settings local mode uses unless the environment says otherwise (same variable names as
 # the functions, so an operator can preview their own branding and texts).
@@ -96,7 +103,10 @@ class LocalService:
         self.settings = Settings.from_env(os.environ)
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(**table_definition(self.settings.table_name))
-        self.store = DynamoSubscriberStore(self.settings.table_name, client=dynamodb)
+        erasure_key = os.urandom(32)  # local mode's own: erased numbers live as long as it
+        self.store = DynamoSubscriberStore(
+            self.settings.table_name, client=dynamodb, erasure_key=lambda: erasure_key
+        )
         self.simulator = PhoneSimulator(self.settings, printer=printer)
         ports = Ports(
             rules=self.settings.rules,
@@ -104,13 +114,21 @@ class LocalService:
             sender=self.simulator,
             lookup=SimulatedLookup(),
         )
-        runtime.install(runtime.Runtime(self.settings, ports))
+        opt_out_list = SimulatedOptOutList(self.simulator)
+        runtime.install(runtime.Runtime(self.settings, ports, opt_out_list))
+        self._stopped = threading.Event()
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping_timer, name="housekeeping", daemon=True
+        )
+        self._housekeeper.start()
 
     def close(self) -> None:
         from optin import runtime
 
-        runtime.install(None)
-        self._mock.stop()
+        self._stopped.set()
+        with self._lock:
+            runtime.install(None)
+            self._mock.stop()
 
     def form_config(self, api_url: str) -> dict[str, Any]:
         from optin.formconfig import form_config
@@ -158,12 +176,107 @@ class LocalService:
             subscriber = self.store.get(phone_number)
         return subscriber.status.value if subscriber else None
 
+    def admin(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[int, dict[str, str], str]:
+        """The operator API (``/admin/...``) through an API Gateway proxy event, as the
+        deployed API hands it to the admin function; the caller is ``local``."""
+        from optin.handlers import admin
+
+        event = api_gateway_event(body or None, method=method, path=path, headers={})
+        parameters = _query_parameters(query)
+        event["queryStringParameters"] = parameters or None
+        event["multiValueQueryStringParameters"] = {
+            name: [value] for name, value in parameters.items()
+        } or None
+        route = _SUBSCRIBER_ROUTE.match(path)
+        if route:
+            event["pathParameters"] = {"phoneNumber": route["number"]}
+            event["resource"] = "/admin/subscribers/{phoneNumber}" + (route["rest"] or "")
+        event["requestContext"]["identity"]["userArn"] = LOCAL_OPERATOR
+        response = self._invoke(admin.handler, event)
+        headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[str(name)] = ", ".join(str(value) for value in values)
+        return int(response["statusCode"]), headers, str(response.get("body") or "")
+
+    def housekeeping(self) -> dict[str, Any]:
+        """One housekeeping run, as the hourly schedule runs it on AWS."""
+        from optin.handlers import housekeeping
+
+        with self._lock:
+            if self._stopped.is_set():
+                return {}
+            result: dict[str, Any] = self._invoke_locked(
+                housekeeping.handler, {"source": "local", "detail-type": "Scheduled Event"}
+            )
+        return result
+
+    def _housekeeping_timer(self) -> None:
+        while not self._stopped.wait(HOUSEKEEPING_SECONDS):
+            try:
+                result = self.housekeeping()
+            except Exception as error:  # the next tick tries again; the console says why
+                self._print(f"house  ! housekeeping failed: {type(error).__name__}")
+                continue
+            if result.get("expired") or result.get("erased"):
+                self._print(
+                    f"house  > housekeeping: {result['expired']} expired, {result['erased']} erased"
+                )
+
     def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         with self._lock:
             return self._invoke_locked(handler, event)
 
     def _invoke_locked(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         return handler(event, LambdaContext())
+
+
+def admin_event(
+    method: str, path: str, query: str, body: bytes, caller: str = LOCAL_OPERATOR
+) -> dict[str, Any]:
+    """An /admin request as API Gateway hands it to the admin function (the IAM caller's
+    ARN in ``requestContext.identity.userArn``)."""
+    event = api_gateway_event(body or None, method=method, path=path, headers={})
+    parameters = _query_parameters(query)
+    event["queryStringParameters"] = parameters or None
+    event["multiValueQueryStringParameters"] = {
+        name: [value] for name, value in parameters.items()
+    } or None
+    route = _SUBSCRIBER_ROUTE.match(path)
+    if route:
+        event["pathParameters"] = {"phoneNumber": route["number"]}
+        event["resource"] = "/admin/subscribers/{phoneNumber}" + (route["rest"] or "")
+    event["requestContext"]["identity"]["userArn"] = caller
+    return event
+
+
+def proxy_answer(response: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    """A proxy integration's answer as (status, headers, body)."""
+    headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = ", ".join(str(value) for value in values)
+    return int(response["statusCode"]), headers, str(response.get("body") or "")
+
+
+class SimulatedOptOutList:
+    """OptOutList on the phone simulator's opt-out list."""
+
+    def __init__(self, simulator: PhoneSimulator) -> None:
+        self._simulator = simulator
+
+    def add(self, phone_number: str) -> None:
+        self._simulator.put_opted_out(phone_number)
+
+
+def _query_parameters(query: str) -> dict[str, str]:
+    """Query parameters as API Gateway decodes them (``%XX`` only: a ``+`` stays)."""
+    parameters: dict[str, str] = {}
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            parameters[unquote(name)] = unquote(value)
+    return parameters
 
 
 def _lighten_moto() -> None:

@@ -120,6 +120,12 @@ class PhoneSimulator:
             self._print(f"optout + {mask(phone_number)} added to the opt-out list by the function")
         return True
 
+    def put_opted_out(self, phone_number: str) -> None:
+        """PutOptedOutNumber: the operator API's opt-outs and erasures (``OptOutList``)."""
+        with self._lock:
+            self._opted_out.add(phone_number)
+        self._print(f"optout + {mask(phone_number)} added to the opt-out list by an operator")
+
     # The phone's side -------------------------------------------------------------------
 
     def receive(self, phone_number: str, body: str) -> None:

@@ -44,6 +44,8 @@ class Metric(enum.StrEnum):
     EXPIRED = "Expired"
     HELP_REQUESTED = "HelpRequested"
     UNMATCHED_REPLY = "UnmatchedReply"
+    OPERATOR_REQUESTS = "OperatorRequests"  # requests to the operator API
+    ERASED = "Erased"  # numbers whose personal data was erased (on request or housekeeping)
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

@@ -32,6 +32,7 @@ from optin.configuration import (
     text,
     text_map,
 )
+from optin.domain.housekeeping import HousekeepingPolicy
 from optin.domain.keywords import normalise_keyword
 from optin.domain.messages import Branding, TemplateError, Texts, check_templates
 from optin.domain.rules import Policy, Rules
@@ -79,6 +80,9 @@ SETTINGS: Mapping[str, Setting[Any]] = {
         _stack("the protect configuration"), text, "", "PROTECT_CONFIGURATION_ID"
     ),
     "opt_out_list_name": Setting(_stack("the opt-out list"), text, "", "OPT_OUT_LIST_NAME"),
+    "erasure_key_secret": Setting(
+        _stack("the erasure key secret"), text, "", "ERASURE_KEY_SECRET_ARN"
+    ),
     "brand_name": Setting("brandName", text, variable="BRAND_NAME"),
     "program_description": Setting("programDescription", text, variable="PROGRAM_DESCRIPTION"),
     "message_frequency": Setting("messageFrequency", text, variable="MESSAGE_FREQUENCY"),
@@ -115,6 +119,9 @@ SETTINGS: Mapping[str, Setting[Any]] = {
         "requireConsentCheckbox", boolean, True, "REQUIRE_CONSENT_CHECKBOX"
     ),
     "allowed_origins": Setting("allowedOrigins", origins, (), "ALLOWED_ORIGINS"),
+    "unconfirmed_retention_days": Setting(
+        "unconfirmedRetentionDays", integer(1, 3650), 30, "UNCONFIRMED_RETENTION_DAYS"
+    ),
     "message_templates": Setting(
         "messageTemplates", text_map, MappingProxyType({}), "MESSAGE_TEMPLATES"
     ),
@@ -134,6 +141,7 @@ class Settings:
     configuration_set_name: str
     protect_configuration_id: str
     opt_out_list_name: str
+    erasure_key_secret: str
     brand_name: str
     program_description: str
     message_frequency: str
@@ -153,6 +161,7 @@ class Settings:
     allow_voip: bool
     require_consent_checkbox: bool
     allowed_origins: tuple[str, ...]
+    unconfirmed_retention_days: int
     message_templates: Mapping[str, str]
 
     @classmethod
@@ -191,6 +200,13 @@ class Settings:
             allowed_countries=self.allowed_countries,
             default_country=self.default_country,
             require_consent=self.require_consent_checkbox,
+        )
+
+    @functools.cached_property
+    def housekeeping(self) -> HousekeepingPolicy:
+        return HousekeepingPolicy(
+            window=timedelta(hours=self.confirmation_window_hours),
+            unconfirmed_retention=timedelta(days=self.unconfirmed_retention_days),
         )
 
     @functools.cached_property

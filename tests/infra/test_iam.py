@@ -59,6 +59,14 @@ def send_statement(synth: Synthesized, identity: Any) -> dict[str, Any]:
     )
 
 
+def erasure_key_statement(synth: Synthesized) -> dict[str, Any]:
+    """A registration of a number without a profile checks whether it was erased."""
+    return {
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Ref": synth.logical_id(synth.stack.admin.erasure_key)},
+    }
+
+
 def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
     s = new_number
     table = get_att(s, s.stack.data.table)
@@ -71,6 +79,7 @@ def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
         XRAY,
         {"Action": TABLE_ACTIONS, "Resource": table},
         send_statement(s, number),
+        erasure_key_statement(s),
     ]
 
 
@@ -131,6 +140,7 @@ def test_carrier_lookup_is_granted_only_when_configured(
         },
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
         send_statement(s, adopted_number_arn()),
+        erasure_key_statement(s),
     ]
     actions = str(statements(new_number, "registration"))
     assert "CarrierLookup" not in actions

@@ -53,7 +53,7 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
         (names.METRICS_NAMESPACE, Metric.CONFIRMATION_BUDGET_EXHAUSTED),
         ("AWS/ApiGateway", "5XXError"),
     }
-    assert len(found) == 8  # errors of each function, counted separately
+    assert len(found) == 10  # errors of each function (four), counted separately
     for metric in (Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND):
         [own] = [a for a in found if a["MetricName"] == metric]
         assert own["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]

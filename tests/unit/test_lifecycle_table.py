@@ -254,7 +254,9 @@ def test_registrations_over_the_daily_cap_are_refused_in_every_state(ports, cloc
 @pytest.mark.parametrize(
     ("start", "writes"),
     [
-        ("none", ["save", "append"]),  # the claim, then CONFIRMATION_SENT
+        # An unknown number is also looked up under its erasure hash (an erased number that
+        # had opted out must come back opted out), then the claim and CONFIRMATION_SENT.
+        ("none", ["erased_number", "save", "append"]),
         ("PENDING", ["save", "append"]),
         ("EXPIRED", ["save", "append"]),
         ("CONFIRMED", ["save"]),  # the attempt and REGISTRATION_REPEATED

@@ -80,6 +80,7 @@ class Dependency(enum.StrEnum):
     TABLE = "table"  # the subscribers table (DynamoDB)
     SMS = "sms"  # sending an SMS (End User Messaging SendTextMessage)
     NUMBER_LOOKUP = "number_lookup"  # the carrier lookup of a number's type
+    ERASURE_KEY = "erasure_key"  # the key erased numbers are hashed with (Secrets Manager)
 
 
 class DependencyUnavailable(Exception):

@@ -37,6 +37,8 @@ class EventType(enum.StrEnum):
     EXPIRED = "EXPIRED"
     OPTED_OUT = "OPTED_OUT"
     REMOVED_BY_OPERATOR = "REMOVED_BY_OPERATOR"
+    ERASED = "ERASED"  # personal data erased on request, or after the retention of numbers
+    # that never confirmed
 
 
 class EventSource(enum.StrEnum):
@@ -93,3 +95,13 @@ class Subscriber:
     @property
     def opt_out(self) -> str:
         return self.status.opt_out
+
+
+@dataclass(frozen=True)
+class ErasedNumber:
+    """What stays of an erased number, stored under a keyed hash of it: the state it must
+    keep (an opted-out number is never texted again) and when it was erased."""
+
+    status: Status | None  # None: nothing but ledger events was stored for the number
+    erased_at: datetime
+    opted_out_at: datetime | None = None

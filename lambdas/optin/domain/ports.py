@@ -6,10 +6,10 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
 from optin.domain.phone import NumberFacts
 from optin.domain.rules import Rules
 
@@ -133,6 +133,10 @@ class SubscriberStore(Protocol):
         Called on every registration: the store remembers what it already kept."""
         ...
 
+    def erased_number(self, phone_number: str) -> ErasedNumber | None:
+        """What stays of this number if it was erased (looked up by its keyed hash)."""
+        ...
+
 
 class SmsSender(Protocol):
     def send(self, phone_number: str, body: str, *, kind: Template, correlation_id: str) -> str:
@@ -173,3 +177,100 @@ class Ports:
     sender: SmsSender
     lookup: NumberLookup
     clock: Callable[[], datetime] = utc_now
+
+
+# The operator API and housekeeping -------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class Dimension(enum.StrEnum):
+    """What subscribers are counted by (the segments)."""
+
+    STATUS = "status"
+    SOURCE = "source"
+    COUNTRY = "country"
+
+
+class InvalidCursor(ValueError):
+    """A paging cursor this store did not hand out."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursor: str | None  # where the next page starts; None after the last one
+    progress: float | None = None  # share of the whole walk done after this page, if known
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    status: Status | None = None
+    source: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger event with its number ("" once erased: then ``number_hash`` says whose)."""
+
+    phone_number: str
+    number_hash: str
+    event: ConsentEvent
+    cursor: str  # a page starting here resumes right after this entry
+
+
+class OperatorStore(SubscriberStore, Protocol):
+    """What the operator API and housekeeping read and write besides the use cases' store."""
+
+    def disclosure(self, version: str) -> str | None: ...
+
+    def list_subscribers(
+        self, where: SubscriberFilter, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        """Subscribers matching ``where``, most recently changed first. A page may hold
+        fewer than ``limit`` with a cursor still set (the store bounds its work per page)."""
+        ...
+
+    def segment_counts(self, dimension: Dimension) -> dict[str, dict[str, int]]:
+        """{value: {status: count}} from counters kept by every state change."""
+        ...
+
+    def ledger_entries(
+        self, *, since: datetime | None, until: datetime | None, limit: int, cursor: str | None
+    ) -> Page[LedgerEntry]:
+        """Every ledger event (``since`` <= at < ``until``), in pages."""
+        ...
+
+    def stale(
+        self, status: Status, before: datetime, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        """Subscribers in ``status`` not changed since ``before``, oldest first."""
+        ...
+
+    def erase(
+        self,
+        phone_number: str,
+        *,
+        expected_version: int | None,
+        record: ErasedNumber,
+        event: ConsentEvent,
+        scrub: Callable[[ConsentEvent], ConsentEvent],
+    ) -> None:
+        """Move the number's ledger (each event through ``scrub``) under its keyed hash,
+        delete its profile (expected at ``expected_version``; None: no profile), keep
+        ``record`` and ``event`` there, and forget the number wherever else it is stored.
+        Resumable: a retry after a failure finishes the work. Raises ConcurrentUpdate."""
+        ...
+
+    def count_older_profiles(self, *, limit: int) -> bool:
+        """Add profiles written before the segment counters existed to them, ``limit`` at
+        a time across calls; True once every profile is counted."""
+        ...
+
+
+class OptOutList(Protocol):
+    def add(self, phone_number: str) -> None:
+        """Put the number on the platform's opt-out list (idempotent): no sender in the
+        account can text it. Raises DependencyUnavailable."""
+        ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from optin.domain import lifecycle, limits
+from optin.domain.erasure import erased_subscriber
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome
 from optin.domain.messages import Template
@@ -66,7 +67,7 @@ def _register(
 
     for _ in range(MAX_ATTEMPTS):
         now = ports.clock()
-        existing = ports.store.get(phone.e164)
+        existing = ports.store.get(phone.e164) or erased_subscriber(ports.store, phone, now)
         outcome = lifecycle.decide_registration(existing, now, policy)
         units.take(phone.e164, now)
         try:
