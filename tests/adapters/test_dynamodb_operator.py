@@ -18,7 +18,7 @@ from optin.domain.erasure import erase_subscriber
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Dimension, InvalidCursor, Ports, SubscriberFilter
 from optin.settings import Settings
-from tests.support.fakes import Clock, FakeLookup, FakeSender, installed
+from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock, FakeLookup, FakeSender, installed
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 KEY = b"k" * 32
@@ -42,6 +42,12 @@ class CountingClient:
             return attribute(*args, **kwargs)
 
         return call
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Many numbers of a few prefixes: the limits across numbers are lifted."""
+    return Settings.from_env({**BASE_ENV, **NO_PREFIX_LIMITS})
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import pytest
 
 from optin.domain.housekeeping import HousekeepingPolicy, run_housekeeping
 from optin.domain.model import EventType, Status
+from optin.settings import Settings
+from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 POLICY = HousekeepingPolicy(window=timedelta(hours=24), unconfirmed_retention=timedelta(days=30))
@@ -17,6 +19,12 @@ OTHER = "+14165550142"
 
 def run(ports, time_left=lambda: True):
     return run_housekeeping(ports.store, POLICY, ports.clock, time_left=time_left)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Many numbers of a few prefixes: the limits across numbers are lifted."""
+    return Settings.from_env({**BASE_ENV, **NO_PREFIX_LIMITS})
 
 
 def test_a_pending_number_expires_once_its_window_has_passed(ports):
