@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import median
-from tests.support.harness import LocalMode, fictional_numbers
+from tests.support.fakes import NO_PREFIX_LIMITS
+from tests.support.harness import fictional_numbers
+from tests.support.local_mode import LocalMode
 
 STATES = ("new", "pending", "confirmed", "opted_out")
 FORM = {"firstName": "Ada", "lastName": "Lovelace", "consent": True, "source": "/bench"}
@@ -80,7 +82,7 @@ def measure(per_state: int = PER_STATE) -> dict[str, Any]:
     refused: dict[str, list[float]] = {state: [] for state in STATES}
     answers: dict[str, set[tuple[int, str, str]]] = {state: set() for state in STATES}
     refusals: dict[str, set[tuple[int, str, str]]] = {state: set() for state in STATES}
-    env = {"RESEND_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS)}
+    env = {"RESEND_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS), **NO_PREFIX_LIMITS}
     with tempfile.TemporaryDirectory(prefix="optin-by-state-") as temp:
         mode = LocalMode(Path(temp) / "local-mode.log", env=env)
         try:

@@ -28,6 +28,7 @@ PAID = {"SendTextMessage", "CarrierLookup"}
 QUEUE_VARIABLES = ("SEND_QUEUE_URL", "BROADCAST_QUEUE_URL")
 NEW, LANDLINE, STRANGER = "+12065550100", "+12065550101", "+12065550102"
 SUBSCRIBED = "+12065550103"
+FULL_PREFIX = "+14155550100"
 
 
 class CallCounter:
@@ -60,6 +61,7 @@ def measure() -> dict[str, Any]:
 
     from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
     from optin import runtime
+    from optin.domain import limits
     from optin.handlers import inbound, registration
 
     env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}
@@ -163,6 +165,13 @@ def measure() -> dict[str, Any]:
             scenario("opt-out in other words", lambda: reply(SUBSCRIBED, "please stop"), _ONE)
             send(STRANGER)
             scenario("unknown sender", lambda: reply(STRANGER, "YES"), _ONE)
+            # A pumper's next number in a range that had its confirmations this hour.
+            prefix, _ = limits.counters(FULL_PREFIX, clock())
+            per_hour = real.settings.max_confirmations_per_prefix_per_hour
+            while ports.store.take_unit(prefix, per_hour):
+                pass
+            counter.take()  # filling the prefix is not part of the scenario
+            scenario("new number over its prefix's limit", lambda: post(FULL_PREFIX), 429)
             stub.deactivate()
     finally:
         runtime.install(None)

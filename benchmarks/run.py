@@ -22,7 +22,18 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
         sys.path.insert(0, entry)
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from benchmarks import asset, by_state, calls, coldstart, sending, throughput, warm  # noqa: E402
+from benchmarks import (  # noqa: E402
+    admin,
+    asset,
+    by_state,
+    calls,
+    coldstart,
+    pumping,
+    sending,
+    throughput,
+    warm,
+)
+from optin.settings import SETTINGS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 MB = 1024 * 1024
@@ -43,6 +54,16 @@ BUDGETS = {
     "confirmations lost": 0,
     "most parts in one second, paced to the number": 20,
     "drain time over parts / rate, paced to the number": 0.10,
+    # The operator API: an export's memory stays flat as the ledger grows (in memory, from
+    # the smallest size to the largest), and a segment count is one read of the counters.
+    "export peak memory, largest / smallest size": 1.5,
+    "segment counts: DynamoDB calls per request": 1.1,
+    # The pumping run, with the default limits across numbers.
+    "paid calls: new number over its prefix's limit": 0,
+    "pumping: confirmations per prefix and hour": SETTINGS[
+        "max_confirmations_per_prefix_per_hour"
+    ].default,
+    "pumping: confirmations in a day": SETTINGS["daily_confirmation_budget"].default,
 }
 PACED = "paced to the number"
 
@@ -78,10 +99,24 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             BUDGETS["warm in-memory p50 (ms), each handler"],
         )
     row("zipped asset (bytes)", "shared asset", figures["asset"]["zipped_bytes"], 5 * MB)
+    operator = figures["operator_api"]
+    row(
+        "export peak memory, largest / smallest size",
+        "in-memory store",
+        operator["in_memory"]["growth"]["export_peak_kib"] or 0.0,
+        BUDGETS["export peak memory, largest / smallest size"],
+    )
+    row(
+        "segment counts: DynamoDB calls per request",
+        "DynamoDB adapter (moto)",
+        max(run["segments"]["dynamodb_calls_per_request"] for run in operator["moto"]["runs"]),
+        BUDGETS["segment counts: DynamoDB calls per request"],
+    )
     for scenario, key in (
         ("invalid number", "paid calls: invalid number"),
         ("duplicate inside the cool-down", "paid calls: duplicate inside the cool-down"),
         ("new registration", "paid calls: new registration"),
+        ("new number over its prefix's limit", "paid calls: new number over its prefix's limit"),
     ):
         row(key, scenario, scenarios[scenario]["paid"], BUDGETS[key])
     states = figures["by_state"]
@@ -105,6 +140,12 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
         paced["drain_over_ideal"],
         BUDGETS[key],
     )
+    pumped = figures["pumping"]["with_limits"]
+    for key, value in (
+        ("pumping: confirmations per prefix and hour", "max_confirmations_per_prefix_hour"),
+        ("pumping: confirmations in a day", "confirmations_sent"),
+    ):
+        row(key, "local mode, one client", pumped[value], BUDGETS[key])
     return rows
 
 
@@ -169,6 +210,16 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
         f"  spread       {states['accepted_spread']:10.1%}      {states['refused_spread']:10.1%}"
         f"   same answers: {states['same_accepted_answer']} / {states['same_refused_answer']}"
     )
+    print("\nOperator API (through the admin function)")
+    print("  store      subscribers  segments p50   export: events    seconds  peak memory")
+    for backend in ("in_memory", "moto"):
+        for run in figures["operator_api"][backend]["runs"]:
+            print(
+                f"  {backend:<9} {run['subscribers']:>12,} {run['segments']['p50_ms']:>9.2f} ms"
+                f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
+                f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
+            )
+    pumping.print_summary(figures["pumping"])
     print("\nBudgets")
     for entry in budgets:
         mark = "ok  " if entry["met"] else "MISS"
@@ -183,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
+        "--pumping-before",
+        type=Path,
+        help="also run the pumping run against this checkout (the code before the limits)",
+    )
+    parser.add_argument(
         "--registrations",
         type=int,
         default=None,
@@ -191,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, invocations, registrations = (3, 100, 200) if args.quick else (15, 1000, 2000)
     per_state = 10 if args.quick else by_state.PER_STATE
+    pumped = (100, 10) if args.quick else (pumping.RANGE_SIZE, pumping.OTHER_PREFIXES)
     registrations = args.registrations or registrations
+    operator_sizes = (
+        ((1000, 5000), (200, 400)) if args.quick else (admin.MEMORY_SIZES, admin.MOTO_SIZES)
+    )
 
     started = time.monotonic()
     figures: dict[str, Any] = {
@@ -210,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         ("asset", asset.measure),
         ("aws_calls", calls.measure),
         ("by_state", lambda: by_state.measure(per_state)),
+        ("operator_api", lambda: admin.measure(*operator_sizes)),
+        ("pumping", lambda: pumping.measure(args.pumping_before, *pumped)),
         ("sending", lambda: sending.measure(registrations)),
         ("local_mode", lambda: {"plain_python_m_local_memory": throughput.memory_growth()}),
     ]

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode
 
@@ -70,7 +71,7 @@ def memory_growth(registrations: int = 300, clients: int = 8) -> dict[str, Any]:
     numbers = list(fictional_numbers(offset=3000))[:registrations]
     with (
         tempfile.TemporaryDirectory(prefix="optin-local-") as temp,
-        LocalMode(Path(temp) / "local-mode.log") as mode,
+        LocalMode(Path(temp) / "local-mode.log", env=NO_PREFIX_LIMITS) as mode,
     ):
         before = mode.rss_megabytes()
         statuses, _ = _run_clients(mode.base_url, numbers, clients)

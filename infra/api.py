@@ -1,4 +1,5 @@
-"""The HTTP API (docs/api.md): API Gateway REST, stage v1, POST /register.
+"""The HTTP API (docs/api.md): API Gateway REST, stage v1, POST /register, and the
+operator API under /admin (docs/operator.md), every method of it IAM-authorised.
 
 API Gateway REST has no setting for a body size below its own 10 MB: the registration
 function answers 413 above 4 KiB. In front of it, a request validator checks the body
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import names
@@ -164,6 +166,30 @@ class Api(Construct):
         ):
             self.rest_api.add_gateway_response(name, type=response_type, response_headers=cors)
         return registration
+
+    def add_admin(self, function: lambda_.IFunction) -> list[str]:
+        """The operator API's routes (``names.ADMIN_ROUTES``) under /admin, each method
+        authorised by IAM (SigV4) and served by ``function``. Returns the execute-api ARN
+        of each method, for the policy that grants them."""
+        self.admin = self.rest_api.root.add_resource(names.ADMIN_PATH)
+        integration = apigateway.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+        arns = []
+        for method, path in names.ADMIN_ROUTES:
+            resource = self.admin.resource_for_path(path)
+            resource.add_method(
+                method, integration, authorization_type=apigateway.AuthorizationType.IAM
+            )
+            wildcarded = "/".join("*" if part.startswith("{") else part for part in path.split("/"))
+            arns.append(
+                self.rest_api.arn_for_execute_api(
+                    method, f"/{names.ADMIN_PATH}/{wildcarded}", names.API_STAGE
+                )
+            )
+        return arns
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.rest_api.url}{names.ADMIN_PATH}"
 
     def _request_model(self) -> apigateway.Model:
         # No types here: a wrong type is the function's INVALID_FIELD, with the field named.

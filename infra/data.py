@@ -9,8 +9,9 @@ from constructs import Construct
 
 from optin.adapters import schema
 
-# Per-item actions only: the store reads, writes and transacts single items (a
-# transaction needs each item's action); no function queries the index today.
+# Per-item actions only, for the registration and inbound functions: the store reads,
+# writes and transacts single items (a transaction needs each item's action). The operator
+# and housekeeping functions get their own wider grants (infra/admin.py).
 SUBSCRIBER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",

@@ -27,6 +27,7 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.REGISTRATION_ACCEPTED: "Accepted",
         Metric.REGISTRATION_REJECTED: "Rejected",
         Metric.REGISTRATION_FAILED: "Failed (500)",
+        Metric.CONFIRMATION_BUDGET_EXHAUSTED: "Refused: the day's budget is spent",
     },
     "Confirmations": {
         Metric.CONFIRMATION_SENT: "Confirmation SMS sent",
@@ -60,12 +61,23 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
         Metric.INBOUND_FAILED: "Inbound failures (retried)",
         Metric.DEPENDENCY_UNAVAILABLE: "A dependency failed (answered 503 or retried)",
     },
+    "Operations": {
+        Metric.OPERATOR_REQUESTS: "Operator API requests",
+        Metric.ERASED: "Numbers erased",
+    },
 }
 
 # Alarms on the functions' own metrics: each count that means a message or its consent
 # evidence was lost, or that sending is blocked. Threshold: one in a five-minute period.
 METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
     Metric.SMS_SEND_FAILED: ("SmsSendFailures", "End User Messaging refused or failed a send."),
+    # Not a loss but a closed door: nobody can sign up until midnight UTC.
+    Metric.CONFIRMATION_BUDGET_EXHAUSTED: (
+        "ConfirmationBudgetExhausted",
+        "The day's confirmation budget (dailyConfirmationBudget) is spent: every registration "
+        "is answered 429 until midnight UTC. SMS pumping (check ConfirmationSent and the "
+        "limit counters), or real demand: then raise dailyConfirmationBudget and deploy.",
+    ),
     Metric.LEDGER_WRITE_FAILED: (
         "LedgerWriteFailures",
         "An SMS left but its consent ledger event was not written: the evidence has a gap "

@@ -12,6 +12,8 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import custom_resources as cr
 from constructs import IConstruct
 
+from infra import names
+
 if TYPE_CHECKING:
     from infra.stack import OptInStack
 
@@ -52,7 +54,14 @@ def acknowledge_findings(stack: OptInStack) -> None:
         "This queue is the inbound function's on-failure (dead-letter) destination itself.",
         "SQS3",
     )
-    for function in (stack.registration, stack.inbound, stack.sender, stack.delivery):
+    for function in (
+        stack.registration,
+        stack.inbound,
+        stack.sender,
+        stack.delivery,
+        stack.admin.function,
+        stack.admin.housekeeping,
+    ):
         _acknowledge(
             function.role,
             "Resource '*' only for actions without resource-level permissions: X-Ray "
@@ -63,6 +72,20 @@ def acknowledge_findings(stack: OptInStack) -> None:
         )
     api = stack.api.rest_api
     _acknowledge(api, _PUBLIC_FORM, "APIG4", "COG4")
+    _acknowledge(
+        stack.api.admin,
+        "The operator API is authorised by IAM (SigV4) on every method: operators sign with "
+        "their own AWS credentials, granted by the stack's OperatorAccess managed policy. A "
+        "Cognito user pool would add a second identity store for a handful of operators.",
+        "COG4",
+    )
+    _acknowledge(
+        stack.admin.erasure_key,
+        "The key of the hash erased numbers are kept under: rotating it would make every "
+        "erased number unrecognisable (an erased opted-out number could be texted again). "
+        "Only the registration, operator and housekeeping functions may read it.",
+        "SMG4",
+    )
     _acknowledge(
         api,
         "API Gateway's account-level logging role uses the AWS managed policy made for exactly "
@@ -86,6 +109,7 @@ def acknowledge_findings(stack: OptInStack) -> None:
         "TLS version; a custom domain with its own certificate would (see docs/deploy.md).",
         "CFR4",
     )
+    _acknowledge_operator_policy(stack)
     _acknowledge_bucket_deployment(stack)
     _acknowledge_custom_resource_provider(stack)
     captcha_key = stack.protection.node.try_find_child("CaptchaApiKey")
@@ -96,6 +120,24 @@ def acknowledge_findings(stack: OptInStack) -> None:
             "allows creating WAF API keys in this account and region only, nothing else.",
             "IAM5[Resource::arn:<AWS::Partition>:wafv2:<AWS::Region>:<AWS::AccountId>:"
             "regional/apikey/*]",
+        )
+
+
+def _acknowledge_operator_policy(stack: OptInStack) -> None:
+    """execute-api ARNs name a path parameter with ``*``: one per admin method that has one."""
+    api = Stack.of(stack).get_logical_id(stack.api.rest_api.node.default_child)  # type: ignore[arg-type]
+    prefix = "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>"
+    for method, path in names.ADMIN_ROUTES:
+        if "{" not in path:
+            continue
+        wildcarded = "/".join("*" if part.startswith("{") else part for part in path.split("/"))
+        _acknowledge(
+            stack.admin.operator_policy,
+            "An execute-api ARN stands for a path parameter (the phone number) with '*': this "
+            f"grants {method} /{names.ADMIN_PATH}/{path} for any number, on this API and "
+            "stage only, which is what an operator needs.",
+            f"IAM5[Resource::{prefix}:<{api}>/{names.API_STAGE}/{method}/"
+            f"{names.ADMIN_PATH}/{wildcarded}]",
         )
 
 

@@ -19,6 +19,8 @@ DEFAULT_STACK_NAME = "SmsOptIn"
 # Functions.
 REGISTRATION_HANDLER = "optin.handlers.registration.handler"
 INBOUND_HANDLER = "optin.handlers.inbound.handler"
+ADMIN_HANDLER = "optin.handlers.admin.handler"
+HOUSEKEEPING_HANDLER = "optin.handlers.housekeeping.handler"
 PYTHON_VERSION = "3.14"
 # Public SSM parameters the Powertools team publishes for each layer release.
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python{python}/{version}"
@@ -30,6 +32,20 @@ METRICS_NAMESPACE = "SmsOptIn"
 # API (docs/api.md).
 API_STAGE = "v1"
 REGISTER_PATH = "register"
+
+# The operator API (docs/operator.md): its methods, under /admin, each IAM-authorised and
+# each granted by the OperatorAccess managed policy. Local mode serves the same paths.
+ADMIN_PATH = "admin"
+ADMIN_ROUTES = (
+    ("GET", "subscribers"),
+    ("GET", "subscribers/{phoneNumber}"),
+    ("DELETE", "subscribers/{phoneNumber}"),
+    ("POST", "subscribers/{phoneNumber}/opt-out"),
+    ("GET", "segments"),
+    ("GET", "export"),
+)
+OPERATOR_POLICY = "OperatorAccess"
+HOUSEKEEPING_EVERY_HOURS = 1
 
 # Inbound function: bounded retries before the message goes to the dead-letter queue.
 INBOUND_RETRY_ATTEMPTS = 2
@@ -51,3 +67,5 @@ OUTPUT_API_URL = "ApiUrl"
 OUTPUT_TABLE_NAME = "TableName"
 OUTPUT_INBOUND_TOPIC_ARN = "InboundTopicArn"
 OUTPUT_ORIGINATION_IDENTITY = "OriginationIdentity"
+OUTPUT_ADMIN_API_URL = "AdminApiUrl"
+OUTPUT_OPERATOR_POLICY_ARN = "OperatorAccessPolicyArn"

@@ -7,6 +7,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from infra import names
+from infra.admin import Admin
 from infra.api import Api
 from infra.config import DeployConfig, load
 from infra.data import Data
@@ -39,6 +40,7 @@ class OptInStack(Stack):
             log_level=config.log_level,
         )
         self.data = Data(self, "Data")
+        self.admin = Admin(self, "Admin")
         self.messaging = Messaging(self, "Messaging", config=config)
         self.sending = Sending(
             self,
@@ -74,7 +76,7 @@ class OptInStack(Stack):
         }
         environment = config.function_environment(stack_values, self.site.origin)
         self.registration = self.api.add_registration(
-            factory, environment, site_origin=self.site.origin
+            factory, {**environment, **self.admin.key_environment}, site_origin=self.site.origin
         )
         self.inbound = self.messaging.add_inbound_function(factory, environment)
         self.sender = self.sending.add_sender(factory, environment)
@@ -85,6 +87,15 @@ class OptInStack(Stack):
             self.sending.grant_enqueue(function.role)
         self.messaging.grant_send(self.sender.role)
         self.messaging.grant_list_opted_out(self.sender.role)
+        # A registration of a number without a profile checks whether it was erased.
+        self.admin.grant_key(self.registration.role)
+        self.admin.add_functions(
+            factory,
+            environment,
+            api=self.api,
+            table=self.data.table,
+            opt_out_list_arn=self.messaging.opt_out_list_arn,
+        )
 
         self.site.deploy(
             {
@@ -109,6 +120,8 @@ class OptInStack(Stack):
                 "Inbound": self.inbound.function,
                 "Sender": self.sender.function,
                 "Delivery": self.delivery.function,
+                "Admin": self.admin.function.function,
+                "Housekeeping": self.admin.housekeeping.function,
             },
             dead_letter_queues={
                 "Inbound": self.messaging.dead_letter_queue,
@@ -134,6 +147,16 @@ class OptInStack(Stack):
                 names.OUTPUT_ORIGINATION_IDENTITY,
                 self.messaging.origination_identity_arn,
                 "The phone number or pool that sends",
+            ),
+            (
+                names.OUTPUT_ADMIN_API_URL,
+                self.api.admin_url,
+                "The operator API: python -m optin.cli --api <this URL> (SigV4)",
+            ),
+            (
+                names.OUTPUT_OPERATOR_POLICY_ARN,
+                self.admin.operator_policy.managed_policy_arn,
+                "Attach to the operators' role or group to let them call the operator API",
             ),
         ):
             CfnOutput(self, output_id, value=value, description=description)

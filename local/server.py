@@ -7,10 +7,13 @@
 | POST /simulator/api/inbound            {"originationNumber", "messageBody"}                |
 | GET  /simulator/api/subscribers/{phoneNumber}                                              |
 | GET  /simulator/api/phones             (local extra) every number with a conversation     |
+| /admin/...                             the operator API (docs/operator.md), no auth       |
+| POST /admin/housekeeping               (local only) one housekeeping run, now             |
 
 Only requests naming this server's own loopback address and port in ``Host`` are answered
-(a web page cannot reach it through DNS rebinding), and the simulator API takes JSON only
-(a cross-site form cannot post a reply: browsers send it as text/plain without asking).
+(a web page cannot reach it through DNS rebinding), and the simulator API and the
+operator API's POSTs take JSON only (a cross-site form cannot post a reply or an opt-out:
+browsers send it as text/plain without asking; a DELETE needs a preflight nobody answers).
 """
 
 from __future__ import annotations
@@ -153,6 +156,10 @@ class LocalHandler(BaseHTTPRequestHandler):
                     self._method_not_allowed("POST, OPTIONS")
             elif path.startswith("/simulator/api/"):
                 self._simulator_api(method, path.removeprefix("/simulator/api/"), url.query)
+            elif path == "/admin/housekeeping":
+                self._housekeeping(method)
+            elif path.startswith("/admin/"):
+                self._admin(method, path, url.query)
             elif method not in ("GET", "HEAD"):
                 self._method_not_allowed("GET, HEAD")
             elif path == "/config.json":
@@ -284,6 +291,36 @@ class LocalHandler(BaseHTTPRequestHandler):
         after = self._status_of(e164)
         self.console(f"sns    > inbound handler {_masked(e164)} delivered{_change(before, after)}")
         return self._send_json(HTTPStatus.OK, {"delivered": True})
+
+    # /admin: the operator API -----------------------------------------------------------
+
+    def _admin(self, method: str, path: str, query: str) -> None:
+        if method not in ("GET", "POST", "DELETE"):
+            return self._method_not_allowed("GET, POST, DELETE")
+        if method == "POST" and not self._json_content():
+            return self._unsupported_media_type()
+        body = self._read_body()
+        if body is None:
+            return self._send_json(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"error": {"code": "PAYLOAD_TOO_LARGE", "message": "The request is too large."}},
+            )
+        status, headers, text = self.service.admin(method, path, query, body)
+        self.console(f"admin  > {method} {_masked_path(path)} -> {status}")
+        self._send_response(status, headers, text)
+
+    def _housekeeping(self, method: str) -> None:
+        if method != "POST":
+            return self._method_not_allowed("POST")
+        if not self._json_content():
+            return self._unsupported_media_type()
+        self._read_body()
+        result = self.service.housekeeping()
+        self.console(
+            f"house  > housekeeping: {result.get('expired', 0)} expired, "
+            f"{result.get('erased', 0)} erased"
+        )
+        return self._send_json(HTTPStatus.OK, result)
 
     # Static files -----------------------------------------------------------------------
 
@@ -422,6 +459,14 @@ def _masked(number: str | None) -> str:
     from optin.domain.phone import mask
 
     return mask(number) if number else "-"
+
+
+def _masked_path(path: str) -> str:
+    """An /admin path with the number in it masked, for the console."""
+    parts = path.split("/")
+    return "/".join(
+        _masked(number) if (number := phone_parameter(part)) else part for part in parts
+    )
 
 
 def _change(before: str | None, after: str | None) -> str:

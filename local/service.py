@@ -12,11 +12,13 @@ import hashlib
 import json
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from local.events import (
     LambdaContext,
@@ -37,6 +39,11 @@ QUEUE_MAX_RECEIVES = 50
 # takes to come back from the simulated carrier.
 POLL_SECONDS = 0.05
 DELIVERY_DELAY = 0.2
+# AWS runs housekeeping hourly; local mode every minute (and on POST /admin/housekeeping).
+HOUSEKEEPING_SECONDS = 60.0
+# Who acts through local mode's operator API (deployed: the caller's IAM ARN).
+LOCAL_OPERATOR = "local"
+_SUBSCRIBER_ROUTE = re.compile(r"^/admin/subscribers/(?P<number>[^/]+)(?P<rest>/opt-out)?$")
 
 # Settings local mode uses unless the environment says otherwise (same variable names as
 # the functions, so an operator can preview their own branding and texts).
@@ -127,6 +134,7 @@ class LocalService:
 
         from optin import runtime
         from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
+        from optin.adapters.opt_out_list import PlatformOptOutList
         from optin.adapters.schema import table_definition
         from optin.adapters.sms import EndUserMessagingSender, sms_client
         from optin.domain.ports import Ports
@@ -137,7 +145,10 @@ class LocalService:
         self._queue_arns = self._create_queues()
         self.settings = Settings.from_env(os.environ)
         dynamodb.create_table(**table_definition(self.settings.table_name))
-        self.store = DynamoSubscriberStore(self.settings.table_name, client=dynamodb)
+        erasure_key = os.urandom(32)  # local mode's own: erased numbers live as long as it
+        self.store = DynamoSubscriberStore(
+            self.settings.table_name, client=dynamodb, erasure_key=lambda: erasure_key
+        )
         self._events: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
         self.simulator = PhoneSimulator(
             self.settings,
@@ -158,13 +169,17 @@ class LocalService:
                 self.settings.table_name, self.settings.origination_identity, dynamodb
             ),
         )
-        runtime.install(runtime.Runtime(self.settings, ports))
+        opt_out_list = PlatformOptOutList(sms, self.settings.opt_out_list_name)
+        runtime.install(runtime.Runtime(self.settings, ports, opt_out_list))
         self._duplicates = _positive(os.environ.get("LOCAL_QUEUE_DUPLICATES"), 0)
         self._stopping = threading.Event()
         self._workers = [
             threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
             for name, step in (("sender", self._send_once), ("delivery", self._deliver_once))
         ]
+        self._workers.append(
+            threading.Thread(target=self._housekeeping_timer, name="housekeeping", daemon=True)
+        )
         if background:
             for worker in self._workers:
                 worker.start()
@@ -200,8 +215,9 @@ class LocalService:
         for worker in self._workers:
             if worker.is_alive():
                 worker.join(timeout=10)
-        runtime.install(None)
-        self._mock.stop()
+        with self._lock:
+            runtime.install(None)
+            self._mock.stop()
 
     # The background functions ------------------------------------------------------------
 
@@ -318,12 +334,7 @@ class LocalService:
         from optin.handlers import registration
 
         event = api_gateway_event(body, headers=headers, source_ip=source_ip)
-        response = self._invoke(registration.handler, event)
-        return (
-            int(response["statusCode"]),
-            {str(k): str(v) for k, v in (response.get("headers") or {}).items()},
-            str(response.get("body") or ""),
-        )
+        return proxy_answer(self._invoke(registration.handler, event))
 
     def deliver_inbound(self, phone_number: str, body: str) -> None:
         """A reply typed on the simulated phone: the platform's own keyword handling, then the
@@ -352,12 +363,82 @@ class LocalService:
             subscriber = self.store.get(phone_number)
         return subscriber.status.value if subscriber else None
 
+    def admin(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[int, dict[str, str], str]:
+        """The operator API (``/admin/...``) through an API Gateway proxy event, as the
+        deployed API hands it to the admin function; the caller is ``local``."""
+        from optin.handlers import admin
+
+        return proxy_answer(self._invoke(admin.handler, admin_event(method, path, query, body)))
+
+    def housekeeping(self) -> dict[str, Any]:
+        """One housekeeping run, as the hourly schedule runs it on AWS."""
+        from optin.handlers import housekeeping
+
+        with self._lock:
+            if self._stopping.is_set():
+                return {}
+            result: dict[str, Any] = self._invoke_locked(
+                housekeeping.handler, {"source": "local", "detail-type": "Scheduled Event"}
+            )
+        return result
+
+    def _housekeeping_timer(self) -> None:
+        while not self._stopping.wait(HOUSEKEEPING_SECONDS):
+            try:
+                result = self.housekeeping()
+            except Exception as error:  # the next tick tries again; the console says why
+                self._print(f"house  ! housekeeping failed: {type(error).__name__}")
+                continue
+            if result.get("expired") or result.get("erased"):
+                self._print(
+                    f"house  > housekeeping: {result['expired']} expired, {result['erased']} erased"
+                )
+
     def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         with self._lock:
             return self._invoke_locked(handler, event)
 
     def _invoke_locked(self, handler: Callable[[Any, Any], Any], event: dict[str, Any]) -> Any:
         return handler(event, LambdaContext())
+
+
+def admin_event(
+    method: str, path: str, query: str, body: bytes, caller: str = LOCAL_OPERATOR
+) -> dict[str, Any]:
+    """An /admin request as API Gateway hands it to the admin function (the IAM caller's
+    ARN in ``requestContext.identity.userArn``)."""
+    event = api_gateway_event(body or None, method=method, path=path, headers={})
+    parameters = _query_parameters(query)
+    event["queryStringParameters"] = parameters or None
+    event["multiValueQueryStringParameters"] = {
+        name: [value] for name, value in parameters.items()
+    } or None
+    route = _SUBSCRIBER_ROUTE.match(path)
+    if route:
+        event["pathParameters"] = {"phoneNumber": route["number"]}
+        event["resource"] = "/admin/subscribers/{phoneNumber}" + (route["rest"] or "")
+    event["requestContext"]["identity"]["userArn"] = caller
+    return event
+
+
+def proxy_answer(response: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    """A proxy integration's answer as (status, headers, body)."""
+    headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = ", ".join(str(value) for value in values)
+    return int(response["statusCode"]), headers, str(response.get("body") or "")
+
+
+def _query_parameters(query: str) -> dict[str, str]:
+    """Query parameters as API Gateway decodes them (``%XX`` only: a ``+`` stays)."""
+    parameters: dict[str, str] = {}
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            parameters[unquote(name)] = unquote(value)
+    return parameters
 
 
 class _OneAtATime:

@@ -64,7 +64,8 @@
   function retryText(seconds) {
     if (!seconds || seconds < 1) return "in a minute";
     if (seconds < 90) return "in " + Math.ceil(seconds) + " seconds";
-    return "in " + Math.ceil(seconds / 60) + " minutes";
+    if (seconds < 90 * 60) return "in " + Math.ceil(seconds / 60) + " minutes";
+    return "in " + Math.ceil(seconds / 3600) + " hours";
   }
 
   function errorMessage(code, field, retryAfter) {
@@ -89,8 +90,8 @@
       case "UNSUPPORTED_MEDIA_TYPE":
         return "Your browser sent the form in a format we do not accept. Please reload the page and try again.";
       case "TOO_MANY_REQUESTS":
-        return "We have just sent a text message to this number. Please check your phone, or try again " +
-          retryText(retryAfter) + ".";
+        return "Too many sign-ups right now. If we just sent you a text message, please check your phone; " +
+          "otherwise try again " + retryText(retryAfter) + ".";
       case "SMS_UNAVAILABLE":
         return "We cannot send text messages right now. Nothing was lost: please try again in a few minutes.";
       case "NETWORK":

@@ -30,6 +30,8 @@ class Metric(enum.StrEnum):
     REGISTRATION_ACCEPTED = "RegistrationAccepted"
     REGISTRATION_REJECTED = "RegistrationRejected"  # also split by dimension ``code``
     REGISTRATION_FAILED = "RegistrationFailed"  # an unexpected error: a bug, answered 500
+    # A registration refused (429) because the day's confirmation budget is spent.
+    CONFIRMATION_BUDGET_EXHAUSTED = "ConfirmationBudgetExhausted"
     CONFIRMATION_SENT = "ConfirmationSent"
     SMS_SEND_FAILED = "SmsSendFailed"  # the SMS provider refused or failed a send
     DEPENDENCY_UNAVAILABLE = "DependencyUnavailable"  # also split by dimension ``dependency``
@@ -54,6 +56,8 @@ class Metric(enum.StrEnum):
     # Delivery events of the configuration set.
     DELIVERED = "Delivered"
     DELIVERY_FAILED = "DeliveryFailed"
+    OPERATOR_REQUESTS = "OperatorRequests"  # requests to the operator API
+    ERASED = "Erased"  # numbers whose personal data was erased (on request or housekeeping)
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optin.domain.ports import NumberLookup, Ports, utc_now
+from optin.domain.ports import NumberLookup, OptOutList, Ports, utc_now
 from optin.settings import Settings
 
 __all__ = ["Runtime", "current", "from_environment", "install"]
@@ -19,6 +19,7 @@ __all__ = ["Runtime", "current", "from_environment", "install"]
 class Runtime:
     settings: Settings
     ports: Ports
+    opt_out_list: OptOutList | None = None  # the operator API puts removed numbers on it
 
 
 _current: Runtime | None = None
@@ -40,7 +41,9 @@ def current() -> Runtime:
 def from_environment() -> Runtime:
     """Real adapters, configured from the function's environment variables."""
     from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore, dynamodb_client
+    from optin.adapters.opt_out_list import PlatformOptOutList
     from optin.adapters.queue import SqsSendQueue
+    from optin.adapters.secrets import SecretKey
     from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, sms_client
     from optin.domain.phone import OfflineLookup
 
@@ -50,13 +53,22 @@ def from_environment() -> Runtime:
     lookup: NumberLookup = (
         CarrierNumberLookup(client) if settings.number_lookup == "carrier" else OfflineLookup()
     )
+    secret = settings.erasure_key_secret
+    store = DynamoSubscriberStore(
+        settings.table_name, dynamodb, erasure_key=SecretKey(secret) if secret else None
+    )
     ports = Ports(
         rules=settings.rules,
-        store=DynamoSubscriberStore(settings.table_name, dynamodb),
+        store=store,
         sender=EndUserMessagingSender(settings, client),
         lookup=lookup,
         queue=SqsSendQueue(settings.send_queue_url, settings.broadcast_queue_url),
         bucket=DynamoRateBucket(settings.table_name, settings.origination_identity, dynamodb),
         clock=utc_now,
     )
-    return Runtime(settings, ports)
+    opt_out_list = (
+        PlatformOptOutList(client, settings.opt_out_list_name)
+        if settings.opt_out_list_name
+        else None
+    )
+    return Runtime(settings, ports, opt_out_list)

@@ -32,6 +32,7 @@ from optin.configuration import (
     text,
     text_map,
 )
+from optin.domain.housekeeping import HousekeepingPolicy
 from optin.domain.keywords import normalise_keyword
 from optin.domain.messages import Branding, TemplateError, Texts, check_templates
 from optin.domain.rules import Policy, Rules
@@ -84,6 +85,9 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "broadcast_queue_url": Setting(
         _stack("the broadcast send queue"), text, "", "BROADCAST_QUEUE_URL"
     ),
+    "erasure_key_secret": Setting(
+        _stack("the erasure key secret"), text, "", "ERASURE_KEY_SECRET_ARN"
+    ),
     "brand_name": Setting("brandName", text, variable="BRAND_NAME"),
     "program_description": Setting("programDescription", text, variable="PROGRAM_DESCRIPTION"),
     "message_frequency": Setting("messageFrequency", text, variable="MESSAGE_FREQUENCY"),
@@ -103,12 +107,26 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "max_confirmations_per_day": Setting(
         "maxConfirmationsPerDay", integer(1, 100), 3, "MAX_CONFIRMATIONS_PER_DAY"
     ),
+    # Against SMS pumping (optin.domain.limits): registrations per number prefix per UTC
+    # hour, and per UTC day across every number; operators raise them on purpose.
+    "max_confirmations_per_prefix_per_hour": Setting(
+        "maxConfirmationsPerPrefixPerHour",
+        integer(1, 1_000_000),
+        10,
+        "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR",
+    ),
+    "daily_confirmation_budget": Setting(
+        "dailyConfirmationBudget", integer(1, 1_000_000_000), 1_000, "DAILY_CONFIRMATION_BUDGET"
+    ),
     "number_lookup": Setting("numberLookup", one_of(NUMBER_LOOKUPS), "carrier", "NUMBER_LOOKUP"),
     "allow_voip": Setting("allowVoip", boolean, False, "ALLOW_VOIP"),
     "require_consent_checkbox": Setting(
         "requireConsentCheckbox", boolean, True, "REQUIRE_CONSENT_CHECKBOX"
     ),
     "allowed_origins": Setting("allowedOrigins", origins, (), "ALLOWED_ORIGINS"),
+    "unconfirmed_retention_days": Setting(
+        "unconfirmedRetentionDays", integer(1, 3650), 30, "UNCONFIRMED_RETENTION_DAYS"
+    ),
     "message_templates": Setting(
         "messageTemplates", text_map, MappingProxyType({}), "MESSAGE_TEMPLATES"
     ),
@@ -137,6 +155,7 @@ class Settings:
     opt_out_list_name: str
     send_queue_url: str
     broadcast_queue_url: str
+    erasure_key_secret: str
     brand_name: str
     program_description: str
     message_frequency: str
@@ -150,10 +169,13 @@ class Settings:
     confirmation_window_hours: int
     resend_cooldown_seconds: int
     max_confirmations_per_day: int
+    max_confirmations_per_prefix_per_hour: int
+    daily_confirmation_budget: int
     number_lookup: str
     allow_voip: bool
     require_consent_checkbox: bool
     allowed_origins: tuple[str, ...]
+    unconfirmed_retention_days: int
     message_templates: Mapping[str, str]
     send_rate_per_second: int
     confirmation_max_delay_seconds: int
@@ -185,6 +207,8 @@ class Settings:
                 window=timedelta(hours=self.confirmation_window_hours),
                 cooldown=timedelta(seconds=self.resend_cooldown_seconds),
                 daily_cap=self.max_confirmations_per_day,
+                confirmations_per_prefix_per_hour=self.max_confirmations_per_prefix_per_hour,
+                daily_confirmation_budget=self.daily_confirmation_budget,
                 allow_voip=self.allow_voip,
                 send_rate=self.send_rate_per_second,
                 confirmation_max_delay=timedelta(seconds=self.confirmation_max_delay_seconds),
@@ -194,6 +218,13 @@ class Settings:
             allowed_countries=self.allowed_countries,
             default_country=self.default_country,
             require_consent=self.require_consent_checkbox,
+        )
+
+    @functools.cached_property
+    def housekeeping(self) -> HousekeepingPolicy:
+        return HousekeepingPolicy(
+            window=timedelta(hours=self.confirmation_window_hours),
+            unconfirmed_retention=timedelta(days=self.unconfirmed_retention_days),
         )
 
     @functools.cached_property

@@ -131,6 +131,23 @@
     el.subscriber.appendChild(dd);
   }
 
+  // The operator API's document for this number: the subscriber, its ledger and the full
+  // text of each disclosure it cites, printable from the browser.
+  function proofLink(number) {
+    var dt = document.createElement("dt");
+    dt.textContent = "Proof of consent";
+    var dd = document.createElement("dd");
+    var link = document.createElement("a");
+    link.id = "proof-of-consent";
+    link.href = "/admin/subscribers/" + encodeURIComponent(number);
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "Open the operator API's record";
+    dd.appendChild(link);
+    el.subscriber.appendChild(dt);
+    el.subscriber.appendChild(dd);
+  }
+
   function renderSubscriber(subscriber) {
     var key = JSON.stringify(subscriber);
     if (key === lastSubscriber) return;
@@ -149,6 +166,7 @@
     row("Opted out", subscriber.optedOutAt);
     row("Number type", [subscriber.numberType, subscriber.carrier].filter(Boolean).join(", "));
     row("Consent events", (subscriber.consentEvents || []).map(function (e) { return e.type; }).join(", "));
+    proofLink(subscriber.phoneNumber);
     if (announce) el.status.textContent = "Subscriber status: " + subscriber.status;
   }
 

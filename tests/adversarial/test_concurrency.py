@@ -9,22 +9,28 @@ requests interleave as they would across Lambda containers.
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.domain import limits
 from optin.domain.model import EventType, Status
 from optin.handlers import inbound, registration
 from optin.settings import Settings
-from tests.support.fakes import Clock
-from tests.support.harness import CannedSms, LockedClient, fictional_numbers, on_real_adapters
+from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock
+from tests.support.harness import (
+    CannedSms,
+    LockedClient,
+    all_at_once,
+    fictional_numbers,
+    on_real_adapters,
+)
 
 NUMBER = "+12065550142"
 
@@ -47,30 +53,19 @@ def concurrent(carrier_settings: Settings, clock: Clock) -> Iterator[Concurrent]
         yield Concurrent(adapters.store, adapters.canned(), adapters.drain)
 
 
+@pytest.fixture
+def no_prefix_limits(clock: Clock) -> Iterator[Concurrent]:
+    """The same, for many fictional numbers (they share a few prefixes): no limits across
+    numbers."""
+    settings = Settings.from_env({**BASE_ENV, "NUMBER_LOOKUP": "carrier", **NO_PREFIX_LIMITS})
+    with on_real_adapters(settings, clock, wrap=LockedClient) as adapters:
+        yield Concurrent(adapters.store, adapters.canned())
+
+
 def post(number: str) -> int:
     form = {"phoneNumber": number, "firstName": "Ada", "lastName": "Lovelace", "consent": True}
     response = registration.handler(api_gateway_event(json.dumps(form)), LambdaContext())
     return int(response["statusCode"])
-
-
-def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
-    """``count`` threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = action(index)
-        except Exception as error:  # recorded, so the assertion shows it
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_fifty_concurrent_registrations_of_one_number_send_one_sms(concurrent):
@@ -86,8 +81,9 @@ def test_fifty_concurrent_registrations_of_one_number_send_one_sms(concurrent):
 
 
 def test_five_hundred_distinct_numbers_give_five_hundred_sms_and_pending_subscribers(
-    concurrent,
+    no_prefix_limits,
 ):
+    concurrent = no_prefix_limits
     numbers = list(fictional_numbers())[:500]
     with ThreadPoolExecutor(max_workers=32) as pool:
         statuses = list(pool.map(post, numbers))
@@ -97,6 +93,23 @@ def test_five_hundred_distinct_numbers_give_five_hundred_sms_and_pending_subscri
     assert {message["DestinationPhoneNumber"] for message in concurrent.sms.sent} == set(numbers)
     pending = concurrent.store.phone_numbers_with_status(Status.PENDING)
     assert sorted(pending) == sorted(numbers)
+
+
+def test_fifty_registrations_racing_across_one_prefix_never_pass_its_limit(
+    concurrent, carrier_settings, clock
+):
+    post("+14155550100")  # the container's first call (the disclosure text) is behind us
+    numbers = [f"+1206555{line:04d}" for line in range(2000, 2050)]
+    statuses = all_at_once(50, lambda index: post(numbers[index]))
+    limit = carrier_settings.max_confirmations_per_prefix_per_hour
+    assert Counter(statuses) == {202: limit, 429: 50 - limit}
+    sent = [message["DestinationPhoneNumber"] for message in concurrent.sms.sent]
+    assert len([number for number in sent if number in numbers]) == limit
+    stored = [number for number in numbers if concurrent.store.get(number) is not None]
+    assert sorted(stored) == sorted(number for number in sent if number in numbers)
+    prefix, day = limits.counters(numbers[0], clock())
+    assert concurrent.store.limit_count(prefix) == limit
+    assert concurrent.store.limit_count(day) == limit + 1
 
 
 def _twenty_deliveries_of_one_yes(concurrent: Concurrent) -> list[str]:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from local.server import LocalServer
+from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode
 
@@ -16,7 +17,7 @@ def test_local_server_listens_with_a_backlog_for_concurrent_clients():
 
 
 def test_local_mode_memory_stays_flat_over_two_hundred_registrations(tmp_path: Path):
-    with LocalMode(tmp_path / "console.log") as mode:
+    with LocalMode(tmp_path / "console.log", env=NO_PREFIX_LIMITS) as mode:
 
         def register(number: str) -> int:
             return int(mode.register(number)[0])

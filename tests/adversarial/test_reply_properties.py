@@ -19,7 +19,7 @@ from optin.domain.model import Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV, Clock, fake_ports, installed
+from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock, fake_ports, installed
 from tests.support.harness import fictional_numbers, moto_table
 from tests.support.lifecycle import register, reply
 
@@ -133,7 +133,7 @@ def moto_handler_ports(settings_for_replies: Settings, clock: Clock) -> Iterator
 
 @pytest.fixture
 def settings_for_replies() -> Settings:
-    return Settings.from_env(BASE_ENV)
+    return Settings.from_env({**BASE_ENV, **NO_PREFIX_LIMITS})
 
 
 def _record(message: str) -> dict[str, Any]:

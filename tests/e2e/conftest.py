@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import COOLDOWN_SECONDS, OUTPUT, LocalMode
 
@@ -50,7 +51,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="session")
 def local_mode() -> Iterator[LocalMode]:
-    with LocalMode(env={"RESEND_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS)}) as mode:
+    # The session's fictional numbers share a few prefixes: no limits across numbers here
+    # (tests/e2e/test_local_limits.py runs a local mode of its own with them).
+    env = {"RESEND_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS), **NO_PREFIX_LIMITS}
+    with LocalMode(env=env) as mode:
         yield mode
 
 

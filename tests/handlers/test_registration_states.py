@@ -11,12 +11,13 @@ from optin.domain.model import Status
 from optin.handlers import registration
 from tests.support.lifecycle import reply
 
+# One prefix each: together they register more often in an hour than one prefix may.
 NUMBERS = {
     "new": "+12065550100",
-    "PENDING": "+12065550101",
-    "EXPIRED": "+12065550102",
-    "CONFIRMED": "+12065550103",
-    "OPTED_OUT": "+12065550104",
+    "PENDING": "+14155550101",
+    "EXPIRED": "+12125550102",
+    "CONFIRMED": "+13035550103",
+    "OPTED_OUT": "+16175550104",
 }
 
 

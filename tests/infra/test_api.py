@@ -80,7 +80,14 @@ def test_stage_v1_is_throttled_from_config_and_logs_access_without_bodies(
 
 def test_post_register_validates_the_body_against_the_capped_model(new_number: Synthesized) -> None:
     methods = new_number.resources("AWS::ApiGateway::Method").values()
-    [post] = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] == "POST"]
+    register = {
+        "Ref": new_number.logical_id(new_number.stack.api.rest_api.root.get_resource("register"))
+    }
+    [post] = [
+        m["Properties"]
+        for m in methods
+        if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["ResourceId"] == register
+    ]
     assert post["AuthorizationType"] == "NONE"
     assert post["Integration"]["Type"] == "AWS_PROXY"
     validator = new_number.only("AWS::ApiGateway::RequestValidator")

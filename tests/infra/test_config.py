@@ -25,6 +25,8 @@ def load_context(context: dict[str, Any]):
     ("changes", "setting"),
     [
         ({"confirmationWindowHours": 0}, "confirmationWindowHours"),
+        ({"maxConfirmationsPerPrefixPerHour": 0}, "maxConfirmationsPerPrefixPerHour"),
+        ({"dailyConfirmationBudget": "a thousand"}, "dailyConfirmationBudget"),
         ({"allowedCountries": ["US", "USA"]}, "allowedCountries"),
         ({"allowedCountries": ["US", "ZZ"]}, "allowedCountries"),
         ({"defaultCountry": "FR"}, "defaultCountry"),
@@ -75,9 +77,25 @@ _DOCUMENTED_DEFAULTS = (
     "confirmationWindowHours",
     "resendCooldownSeconds",
     "maxConfirmationsPerDay",
+    "maxConfirmationsPerPrefixPerHour",
+    "dailyConfirmationBudget",
     "phoneNumberCountry",
     "phoneNumberType",
 )
+
+
+def test_operators_raise_the_limits_across_numbers_with_context() -> None:
+    """``-c dailyConfirmationBudget=5000``: the functions get it as their variable."""
+    config = load_context(
+        context_with(dailyConfirmationBudget="5000", maxConfirmationsPerPrefixPerHour=25)
+    )
+    assert config.settings_environment["DAILY_CONFIRMATION_BUDGET"] == "5000"
+    assert config.settings_environment["MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR"] == "25"
+    policy = config.checked.rules.policy
+    assert (policy.daily_confirmation_budget, policy.confirmations_per_prefix_per_hour) == (
+        5000,
+        25,
+    )
 
 
 def test_context_from_the_command_line_is_parsed_like_cdk_json() -> None:

@@ -73,6 +73,14 @@ def enqueue_statements(synth: Synthesized) -> list[dict[str, Any]]:
     ]
 
 
+def erasure_key_statement(synth: Synthesized) -> dict[str, Any]:
+    """A registration of a number without a profile checks whether it was erased."""
+    return {
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Ref": synth.logical_id(synth.stack.admin.erasure_key)},
+    }
+
+
 def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
     s = new_number
     table = get_att(s, s.stack.data.table)
@@ -84,6 +92,7 @@ def test_registration_role_with_a_new_number(new_number: Synthesized) -> None:
         XRAY,
         {"Action": TABLE_ACTIONS, "Resource": table},
         *enqueue_statements(s),
+        erasure_key_statement(s),
     ]
 
 
@@ -143,6 +152,7 @@ def test_carrier_lookup_is_granted_only_when_configured(
         },
         {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
         *enqueue_statements(s),
+        erasure_key_statement(s),
     ]
     assert send_statement(s, adopted_number_arn()) in statements(s, "sender")
     actions = str(statements(new_number, "registration"))

@@ -52,11 +52,12 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
         (names.METRICS_NAMESPACE, Metric.MALFORMED_INBOUND),
         (names.METRICS_NAMESPACE, Metric.SEND_QUOTA_EXCEEDED),
         (names.METRICS_NAMESPACE, Metric.CONFIRMATION_DROPPED),
+        (names.METRICS_NAMESPACE, Metric.CONFIRMATION_BUDGET_EXHAUSTED),
         ("AWS/ApiGateway", "5XXError"),
     }
-    # Errors of each of the four functions and depth of each of the three dead-letter
-    # queues, counted separately.
-    assert len(found) == 4 + 3 + 5 + 1
+    # Errors of each of the six functions, depth of each of the three dead-letter queues,
+    # six metrics of the service's own and the API's 5XX, counted separately.
+    assert len(found) == 6 + 3 + 6 + 1
     for metric in (Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND):
         [own] = [a for a in found if a["MetricName"] == metric]
         assert own["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
@@ -65,6 +66,19 @@ def test_alarms_cover_function_errors_dead_letters_lost_messages_lost_evidence_a
 
 
 VOLUME_METRICS = (Metric.CONFIRMATION_SENT, "BlockedRequests", "ApproximateAgeOfOldestMessage")
+
+
+def test_a_spent_confirmation_budget_alarms_at_its_first_refusal(new_number: Synthesized) -> None:
+    topic = {"Ref": new_number.logical_id(new_number.stack.monitoring.alarm_topic)}
+    [budget] = [
+        a for a in alarms(new_number) if a["MetricName"] == Metric.CONFIRMATION_BUDGET_EXHAUSTED
+    ]
+    assert budget["Namespace"] == names.METRICS_NAMESPACE
+    assert budget["Dimensions"] == [{"Name": "service", "Value": names.SERVICE_NAME}]
+    assert (budget["Statistic"], budget["Period"], budget["Threshold"]) == ("Sum", 300, 1)
+    assert budget["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert budget["AlarmActions"] == budget["OKActions"] == [topic]
+    assert "dailyConfirmationBudget" in budget["AlarmDescription"]
 
 
 def test_volume_alarms_fire_past_their_configured_ceilings(

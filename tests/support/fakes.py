@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import itertools
+import os
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
 from optin.domain.outbound import OutboundMessage, SendRecord
 from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import (
     AlreadyProcessed,
     ConcurrentUpdate,
+    Dimension,
     InboundMarker,
+    InvalidCursor,
+    LedgerEntry,
+    LimitCounter,
+    Page,
     Ports,
     RateBucket,
     SendConflict,
+    SubscriberFilter,
     SubscriberStore,
 )
 from optin.domain.rules import Rules
@@ -67,6 +76,15 @@ DOCUMENTED_DEFAULTS = {
     "confirmation_window_hours": 24,
     "resend_cooldown_seconds": 60,
     "max_confirmations_per_day": 3,
+    "max_confirmations_per_prefix_per_hour": 10,
+    "daily_confirmation_budget": 1_000,
+}
+
+# Fictional numbers (555-01xx) share one prefix per area code: a test or a benchmark about
+# something else that registers many of them lifts the limits across numbers.
+NO_PREFIX_LIMITS = {
+    "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR": "1000000",
+    "DAILY_CONFIRMATION_BUDGET": "1000000000",
 }
 
 
@@ -91,7 +109,8 @@ class Clock:
 
 
 class MemoryStore:
-    """SubscriberStore with the same conditional-write semantics as the DynamoDB adapter."""
+    """SubscriberStore (and OperatorStore) with the same conditional-write semantics as the
+    DynamoDB adapter."""
 
     def __init__(self) -> None:
         self.subscribers: dict[str, Subscriber] = {}
@@ -101,8 +120,15 @@ class MemoryStore:
         self.disclosures: dict[str, str] = {}
         self.send_records: dict[str, SendRecord] = {}
         self.event_ids: set[str] = set()
+        self.counters: dict[LimitCounter, int] = defaultdict(int)
         self.calls: list[str] = []
         self._lock = threading.Lock()
+        # What the operator API reads: counters, erased numbers, the ledger's order.
+        self.segments: dict[tuple[Dimension, str], dict[str, int]] = {}
+        self.erased: dict[str, ErasedNumber] = {}
+        self.erased_ledger: dict[str, list[ConsentEvent]] = defaultdict(list)
+        self._erasure_key = os.urandom(32)
+        self._order: list[tuple[str, str]] = []  # ("number" or "erased", key) as first written
 
     def get(self, phone_number: str) -> Subscriber | None:
         self.calls.append("get")
@@ -124,11 +150,13 @@ class MemoryStore:
             if event_id is not None and event_id in self.event_ids:
                 raise AlreadyProcessed()
             current = self.subscribers.get(subscriber.phone_number)
-            if (current.version if current else None) != expected_version:
+            if (current.version if current else 0) != (expected_version or 0):
                 raise ConcurrentUpdate("profile")
             saved = replace(subscriber, version=(expected_version or 0) + 1)
             self.subscribers[saved.phone_number] = saved
-            self.ledger[saved.phone_number].extend(events)
+            self._count(current, -1)
+            self._count(saved, 1)
+            self._extend(saved.phone_number, events)
             if inbound is not None:
                 self.markers[inbound.message_id] = inbound
             if event_id is not None:
@@ -153,7 +181,7 @@ class MemoryStore:
                 self.markers[inbound.message_id] = inbound
             if event_id is not None:
                 self.event_ids.add(event_id)
-            self.ledger[phone_number].extend(events)
+            self._extend(phone_number, events)
 
     def events(self, phone_number: str) -> list[ConsentEvent]:
         return list(self.ledger.get(phone_number, []))
@@ -195,7 +223,7 @@ class MemoryStore:
                 claimed_until=None,
                 add_opt_out=marker.add_opt_out and opt_out_owed,
             )
-            self.ledger[phone_number].extend(events)
+            self._extend(phone_number, events)
 
     def claim_daily_answer(
         self, phone_number: str, template: Template, message_id: str, now: datetime
@@ -233,16 +261,163 @@ class MemoryStore:
                 stored = self.subscribers.get(subscriber.phone_number)
                 if stored is None or stored.version != subscriber.version:
                     raise ConcurrentUpdate("profile")
-                self.subscribers[subscriber.phone_number] = replace(
-                    subscriber, version=subscriber.version + 1
-                )
+                changed = replace(subscriber, version=subscriber.version + 1)
+                self.subscribers[subscriber.phone_number] = changed
+                self._count(stored, -1)
+                self._count(changed, 1)
             saved = replace(record, version=(expected_version or 0) + 1)
             self.send_records[record.key] = saved
-            self.ledger[record.phone_number].extend(events)
+            self._extend(record.phone_number, events)
             return saved
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        self.calls.append("take_unit")
+        with self._lock:
+            if self.counters[counter] >= limit:
+                return False
+            self.counters[counter] += 1
+            return True
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        self.calls.append("give_back_unit")
+        with self._lock:
+            self.counters[counter] = max(0, self.counters[counter] - 1)
 
     def snapshot(self) -> tuple[dict[str, Subscriber], dict[str, list[ConsentEvent]]]:
         return copy.deepcopy(self.subscribers), copy.deepcopy(dict(self.ledger))
+
+    # The operator API and housekeeping (OperatorStore) -----------------------------------
+
+    def disclosure(self, version: str) -> str | None:
+        return self.disclosures.get(version)
+
+    def number_hash(self, phone_number: str) -> str:
+        return hmac.new(self._erasure_key, phone_number.encode(), hashlib.sha256).hexdigest()
+
+    def erased_number(self, phone_number: str) -> ErasedNumber | None:
+        self.calls.append("erased_number")
+        return self.erased.get(self.number_hash(phone_number))
+
+    def list_subscribers(
+        self, where: SubscriberFilter, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        order = {status: index for index, status in enumerate(Status)}
+        matching = sorted(
+            (
+                s
+                for s in list(self.subscribers.values())
+                if (where.status is None or s.status is where.status)
+                and (where.source is None or s.source == where.source)
+                and (where.country is None or s.country == where.country)
+            ),
+            key=lambda s: (order[s.status], -s.updated_at.timestamp(), s.phone_number),
+        )
+        start = _offset(cursor)
+        page = matching[start : start + limit]
+        more = start + limit < len(matching)
+        return Page(page, str(start + limit) if more else None)
+
+    def segment_counts(self, dimension: Dimension) -> dict[str, dict[str, int]]:
+        return {
+            value: {status.value: counts.get(status.value, 0) for status in Status}
+            for (counted, value), counts in sorted(self.segments.items(), key=lambda i: i[0][1])
+            if counted is dimension and any(counts.values())
+        }
+
+    def ledger_entries(
+        self, *, since: datetime | None, until: datetime | None, limit: int, cursor: str | None
+    ) -> Page[LedgerEntry]:
+        position, index = (int(part) for part in (cursor or "0:0").split(":"))
+        entries: list[LedgerEntry] = []
+        while position < len(self._order) and len(entries) < limit:
+            kind, key = self._order[position]
+            events = (self.ledger if kind == "number" else self.erased_ledger).get(key, [])
+            while index < len(events) and len(entries) < limit:
+                event = events[index]
+                index += 1
+                if (since is None or event.at >= since) and (until is None or event.at < until):
+                    number, number_hash = (key, "") if kind == "number" else ("", key)
+                    entries.append(LedgerEntry(number, number_hash, event, f"{position}:{index}"))
+            if index >= len(events):
+                position, index = position + 1, 0
+        done = position >= len(self._order)
+        return Page(
+            entries,
+            None if done else f"{position}:{index}",
+            1.0 if done else position / len(self._order),
+        )
+
+    def stale(
+        self, status: Status, before: datetime, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        after = tuple(cursor.split("|", 1)) if cursor else None
+        candidates = sorted(
+            (s.updated_at.isoformat(), s.phone_number)
+            for s in list(self.subscribers.values())
+            if s.status is status and s.updated_at < before
+        )
+        keys = [key for key in candidates if after is None or key > after][:limit]
+        found = [self.subscribers[number] for _, number in keys]
+        return Page(found, "|".join(keys[-1]) if len(keys) == limit else None)
+
+    def erase(
+        self,
+        phone_number: str,
+        *,
+        expected_version: int | None,
+        record: ErasedNumber,
+        event: ConsentEvent,
+        scrub: Callable[[ConsentEvent], ConsentEvent],
+    ) -> None:
+        self.calls.append("erase")
+        number_hash = self.number_hash(phone_number)
+        with self._lock:
+            current = self.subscribers.get(phone_number)
+            if (current.version if current else 0) != (expected_version or 0):
+                raise ConcurrentUpdate()
+            if current is not None:
+                del self.subscribers[phone_number]
+                self._count(current, -1)
+            moved = [scrub(e) for e in self.ledger.pop(phone_number, []) if e.at <= event.at]
+            if number_hash not in self.erased_ledger:
+                self._order.append(("erased", number_hash))
+            self.erased_ledger[number_hash] = sorted(
+                [*self.erased_ledger[number_hash], *moved, event], key=lambda e: e.at
+            )
+            self.erased[number_hash] = record
+            for message_id, marker in list(self.markers.items()):
+                if marker.phone_number == phone_number:
+                    self.markers[message_id] = replace(
+                        marker, phone_number=f"ERASED#{number_hash}", owed_sms=None
+                    )
+
+    def count_older_profiles(self, *, limit: int) -> bool:
+        return True
+
+    def _extend(self, phone_number: str, events: Sequence[ConsentEvent]) -> None:
+        if events and phone_number not in self.ledger:
+            self._order.append(("number", phone_number))
+        self.ledger[phone_number].extend(events)
+
+    def _count(self, subscriber: Subscriber | None, sign: int) -> None:
+        if subscriber is None:
+            return
+        status = subscriber.status.value
+        for dimension, value in (
+            (Dimension.STATUS, status),
+            (Dimension.SOURCE, subscriber.source),
+            (Dimension.COUNTRY, subscriber.country),
+        ):
+            counts = self.segments.setdefault((dimension, value), {})
+            counts[status] = counts.get(status, 0) + sign
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.isdigit():
+        raise InvalidCursor("not a cursor this store handed out")
+    return int(cursor)
 
 
 class FakeSender:

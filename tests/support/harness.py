@@ -78,6 +78,26 @@ class LockedClient:
         return call
 
 
+def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
+    """``count`` threads released together by a barrier; their results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = action(index)
+        except Exception as error:  # recorded, so the assertion shows it
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
 class FaultyClient:
     """A boto3 client that fails chosen calls, as botocore surfaces an error once its own
     retries are spent, and otherwise passes every call to the real (moto) client.

@@ -29,7 +29,13 @@ COOLDOWN_SECONDS = 5
 # What the simulator shows of a message that will not change any more.
 FINAL_STATES = ("delivered", "failed", "not sent")
 # Variables a developer's shell may set that would change what the tests expect.
-_LEFT_OUT = ("PORT", "ALLOWED_ORIGINS", "RESEND_COOLDOWN_SECONDS")
+_LEFT_OUT = (
+    "PORT",
+    "ALLOWED_ORIGINS",
+    "RESEND_COOLDOWN_SECONDS",
+    "MAX_CONFIRMATIONS_PER_PREFIX_PER_HOUR",
+    "DAILY_CONFIRMATION_BUDGET",
+)
 
 
 def local_environment(**extra: str) -> dict[str, str]:
@@ -55,16 +61,24 @@ class LocalMode:
     Use it as a context manager, or call ``stop()``.
     """
 
-    def __init__(self, log_path: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        root: Path = ROOT,
+    ) -> None:
+        """``root``: the checkout whose local mode runs (another worktree, to compare)."""
         if log_path is None:
             OUTPUT.mkdir(exist_ok=True)
             log_path = OUTPUT / "local-mode.log"
         self.log_path = log_path
         self._console = log_path.open("w", encoding="utf-8")
+        environment = local_environment(**(env or {}))
+        environment["PYTHONPATH"] = os.pathsep.join([str(root / "lambdas"), str(root)])
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", "0"],
-            cwd=ROOT,
-            env=local_environment(**(env or {})),
+            cwd=root,
+            env=environment,
             stdout=self._console,
             stderr=subprocess.STDOUT,
         )

@@ -13,6 +13,13 @@ One table holds every item of a number in one partition:
 - ``pk=DISCLOSURE#<version>, sk=DISCLOSURE``: each disclosure text the form showed;
 - ``pk=SEND#<message key>, sk=SEND``: one queued SMS's send record (TTL);
 - ``pk=RATE#<origination identity>, sk=RATE``: the pace bucket every sender shares.
+- ``pk=ERASED#<keyed hash>, sk=PROFILE`` and ``sk=EVENT#...``: what stays of an erased
+  number: its remembered state and its ledger without personal data (no number at all);
+- ``pk=SEGMENT#<dimension>, sk=<value>#<shard>``: subscriber counts per status for one
+  value of a dimension (status, source, country), kept by every state change;
+- ``pk=META, sk=SEGMENTS_BACKFILL``: how far the counting of older profiles has come.
+- ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
+  counters of the limits across numbers (``count``, TTL a day after their period).
 """
 
 from __future__ import annotations
@@ -33,6 +40,15 @@ DISCLOSURE = "DISCLOSURE"
 SEND = "SEND"
 RATE = "RATE"
 EVENT_PREFIX = "EVENT#"
+SUBSCRIBER_PREFIX = "SUB#"
+ERASED_PREFIX = "ERASED#"
+SEGMENT_PREFIX = "SEGMENT#"
+
+# Counter items per (dimension, value): a state change adds to one of them, chosen at
+# random, so concurrent transactions seldom touch the same item; a read sums them.
+SEGMENT_SHARDS = 8
+# A profile attribute: this profile's state is included in the segment counters.
+COUNTED_ATTRIBUTE = "inSegments"
 
 # Every key of the table is built here.
 
@@ -43,7 +59,7 @@ def _key(partition: str, sort: str) -> dict[str, Any]:
 
 def subscriber_partition(phone_number: str) -> str:
     """The partition holding a number's profile and its ledger."""
-    return f"SUB#{phone_number}"
+    return f"{SUBSCRIBER_PREFIX}{phone_number}"
 
 
 def subscriber_key(phone_number: str) -> dict[str, Any]:
@@ -74,6 +90,38 @@ def send_key(message_key: str) -> dict[str, Any]:
 
 def rate_key(origination_identity: str) -> dict[str, Any]:
     return _key(f"RATE#{origination_identity}", RATE)
+
+
+def erased_partition(number_hash: str) -> str:
+    """What stays of an erased number: keyed by a keyed hash, never by the number."""
+    return f"{ERASED_PREFIX}{number_hash}"
+
+
+def erased_key(number_hash: str) -> dict[str, Any]:
+    return _key(erased_partition(number_hash), PROFILE)
+
+
+def segment_partition(dimension: str) -> str:
+    return f"{SEGMENT_PREFIX}{dimension}"
+
+
+def segment_key(dimension: str, value: str, shard: int) -> dict[str, Any]:
+    return _key(segment_partition(dimension), f"{value}#{shard:02d}")
+
+
+def segment_value(sort_key: str) -> str:
+    """The dimension's value a counter item counts (its sort key less the shard)."""
+    return sort_key.rsplit("#", 1)[0]
+
+
+def backfill_key() -> dict[str, Any]:
+    return _key("META", "SEGMENTS_BACKFILL")
+
+
+def limit_counter_key(kind: str, scope: str, period: str) -> dict[str, Any]:
+    """A limit's counter: one partition per prefix (or one for the daily budget), one item
+    per period, so an operator can read a prefix's hours in one query."""
+    return _key(f"LIMIT#{kind}#{scope}" if scope else f"LIMIT#{kind}", period)
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

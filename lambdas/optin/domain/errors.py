@@ -64,6 +64,16 @@ class TooManyRequests(RegistrationError):
         self.retry_after_seconds = max(1, retry_after_seconds)
 
 
+class PrefixLimitReached(TooManyRequests):
+    """The number's prefix had its confirmations for this hour: answered exactly as any
+    other 429; only the log tells it apart."""
+
+
+class BudgetExhausted(TooManyRequests):
+    """The day's confirmation budget is spent: answered exactly as any other 429; the log
+    and a metric (ConfirmationBudgetExhausted, alarmed on) tell it apart."""
+
+
 class Dependency(enum.StrEnum):
     """What the service depends on at run time, named in metrics and logs when it fails."""
 
@@ -71,6 +81,7 @@ class Dependency(enum.StrEnum):
     SMS = "sms"  # sending an SMS (End User Messaging SendTextMessage)
     NUMBER_LOOKUP = "number_lookup"  # the carrier lookup of a number's type
     QUEUE = "queue"  # the send queue (SQS) every SMS waits in
+    ERASURE_KEY = "erasure_key"  # the key erased numbers are hashed with (Secrets Manager)
 
 
 class DependencyUnavailable(Exception):

@@ -50,7 +50,7 @@ def decide_registration(
     """What a registration does to this number; raises TooManyRequests inside the limits.
 
     The cool-down and the daily cap count attempts in every state, with the same
-    ``Retry-After`` and the same message, so a refusal never tells the state apart.
+    ``Retry-After`` rule and the same message, so a refusal never tells the state apart.
     """
     if existing is None:
         return RegistrationOutcome.SEND_CONFIRMATION
@@ -62,20 +62,24 @@ def decide_registration(
     return RegistrationOutcome.SEND_CONFIRMATION
 
 
-COOLDOWN_MESSAGE = "This number was registered a moment ago. Please wait before trying again."
-DAILY_CAP_MESSAGE = "Too many registrations for this number today. Please try again tomorrow."
+# The message of every 429 a registration gets: a number's cool-down or daily cap, a race
+# for it, and the limits across numbers (``limits``). One text, so that no refusal tells
+# which limit refused it, nor anything about the number.
+LIMIT_MESSAGE = "Too many sign-up requests right now. Please wait before trying again."
 
 
 def _check_attempt_limits(existing: Subscriber, now: datetime, policy: Policy) -> None:
     last = _last_attempt(existing)
     if last is not None and now - last < policy.cooldown:
-        raise TooManyRequests(COOLDOWN_MESSAGE, _seconds_up(policy.cooldown - (now - last)))
+        raise TooManyRequests(LIMIT_MESSAGE, seconds_up(policy.cooldown - (now - last)))
     if _attempts_today(existing, now) >= policy.daily_cap:
         tomorrow = datetime.combine(now.date() + ONE_DAY, datetime.min.time(), now.tzinfo)
-        raise TooManyRequests(DAILY_CAP_MESSAGE, _seconds_up(tomorrow - now))
+        raise TooManyRequests(LIMIT_MESSAGE, seconds_up(tomorrow - now))
 
 
-def _seconds_up(delta: timedelta) -> int:
+def seconds_up(delta: timedelta) -> int:
+    """The ``Retry-After`` of every 429: the time until the limit that refused lets a
+    registration through, in whole seconds rounded up, at least one."""
     seconds = delta.total_seconds()
     return max(1, int(seconds) + (0 if seconds == int(seconds) else 1))
 

@@ -44,6 +44,8 @@ class EventType(enum.StrEnum):
     CONFIRMATION_DROPPED = "CONFIRMATION_DROPPED"  # not sent in time; the claim was released
     DELIVERED = "DELIVERED"  # the carrier reported the SMS delivered
     FAILED = "FAILED"  # the carrier reported the SMS undelivered
+    ERASED = "ERASED"  # personal data erased on request, or after the retention of numbers
+    # that never confirmed
 
 
 class EventSource(enum.StrEnum):
@@ -100,3 +102,13 @@ class Subscriber:
     @property
     def opt_out(self) -> str:
         return self.status.opt_out
+
+
+@dataclass(frozen=True)
+class ErasedNumber:
+    """What stays of an erased number, stored under a keyed hash of it: the state it must
+    keep (an opted-out number is never texted again) and when it was erased."""
+
+    status: Status | None  # None: nothing but ledger events was stored for the number
+    erased_at: datetime
+    opted_out_at: datetime | None = None

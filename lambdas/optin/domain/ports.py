@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
 from optin.domain.outbound import OutboundMessage, SendRecord
 from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts
@@ -49,6 +50,21 @@ class InboundMarker:
         return self.owed_sms is not None or self.add_opt_out
 
 
+class CounterKind(enum.StrEnum):
+    PREFIX_HOUR = "PREFIX"  # registrations to one number prefix in one UTC hour
+    DAY = "DAY"  # registrations to every number in one UTC day
+
+
+@dataclass(frozen=True)
+class LimitCounter:
+    """One count a limit across numbers keeps (``optin.domain.limits``)."""
+
+    kind: CounterKind
+    scope: str  # the number prefix ("+1206555"); "" for the day's budget
+    period: str  # the UTC hour ("2026-11-23T15") or day ("2026-11-23") it counts
+    ends_at: datetime  # the end of that period; the store may forget the count a day later
+
+
 class SubscriberStore(Protocol):
     def get(self, phone_number: str) -> Subscriber | None: ...
 
@@ -81,6 +97,15 @@ class SubscriberStore(Protocol):
         ...
 
     def events(self, phone_number: str) -> list[ConsentEvent]: ...
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        """Add one to the counter if it is below ``limit``, atomically; False when it is
+        not (nothing changes then)."""
+        ...
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        """Take one off the counter, never below zero."""
+        ...
 
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
 
@@ -117,6 +142,10 @@ class SubscriberStore(Protocol):
     def keep_disclosure(self, version: str, text: str) -> None:
         """Store a disclosure text under its version, once, before a registration cites it.
         Called on every registration: the store remembers what it already kept."""
+        ...
+
+    def erased_number(self, phone_number: str) -> ErasedNumber | None:
+        """What stays of this number if it was erased (looked up by its keyed hash)."""
         ...
 
     def send_record(self, key: str) -> SendRecord | None: ...
@@ -213,3 +242,100 @@ class Ports:
     bucket: RateBucket
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep
+
+
+# The operator API and housekeeping -------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class Dimension(enum.StrEnum):
+    """What subscribers are counted by (the segments)."""
+
+    STATUS = "status"
+    SOURCE = "source"
+    COUNTRY = "country"
+
+
+class InvalidCursor(ValueError):
+    """A paging cursor this store did not hand out."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursor: str | None  # where the next page starts; None after the last one
+    progress: float | None = None  # share of the whole walk done after this page, if known
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    status: Status | None = None
+    source: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger event with its number ("" once erased: then ``number_hash`` says whose)."""
+
+    phone_number: str
+    number_hash: str
+    event: ConsentEvent
+    cursor: str  # a page starting here resumes right after this entry
+
+
+class OperatorStore(SubscriberStore, Protocol):
+    """What the operator API and housekeeping read and write besides the use cases' store."""
+
+    def disclosure(self, version: str) -> str | None: ...
+
+    def list_subscribers(
+        self, where: SubscriberFilter, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        """Subscribers matching ``where``, most recently changed first. A page may hold
+        fewer than ``limit`` with a cursor still set (the store bounds its work per page)."""
+        ...
+
+    def segment_counts(self, dimension: Dimension) -> dict[str, dict[str, int]]:
+        """{value: {status: count}} from counters kept by every state change."""
+        ...
+
+    def ledger_entries(
+        self, *, since: datetime | None, until: datetime | None, limit: int, cursor: str | None
+    ) -> Page[LedgerEntry]:
+        """Every ledger event (``since`` <= at < ``until``), in pages."""
+        ...
+
+    def stale(
+        self, status: Status, before: datetime, *, limit: int, cursor: str | None
+    ) -> Page[Subscriber]:
+        """Subscribers in ``status`` not changed since ``before``, oldest first."""
+        ...
+
+    def erase(
+        self,
+        phone_number: str,
+        *,
+        expected_version: int | None,
+        record: ErasedNumber,
+        event: ConsentEvent,
+        scrub: Callable[[ConsentEvent], ConsentEvent],
+    ) -> None:
+        """Move the number's ledger (each event through ``scrub``) under its keyed hash,
+        delete its profile (expected at ``expected_version``; None: no profile), keep
+        ``record`` and ``event`` there, and forget the number wherever else it is stored.
+        Resumable: a retry after a failure finishes the work. Raises ConcurrentUpdate."""
+        ...
+
+    def count_older_profiles(self, *, limit: int) -> bool:
+        """Add profiles written before the segment counters existed to them, ``limit`` at
+        a time across calls; True once every profile is counted."""
+        ...
+
+
+class OptOutList(Protocol):
+    def add(self, phone_number: str) -> None:
+        """Put the number on the platform's opt-out list (idempotent): no sender in the
+        account can text it. Raises DependencyUnavailable."""
+        ...

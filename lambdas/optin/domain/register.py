@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from optin.domain import lifecycle
+from optin.domain import lifecycle, limits
+from optin.domain.erasure import erased_subscriber
 from optin.domain.errors import DependencyUnavailable, TooManyRequests
 from optin.domain.lifecycle import Evidence, RegistrationOutcome
 from optin.domain.messages import Template
@@ -34,7 +35,30 @@ def register(
     request: RegistrationRequest, ports: Ports, *, ip: str, user_agent: str, correlation_id: str
 ) -> RegistrationResult:
     """Record the registration and queue at most one confirmation SMS for it.
-    Raises DependencyUnavailable when the table or the queue fails (the claim is given back)."""
+    Raises DependencyUnavailable when the table or the queue fails (the claim is given back).
+
+    Past the number's own limits it takes one unit of each limit across numbers (its
+    prefix's hour, the day's budget), and gives them back if it ends in an error.
+    """
+    units = limits.Units(ports.store, ports.rules.policy)
+    try:
+        return _register(
+            request, ports, units, ip=ip, user_agent=user_agent, correlation_id=correlation_id
+        )
+    except Exception:
+        units.give_back()
+        raise
+
+
+def _register(
+    request: RegistrationRequest,
+    ports: Ports,
+    units: limits.Units,
+    *,
+    ip: str,
+    user_agent: str,
+    correlation_id: str,
+) -> RegistrationResult:
     rules = ports.rules
     phone = normalise(request.phone_number, request.country, rules.allowed_countries)
     texts = rules.texts
@@ -44,8 +68,9 @@ def register(
 
     for _ in range(MAX_ATTEMPTS):
         now = ports.clock()
-        existing = ports.store.get(phone.e164)
+        existing = ports.store.get(phone.e164) or erased_subscriber(ports.store, phone, now)
         outcome = lifecycle.decide_registration(existing, now, policy)
+        units.take(phone.e164, now)
         try:
             if outcome is not RegistrationOutcome.SEND_CONFIRMATION:
                 assert existing is not None
@@ -74,7 +99,7 @@ def register(
         except ConcurrentUpdate:
             continue
         return _queue(ports, message, claimed, existing)
-    raise TooManyRequests("This number is being registered right now. Please retry.", 1)
+    raise TooManyRequests(lifecycle.LIMIT_MESSAGE, 1)
 
 
 def _number_facts(ports: Ports, phone: PhoneNumber, existing: Subscriber | None) -> NumberFacts:

@@ -19,6 +19,8 @@ class Policy:
     window: timedelta  # how long a confirmation (or re-subscription) request stays open
     cooldown: timedelta  # between two confirmation SMS to one number
     daily_cap: int  # confirmation SMS to one number per UTC day
+    confirmations_per_prefix_per_hour: int  # to the numbers of one prefix, per UTC hour
+    daily_confirmation_budget: int  # to every number, per UTC day
     allow_voip: bool
     send_rate: int = 1  # message parts per second the origination identity may send
     # A confirmation still queued this long after its registration is dropped.

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from optin.domain import lifecycle, pacing
+from optin.domain import lifecycle, limits, pacing
 from optin.domain.errors import (
     Dependency,
     DependencyUnavailable,
@@ -296,6 +296,8 @@ def _drop(
     _settle_with_subscriber(
         ports, message, record, SendState.DROPPED, [dropped], lifecycle.drop_confirmation
     )
+    # Never sent: the units it took of the limits across numbers go back too.
+    limits.give_back_confirmation(ports.store, message.phone_number, message.queued_at)
     return SendResult(SendOutcome.DROPPED, message, reason=f"waited {waited} s")
 
 

@@ -12,7 +12,13 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
-from optin.domain.errors import Dependency, DependencyUnavailable, RegistrationError
+from optin.domain.errors import (
+    BudgetExhausted,
+    Dependency,
+    DependencyUnavailable,
+    PrefixLimitReached,
+    RegistrationError,
+)
 from optin.domain.lifecycle import RegistrationOutcome
 from optin.domain.messages import Texts
 from optin.domain.phone import mask, mask_in_text
@@ -116,6 +122,11 @@ def _report_refused(refusal: Refusal) -> None:
         fields["detail"] = mask_in_text(str(refusal))  # never in the response body
     else:
         fields["field"] = refusal.field
+    if isinstance(refusal, PrefixLimitReached):  # answered as any 429: only the log tells
+        fields["limit"] = "maxConfirmationsPerPrefixPerHour"
+    elif isinstance(refusal, BudgetExhausted):
+        count(Metric.CONFIRMATION_BUDGET_EXHAUSTED)
+        fields["limit"] = "dailyConfirmationBudget"
     logger.info("registration rejected", extra=fields)
 
 
