@@ -18,7 +18,13 @@ from optin.domain.erasure import erase_subscriber
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Dimension, InvalidCursor, Ports, SubscriberFilter
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock, FakeLookup, FakeSender, installed
+from tests.support.fakes import (
+    BASE_ENV,
+    NO_PREFIX_LIMITS,
+    Clock,
+    fake_ports,
+    installed,
+)
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 KEY = b"k" * 32
@@ -62,9 +68,7 @@ def keyed(client: CountingClient) -> DynamoSubscriberStore:
 
 @pytest.fixture
 def moto(settings: Settings, clock: Clock, keyed: DynamoSubscriberStore) -> Iterator[Ports]:
-    ports = Ports(
-        rules=settings.rules, store=keyed, sender=FakeSender(), lookup=FakeLookup(), clock=clock
-    )
+    ports = fake_ports(settings.rules, clock, keyed)
     with installed(ports, settings):
         yield ports
 

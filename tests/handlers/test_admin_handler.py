@@ -26,7 +26,7 @@ from optin.domain.ports import Ports
 from optin.handlers import admin, housekeeping
 from optin.settings import Settings
 from tests.adapters.test_dynamodb_operator import scan
-from tests.support.fakes import BASE_ENV, Clock, FakeLookup, FakeSender
+from tests.support.fakes import BASE_ENV, Clock, fake_ports
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 OPERATOR = "arn:aws:iam::123456789012:user/ops"
@@ -70,9 +70,7 @@ def deployed(
     store = DynamoSubscriberStore(
         "subscribers", client=dynamodb, erasure_key=SecretKey(secret, client=secrets)
     )
-    ports = Ports(
-        rules=settings.rules, store=store, sender=FakeSender(), lookup=FakeLookup(), clock=clock
-    )
+    ports = fake_ports(settings.rules, clock, store)
     opt_out_list = PlatformOptOutList(sms.client, OPT_OUT_LIST)
     runtime.install(runtime.Runtime(settings, ports, opt_out_list))
     yield ports
@@ -355,12 +353,8 @@ def test_the_function_builds_its_adapters_from_its_environment(
     runtime.install(None)
     try:
         current = runtime.current()
-        seeding = Ports(
-            rules=current.ports.rules,
-            store=current.ports.store,
-            sender=FakeSender(),  # End User Messaging is not called by the operator API
-            lookup=FakeLookup(),
-        )
+        # End User Messaging is not called by the operator API: the seeding sends nothing.
+        seeding = fake_ports(current.ports.rules, Clock(), current.ports.store)
         register(seeding)
         assert document(call("GET", "/admin/subscribers/{phoneNumber}"))[0] == 200
         answer = document(call("DELETE", "/admin/subscribers/{phoneNumber}"))

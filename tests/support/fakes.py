@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendRecord
+from optin.domain.outbound import OutboundMessage, SendRecord, SendState
 from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import (
@@ -389,6 +389,14 @@ class MemoryStore:
                 if marker.phone_number == phone_number:
                     self.markers[message_id] = replace(
                         marker, phone_number=f"ERASED#{number_hash}", owed_sms=None
+                    )
+            for key, sent in list(self.send_records.items()):
+                if sent.phone_number == phone_number:
+                    self.send_records[key] = replace(
+                        sent,
+                        phone_number=f"ERASED#{number_hash}",
+                        state=SendState.ERASED,
+                        version=sent.version + 1,
                     )
 
     def count_older_profiles(self, *, limit: int) -> bool:

@@ -25,7 +25,7 @@ from optin.domain.outbound import SendState
 from optin.domain.ports import Ports
 from optin.domain.send import send_queued
 from tests.support.fakes import Clock
-from tests.unit.test_send import NUMBER, confirmation, make_ports, pending, reply, sms_of
+from tests.unit.test_send import NUMBER, confirmation, erase, make_ports, pending, reply, sms_of
 
 AT = datetime(2026, 11, 23, 15, 0, 5, tzinfo=UTC)
 
@@ -144,3 +144,12 @@ def test_without_a_key_the_event_goes_to_its_destination(ports: Ports) -> None:
 
 def test_without_a_key_or_a_destination_nothing_is_recorded(ports: Ports) -> None:
     assert record_delivery(receipt(""), ports).outcome is DeliveryOutcome.UNKNOWN_MESSAGE
+
+
+def test_a_receipt_for_a_number_erased_since_is_not_recorded(ports: Ports) -> None:
+    message = reply(ports, Template.WELCOME)
+    send_queued(message, ports)
+    erase(ports)
+    result = record_delivery(receipt(message.key, destination=NUMBER), ports)
+    assert result.outcome is DeliveryOutcome.UNKNOWN_MESSAGE
+    assert ports.store.events(NUMBER) == []

@@ -19,8 +19,9 @@ from optin.domain.errors import (
 )
 from optin.domain.phone import LANDLINE, NumberFacts
 from optin.domain.ports import ConcurrentUpdate, Ports
+from optin.domain.send import SendOutcome
 from optin.settings import Settings
-from tests.support.fakes import BASE_ENV, Clock, MemoryStore, fake_ports
+from tests.support.fakes import BASE_ENV, Clock, MemoryQueue, MemoryStore, drain, fake_ports
 from tests.support.lifecycle import arrange, register
 
 NUMBER = "+12065550142"  # the number the lifecycle helpers arrange
@@ -150,13 +151,28 @@ def cooldown_refusal_message(clock: Clock) -> str:
     return cooldown_refusal(ports_with(limited(per_prefix=10), Clock(clock.now))).message
 
 
-def test_a_failed_send_gives_the_units_back(clock):
+def test_a_failed_enqueue_gives_the_units_back(clock):
     ports = ports_with(limited(per_prefix=1), clock)
-    ports.sender.failures.append(DependencyUnavailable(Dependency.SMS, "throttled"))
+    queue = ports.queue
+    assert isinstance(queue, MemoryQueue)
+    queue.failures.append(DependencyUnavailable(Dependency.QUEUE, "throttled"))
     with pytest.raises(DependencyUnavailable):
         register(ports, NUMBER)
     assert counts(ports) == (0, 0)
     register(ports, NUMBER)  # the retry at once is neither in the cool-down nor over the limit
+    assert counts(ports) == (1, 1)
+
+
+def test_a_confirmation_dropped_unsent_gives_the_units_back(clock):
+    settings = limited(per_prefix=1)
+    ports = fake_ports(settings.rules, clock, queue=MemoryQueue(clock))  # nothing sent yet
+    register(ports, NUMBER)
+    assert counts(ports) == (1, 1)
+    clock.advance(seconds=settings.rules.policy.confirmation_max_delay.total_seconds() + 1)
+    [result] = drain(ports)
+    assert result.outcome is SendOutcome.DROPPED
+    assert counts(ports) == (0, 0)
+    register(ports, NUMBER)  # at once: neither in the cool-down nor over the prefix's limit
     assert counts(ports) == (1, 1)
 
 

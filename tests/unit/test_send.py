@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from optin.domain import lifecycle
+from optin.domain.erasure import erase_subscriber
 from optin.domain.errors import (
     Dependency,
     DependencyUnavailable,
@@ -37,6 +38,7 @@ from tests.support.fakes import (
     FakeSender,
     MemoryBucket,
     MemoryQueue,
+    MemoryStore,
     drain,
     fake_ports,
 )
@@ -461,3 +463,47 @@ def test_an_opt_out_while_waiting_for_the_slot_stops_the_message(
     assert result.outcome is SendOutcome.SKIPPED_OPTED_OUT
     assert sms_of(ports).sent == []
     assert ports.store.send_record(message.key).state is SendState.SKIPPED  # type: ignore[union-attr]
+
+
+# Erased numbers --------------------------------------------------------------------------
+
+
+def erase(ports: Ports) -> None:
+    store = ports.store
+    assert isinstance(store, MemoryStore)
+    erase_subscriber(store, NUMBER, requested_by="arn:ops", source="operator", clock=ports.clock)
+
+
+def test_a_message_queued_before_its_number_was_erased_is_neither_sent_nor_recorded(
+    ports: Ports, clock: Clock
+) -> None:
+    pending(ports)
+    message = reply(ports, Template.HELP)
+    clock.advance(seconds=1)
+    erase(ports)
+    result = send_queued(message, ports)
+    assert result.outcome is SendOutcome.SKIPPED_ERASED
+    assert sms_of(ports).sent == []
+    assert ports.store.events(NUMBER) == []  # nothing written again under the number
+    record = ports.store.send_record(message.key)
+    assert record is not None
+    assert record.state is SendState.ERASED
+    assert send_queued(message, ports).outcome is SendOutcome.SKIPPED_ERASED  # a redelivery
+
+
+def test_an_answer_to_a_number_erased_before_it_wrote_is_sent(ports: Ports, clock: Clock) -> None:
+    """Erased long ago, the number writes again: its answer is new activity, and goes."""
+    pending(ports)
+    erase(ports)
+    clock.advance(seconds=1)
+    assert send_queued(reply(ports, Template.HELP), ports).outcome is SendOutcome.SENT
+
+
+def test_the_send_record_of_an_erased_number_keeps_no_number(ports: Ports) -> None:
+    message = confirmation(ports, pending(ports))
+    send_queued(message, ports)
+    erase(ports)
+    record = ports.store.send_record(message.key)
+    assert record is not None
+    assert NUMBER not in record.phone_number
+    assert record.state is SendState.ERASED

@@ -538,11 +538,12 @@ class DynamoSubscriberStore:
     ) -> None:
         """Events first (each moved in a transaction: never lost, never in both places),
         then the profile with the counters, the record and the ERASED event in one
-        transaction, then whatever was appended meanwhile, then the inbound markers."""
+        transaction, then whatever was appended meanwhile, then the inbound markers and the
+        send records the ledger cites."""
         number_hash = self.number_hash(phone_number)
         before = self._counted_at(phone_number, expected_version) if expected_version else None
         up_to = f"{EVENT_PREFIX}{_time(event.at)}#~"  # later events are new activity
-        message_ids = self._move_events(phone_number, number_hash, scrub, up_to)
+        message_ids, message_keys = self._move_events(phone_number, number_hash, scrub, up_to)
         profile: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": subscriber_key(phone_number),
@@ -579,9 +580,11 @@ class DynamoSubscriberStore:
         ]
         self._transact(writes, profile_index=0)
         self._seen.pop(phone_number, None)
-        message_ids |= self._move_events(phone_number, number_hash, scrub, up_to)
-        for message_id in sorted(message_ids):
+        later_ids, later_keys = self._move_events(phone_number, number_hash, scrub, up_to)
+        for message_id in sorted(message_ids | later_ids):
             self._forget_in_marker(message_id, erased_partition(number_hash))
+        for message_key in sorted(message_keys | later_keys):
+            self._forget_in_send_record(message_key, erased_partition(number_hash))
 
     def _move_events(
         self,
@@ -589,10 +592,11 @@ class DynamoSubscriberStore:
         number_hash: str,
         scrub: Callable[[ConsentEvent], ConsentEvent],
         up_to: str,
-    ) -> set[str]:
+    ) -> tuple[set[str], set[str]]:
         """Move the number's events (up to ``up_to``) under its hash, scrubbed; returns the
-        inbound message ids they cite."""
+        inbound message ids and the queued messages' keys they cite."""
         message_ids: set[str] = set()
+        message_keys: set[str] = set()
         target = erased_partition(number_hash)
         while True:
             page = self._call(
@@ -610,13 +614,16 @@ class DynamoSubscriberStore:
             )
             items = page.get("Items", [])
             if not items:
-                return message_ids
+                return message_ids, message_keys
             writes: list[dict[str, Any]] = []
             for item in items:
                 original = _event_from_item(item)
                 cited = original.details.get("inboundMessageId")
                 if isinstance(cited, str) and cited:
                     message_ids.add(cited)
+                queued = original.details.get("messageKey")
+                if isinstance(queued, str) and queued:
+                    message_keys.add(queued)
                 moved = _event_item_at(target, item[SORT_KEY]["S"], scrub(original))
                 writes.append({"Put": {"TableName": self.table_name, "Item": moved}})
                 writes.append(
@@ -641,6 +648,33 @@ class DynamoSubscriberStore:
                 ConditionExpression="attribute_exists(#pk)",
                 ExpressionAttributeNames={"#pk": PARTITION_KEY},
                 ExpressionAttributeValues={":erased": {"S": placeholder}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise _unavailable(error) from error
+
+    def _forget_in_send_record(self, message_key: str, placeholder: str) -> None:
+        """A send record (kept some days against duplicates) names the number: replace it,
+        and settle the record ERASED, so the message is never sent now and its receipts are
+        not recorded."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=send_key(message_key),
+                UpdateExpression="SET phoneNumber = :erased, #state = :state, "
+                "#version = #version + :one",
+                ConditionExpression="attribute_exists(#pk)",
+                ExpressionAttributeNames={
+                    "#pk": PARTITION_KEY,
+                    "#state": "state",
+                    "#version": "version",
+                },
+                ExpressionAttributeValues={
+                    ":erased": {"S": placeholder},
+                    ":state": {"S": SendState.ERASED.value},
+                    ":one": {"N": "1"},
+                },
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -88,6 +88,8 @@ def record_delivery(receipt: Receipt, ports: Ports) -> DeliveryResult:
     if outcome is DeliveryOutcome.IN_PROGRESS:
         return DeliveryResult(outcome)
     record = ports.store.send_record(receipt.key) if receipt.key else None
+    if record is not None and record.state is SendState.ERASED:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN_MESSAGE)  # nothing kept of that number
     phone_number = record.phone_number if record is not None else receipt.destination
     if not phone_number:
         return DeliveryResult(DeliveryOutcome.UNKNOWN_MESSAGE)

@@ -80,6 +80,7 @@ class SendState(enum.StrEnum):
     BLOCKED = "BLOCKED"  # the platform's opt-out list refused it
     FAILED = "FAILED"  # the platform refused it for good
     UNKNOWN = "UNKNOWN"  # maybe sent (a sender stopped between sending and recording)
+    ERASED = "ERASED"  # the number was erased: never sent now, its receipts not recorded
 
     @property
     def settled(self) -> bool:

@@ -69,6 +69,7 @@ class SendOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # already settled (a redelivery or a second enqueue)
     SKIPPED_OPTED_OUT = "skipped_opted_out"  # the number opted out meanwhile
     SKIPPED_SUPERSEDED = "skipped_superseded"  # a confirmation whose claim is gone
+    SKIPPED_ERASED = "skipped_erased"  # the number's data was erased after it was queued
     DROPPED = "dropped"  # a confirmation that waited longer than the maximum delay
     BLOCKED = "blocked_opted_out"  # the platform's opt-out list refused it
     REFUSED = "refused"  # the platform refused it for good
@@ -120,6 +121,8 @@ def _list_number(ports: Ports, result: SendResult, receive_count: int) -> SendRe
 def _decide(message: OutboundMessage, ports: Ports, receive_count: int) -> SendResult:
     now = ports.clock()
     record = ports.store.send_record(message.key)
+    if record is not None and record.state is SendState.ERASED:
+        return SendResult(SendOutcome.SKIPPED_ERASED, message, reason="erased")
     if record is not None and record.state.settled:
         return SendResult(SendOutcome.DUPLICATE, message, record.parts, record.message_id)
     if record is not None and record.state is SendState.CLAIMED:
@@ -132,6 +135,11 @@ def _decide(message: OutboundMessage, ports: Ports, receive_count: int) -> SendR
     ):
         return _drop(ports, message, record, now)
     subscriber = ports.store.get(message.phone_number)
+    if subscriber is None and _erased_since(ports, message):
+        # Nothing goes to, and nothing is written about, a number erased after this message
+        # was decided: the record is settled without a ledger event.
+        _write(ports, message, record, SendState.ERASED, now)
+        return SendResult(SendOutcome.SKIPPED_ERASED, message, reason="erased")
     blocker = lifecycle.send_blocker(message.kind, message.claim, message.queued_at, subscriber)
     if blocker is not None:
         return _skip(ports, message, record, blocker, now)
@@ -405,6 +413,11 @@ def _settle_with_subscriber(
             continue
         return
     raise ConcurrentUpdate(f"subscriber kept changing while settling {message.key}")
+
+
+def _erased_since(ports: Ports, message: OutboundMessage) -> bool:
+    erased = ports.store.erased_number(message.phone_number)
+    return erased is not None and erased.erased_at >= message.queued_at
 
 
 def _source(message: OutboundMessage) -> str:
