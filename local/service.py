@@ -352,10 +352,12 @@ class LocalService:
 
     def describe(self, phone_number: str) -> dict[str, Any] | None:
         from optin.domain.operator import describe_subscriber
+        from optin.handlers.admin import plain_json
 
         with self._lock:
             described = describe_subscriber(self.store, phone_number)
-        return json.loads(json.dumps(described, default=str)) if described else None
+        # As the operator API answers it (DynamoDB's numbers as JSON numbers).
+        return json.loads(json.dumps(described, default=plain_json)) if described else None
 
     def status(self, phone_number: str) -> str | None:
         """The subscriber's status alone (for the console), or None."""

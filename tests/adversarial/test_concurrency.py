@@ -58,8 +58,9 @@ def no_prefix_limits(clock: Clock) -> Iterator[Concurrent]:
     """The same, for many fictional numbers (they share a few prefixes): no limits across
     numbers."""
     settings = Settings.from_env({**BASE_ENV, "NUMBER_LOOKUP": "carrier", **NO_PREFIX_LIMITS})
+    settings = replace(settings, send_rate_per_second=1000)  # as above
     with on_real_adapters(settings, clock, wrap=LockedClient) as adapters:
-        yield Concurrent(adapters.store, adapters.canned())
+        yield Concurrent(adapters.store, adapters.canned(), adapters.drain)
 
 
 def post(number: str) -> int:
@@ -101,6 +102,7 @@ def test_fifty_registrations_racing_across_one_prefix_never_pass_its_limit(
     post("+14155550100")  # the container's first call (the disclosure text) is behind us
     numbers = [f"+1206555{line:04d}" for line in range(2000, 2050)]
     statuses = all_at_once(50, lambda index: post(numbers[index]))
+    concurrent.drain()
     limit = carrier_settings.max_confirmations_per_prefix_per_hour
     assert Counter(statuses) == {202: limit, 429: 50 - limit}
     sent = [message["DestinationPhoneNumber"] for message in concurrent.sms.sent]

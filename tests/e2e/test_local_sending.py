@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from optin.domain.pacing import most_parts_in_a_window
+from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode, wait_until
 
@@ -80,7 +81,11 @@ SLOW_MPS = 4
 def slow_number() -> Iterator[LocalMode]:
     """Local mode whose simulated number takes four parts a second, and is told so."""
     with LocalMode(
-        env={"SIMULATOR_MPS": str(SLOW_MPS), "SEND_RATE_PER_SECOND": str(SLOW_MPS)}
+        env={
+            "SIMULATOR_MPS": str(SLOW_MPS),
+            "SEND_RATE_PER_SECOND": str(SLOW_MPS),
+            **NO_PREFIX_LIMITS,  # twenty fictional numbers of one prefix
+        }
     ) as mode:
         yield mode
 

@@ -309,7 +309,7 @@ def _body() -> dict[str, Any]:
 # Responses -------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """What DynamoDB hands back as Decimal, as the JSON number it was."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -317,7 +317,7 @@ def _plain(value: Any) -> Any:
 
 
 def _dumps(document: Any) -> str:
-    return json.dumps(document, default=_plain, ensure_ascii=False)
+    return json.dumps(document, default=plain_json, ensure_ascii=False)
 
 
 def _json(status: int, document: Any) -> Response[str]:
