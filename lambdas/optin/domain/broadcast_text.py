@@ -1,0 +1,140 @@
+"""A broadcast's text: its placeholders, its opt-out footer, and how many parts it takes.
+
+The operator writes one text; each recipient gets it with their own names in it. The
+placeholders are ``{{firstName}}``, ``{{lastName}}`` and ``{{brandName}}``, and the
+tutorial's ``{{User.UserAttributes.FirstName}}`` is read as ``{{firstName}}``. Anything
+else between double braces is refused by name, as is a brace pair left open.
+
+The part count that decides whether a text is accepted is its worst case: a name may be
+100 characters (the form's limit), each of which may take two units, and a name outside
+the GSM alphabet turns the whole text into UCS-2. Parts are counted by the send queue's
+counter (``optin.domain.parts``), the one the pace uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from optin.domain.parts import Encoding, count_parts
+
+FOOTER = "Reply STOP to opt out"
+MAX_NAME_CHARACTERS = 100  # the registration form's limit on each name
+MAX_TEXT_CHARACTERS = 1600  # before rendering; the part limit is what really bounds it
+
+FIRST_NAME, LAST_NAME, BRAND_NAME = "firstName", "lastName", "brandName"
+PLACEHOLDERS: Mapping[str, str] = {
+    FIRST_NAME: FIRST_NAME,
+    LAST_NAME: LAST_NAME,
+    BRAND_NAME: BRAND_NAME,
+    "User.UserAttributes.FirstName": FIRST_NAME,  # the tutorial's campaign attribute
+}
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+# A text already tells how to leave when it says "reply/text/send STOP" or "STOP to ...".
+_CARRIES_OPT_OUT = re.compile(
+    r"\b(?:reply|text|send)\W+stop\b|\bstop\b\W*\s(?:to|for)\s+(?:opt|cancel|unsub|end|quit|leave)",
+    re.IGNORECASE,
+)
+# The worst names: two GSM-7 septets each (extension table), or two UTF-16 units each
+# (outside the BMP, which forces UCS-2).
+_WORST_NAMES = ("€" * MAX_NAME_CHARACTERS, "\U0001f600" * MAX_NAME_CHARACTERS)
+_SAMPLE = {FIRST_NAME: "Alex", LAST_NAME: "Taylor"}
+
+
+class BroadcastTextError(ValueError):
+    """A text the operator API refuses (400), with its code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    """A broadcast's text as stored: the footer added, placeholders in canonical form."""
+
+    template: str
+    parts: int  # the worst case over every name a subscriber may have
+    encoding: Encoding  # of the text with names in its own alphabet
+
+
+def with_footer(text: str) -> str:
+    """The text with "Reply STOP to opt out" after it, unless it tells how to leave."""
+    body = text.strip()
+    if _CARRIES_OPT_OUT.search(body):
+        return body
+    separator = " " if body.endswith((".", "!", "?")) else ". "
+    return f"{body}{separator}{FOOTER}"
+
+
+def canonical(text: str) -> str:
+    """Every placeholder in its canonical spelling; raises BroadcastTextError naming an
+    unknown placeholder or a brace pair left open."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PLACEHOLDERS:
+            raise BroadcastTextError(
+                "UNKNOWN_PLACEHOLDER",
+                f"Unknown placeholder {{{{{name}}}}}: use "
+                + ", ".join(f"{{{{{known}}}}}" for known in PLACEHOLDERS)
+                + ".",
+            )
+        return "{{" + PLACEHOLDERS[name] + "}}"
+
+    result = _PLACEHOLDER.sub(replace, text)
+    leftover = _PLACEHOLDER.sub("", result)
+    if "{{" in leftover or "}}" in leftover:
+        raise BroadcastTextError(
+            "UNKNOWN_PLACEHOLDER", "A placeholder is not closed: write it as {{firstName}}."
+        )
+    return result
+
+
+def render(template: str, *, first_name: str, last_name: str, brand: str) -> str:
+    """One recipient's text (``template`` in canonical form)."""
+    values = {FIRST_NAME: first_name, LAST_NAME: last_name, BRAND_NAME: brand}
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def check(text: str, *, brand: str, max_parts: int) -> CheckedText:
+    """The stored form of an operator's text, or BroadcastTextError: empty, too long, an
+    unknown placeholder, more than ``max_parts`` parts for some subscriber."""
+    if not isinstance(text, str) or not text.strip():
+        raise BroadcastTextError("MISSING_FIELD", "text is required.")
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise BroadcastTextError(
+            "TEXT_TOO_LONG", f"text is at most {MAX_TEXT_CHARACTERS} characters."
+        )
+    template = with_footer(canonical(text))
+    parts = worst_parts(template, brand)
+    if parts > max_parts:
+        raise BroadcastTextError(
+            "TOO_MANY_PARTS",
+            f"The text takes up to {parts} message parts with the longest names a subscriber "
+            f"may have (the footer included); at most {max_parts} are allowed.",
+        )
+    own = count_parts(preview(template, brand))
+    return CheckedText(template=template, parts=parts, encoding=own.encoding)
+
+
+def worst_parts(template: str, brand: str) -> int:
+    """The most parts the text can take, whatever names its recipients have."""
+    if not {FIRST_NAME, LAST_NAME} & set(_PLACEHOLDER.findall(template)):
+        return count_parts(render(template, first_name="", last_name="", brand=brand)).count
+    return max(
+        count_parts(render(template, first_name=name, last_name=name, brand=brand)).count
+        for name in _WORST_NAMES
+    )
+
+
+def preview(template: str, brand: str, first_name: str = "", last_name: str = "") -> str:
+    """The text as a recipient reads it (sample names when none are given)."""
+    return render(
+        template,
+        first_name=first_name or _SAMPLE[FIRST_NAME],
+        last_name=last_name or _SAMPLE[LAST_NAME],
+        brand=brand,
+    )

@@ -1,0 +1,135 @@
+"""A broadcast's text: placeholders (and the tutorial's alias), the opt-out footer, and the
+worst-case part count with the send queue's own counter."""
+
+from __future__ import annotations
+
+import pytest
+
+from optin.domain.broadcast_text import (
+    FOOTER,
+    BroadcastTextError,
+    canonical,
+    check,
+    preview,
+    render,
+    with_footer,
+    worst_parts,
+)
+from optin.domain.parts import Encoding, count_parts
+
+BRAND = "ExampleCorp"
+
+
+def test_placeholders_are_filled_per_recipient() -> None:
+    template = canonical("Hi {{firstName}} {{lastName}}, {{brandName}} sale today")
+    assert (
+        render(template, first_name="Ana", last_name="Lima", brand=BRAND)
+        == "Hi Ana Lima, ExampleCorp sale today"
+    )
+
+
+def test_the_tutorial_attribute_is_the_first_name() -> None:
+    template = canonical("Hello {{User.UserAttributes.FirstName}}!")
+    assert template == "Hello {{firstName}}!"
+    assert render(template, first_name="Zoë", last_name="", brand=BRAND) == "Hello Zoë!"
+
+
+def test_spaces_inside_the_braces_are_allowed() -> None:
+    assert canonical("Hi {{ firstName }}") == "Hi {{firstName}}"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Hi {{FirstName}}", "{{FirstName}}"),
+        ("Hi {{phoneNumber}}", "{{phoneNumber}}"),
+        ("Hi {{User.UserAttributes.LastName}}", "{{User.UserAttributes.LastName}}"),
+        ("Hi {{}}", "{{}}"),
+    ],
+)
+def test_an_unknown_placeholder_is_refused_by_name(text: str, named: str) -> None:
+    with pytest.raises(BroadcastTextError) as refused:
+        check(text, brand=BRAND, max_parts=3)
+    assert refused.value.code == "UNKNOWN_PLACEHOLDER"
+    assert named in refused.value.message
+
+
+@pytest.mark.parametrize("text", ["Hi {{firstName", "Hi firstName}} there", "{{{firstName}}}"])
+def test_a_brace_pair_left_open_is_refused(text: str) -> None:
+    with pytest.raises(BroadcastTextError):
+        check(text, brand=BRAND, max_parts=3)
+
+
+def test_the_footer_is_appended() -> None:
+    assert with_footer("Sale today") == f"Sale today. {FOOTER}"
+    assert with_footer("Sale today!  ") == f"Sale today! {FOOTER}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sale today. Reply STOP to opt out",
+        "Sale today, reply stop to end",
+        "Sale today. Text STOP to quit",
+        "Sale today. STOP to cancel",
+    ],
+)
+def test_a_text_that_says_how_to_leave_gets_no_second_footer(text: str) -> None:
+    assert with_footer(text) == text
+
+
+def test_a_stop_that_is_not_an_instruction_still_gets_the_footer() -> None:
+    assert with_footer("Don't stop now") == f"Don't stop now. {FOOTER}"
+
+
+def test_check_stores_the_canonical_text_with_its_footer() -> None:
+    checked = check("Hi {{User.UserAttributes.FirstName}}, sale today", brand=BRAND, max_parts=5)
+    assert checked.template == f"Hi {{{{firstName}}}}, sale today. {FOOTER}"
+    assert checked.encoding is Encoding.GSM7
+
+
+def test_a_text_without_names_counts_as_it_is() -> None:
+    text = "a" * (160 - len(FOOTER) - 2)
+    checked = check(text, brand=BRAND, max_parts=1)
+    assert checked.parts == 1 == count_parts(checked.template).count
+
+
+def test_the_part_count_is_the_worst_case_of_the_names() -> None:
+    # 40 characters plus a name: a short name fits one part, the longest name does not.
+    template = canonical(with_footer("Hi {{firstName}}, " + "a" * 10))
+    assert count_parts(preview(template, BRAND)).count == 1
+    # 100 characters of two units each, and UCS-2 (67 units per part): 4 parts at least.
+    assert (
+        worst_parts(template, BRAND)
+        == count_parts(
+            render(template, first_name="\U0001f600" * 100, last_name="", brand=BRAND)
+        ).count
+    )
+    assert worst_parts(template, BRAND) >= 4
+
+
+def test_more_parts_than_allowed_is_refused() -> None:
+    with pytest.raises(BroadcastTextError) as refused:
+        check("a" * 400, brand=BRAND, max_parts=2)
+    assert refused.value.code == "TOO_MANY_PARTS"
+
+
+def test_one_name_alone_can_take_three_ucs2_parts() -> None:
+    """A 100-character name of characters outside the BMP is 200 UTF-16 units: with any
+    other text, more than the default 3 parts (3 x 67 = 201 units)."""
+    with pytest.raises(BroadcastTextError) as refused:
+        check("Hi {{firstName}}", brand=BRAND, max_parts=3)
+    assert refused.value.code == "TOO_MANY_PARTS"
+    assert check("Hi {{firstName}}", brand=BRAND, max_parts=4).parts == 4
+    assert check("Hi {{firstName}} {{lastName}}", brand=BRAND, max_parts=10).parts == 7
+
+
+def test_a_text_outside_gsm_is_ucs2() -> None:
+    checked = check("Soldes ! Ça commence 🎉", brand=BRAND, max_parts=3)
+    assert checked.encoding is Encoding.UCS2
+
+
+def test_an_empty_text_is_refused() -> None:
+    with pytest.raises(BroadcastTextError) as refused:
+        check("   ", brand=BRAND, max_parts=3)
+    assert refused.value.code == "MISSING_FIELD"
