@@ -137,6 +137,12 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "confirmation_max_delay_seconds": Setting(
         "confirmationMaxDelaySeconds", integer(60, 86_400), 900, "CONFIRMATION_MAX_DELAY_SECONDS"
     ),
+    # Broadcasts (optin.domain.broadcast): the most parts a text may take, the least time
+    # between two broadcasts to one subscriber.
+    "max_broadcast_parts": Setting("maxBroadcastParts", integer(1, 10), 3, "MAX_BROADCAST_PARTS"),
+    "broadcast_min_interval_hours": Setting(
+        "broadcastMinIntervalHours", integer(0, 24 * 30), 12, "BROADCAST_MIN_INTERVAL_HOURS"
+    ),
 }
 
 # Environment variable -> CDK context setting it comes from: every variable the functions
@@ -179,6 +185,8 @@ class Settings:
     message_templates: Mapping[str, str]
     send_rate_per_second: int
     confirmation_max_delay_seconds: int
+    max_broadcast_parts: int
+    broadcast_min_interval_hours: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -212,6 +220,8 @@ class Settings:
                 allow_voip=self.allow_voip,
                 send_rate=self.send_rate_per_second,
                 confirmation_max_delay=timedelta(seconds=self.confirmation_max_delay_seconds),
+                max_broadcast_parts=self.max_broadcast_parts,
+                broadcast_min_interval=timedelta(hours=self.broadcast_min_interval_hours),
             ),
             texts=self.texts,
             confirm_keywords=self.confirm_keywords,

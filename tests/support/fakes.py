@@ -9,15 +9,16 @@ import itertools
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from optin.domain.broadcast import Broadcast, PlanResult, plan_step
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendRecord, SendState
+from optin.domain.outbound import OutboundMessage, PlanStep, SendRecord, SendState
 from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts, offline_facts
 from optin.domain.ports import (
@@ -119,6 +120,7 @@ class MemoryStore:
         self.answers: dict[tuple[str, Template], tuple[datetime, str]] = {}
         self.disclosures: dict[str, str] = {}
         self.send_records: dict[str, SendRecord] = {}
+        self.broadcasts: dict[str, Broadcast] = {}
         self.event_ids: set[str] = set()
         self.counters: dict[LimitCounter, int] = defaultdict(int)
         self.calls: list[str] = []
@@ -251,12 +253,15 @@ class MemoryStore:
         expected_version: int | None,
         events: Sequence[ConsentEvent] = (),
         subscriber: Subscriber | None = None,
+        tally: Mapping[str, int] | None = None,
     ) -> SendRecord:
         self.calls.append("save_send")
         with self._lock:
             current = self.send_records.get(record.key)
             if (current.version if current else None) != expected_version:
                 raise SendConflict(record.key)
+            if tally:
+                self._tally(record.claim, tally)
             if subscriber is not None:
                 stored = self.subscribers.get(subscriber.phone_number)
                 if stored is None or stored.version != subscriber.version:
@@ -269,6 +274,49 @@ class MemoryStore:
             self.send_records[record.key] = saved
             self._extend(record.phone_number, events)
             return saved
+
+    # Broadcasts ----------------------------------------------------------------------------
+
+    def broadcast(self, broadcast_id: str) -> Broadcast | None:
+        self.calls.append("broadcast")
+        return self.broadcasts.get(broadcast_id)
+
+    def create_broadcast(self, broadcast: Broadcast) -> Broadcast:
+        with self._lock:
+            if broadcast.broadcast_id in self.broadcasts:
+                raise ConcurrentUpdate(broadcast.broadcast_id)
+            saved = replace(broadcast, version=1)
+            self.broadcasts[broadcast.broadcast_id] = saved
+            return saved
+
+    def save_broadcast(
+        self,
+        broadcast: Broadcast,
+        *,
+        expected_version: int,
+        add: Mapping[str, int] | None = None,
+    ) -> Broadcast:
+        with self._lock:
+            stored = self.broadcasts.get(broadcast.broadcast_id)
+            if stored is None or stored.version != expected_version:
+                raise ConcurrentUpdate(broadcast.broadcast_id)
+            saved = replace(broadcast, counts=dict(stored.counts), version=expected_version + 1)
+            self.broadcasts[broadcast.broadcast_id] = saved
+            self._tally(broadcast.broadcast_id, add or {})
+            return self.broadcasts[broadcast.broadcast_id]
+
+    def tally_broadcast(self, broadcast_id: str, add: Mapping[str, int]) -> None:
+        with self._lock:
+            self._tally(broadcast_id, add)
+
+    def _tally(self, broadcast_id: str, add: Mapping[str, int]) -> None:
+        stored = self.broadcasts.get(broadcast_id)
+        if stored is None:
+            return
+        counts = dict(stored.counts)
+        for name, amount in add.items():
+            counts[name] = counts.get(name, 0) + amount
+        self.broadcasts[broadcast_id] = replace(stored, counts=counts)
 
     def take_unit(self, counter: LimitCounter, limit: int) -> bool:
         self.calls.append("take_unit")
@@ -543,6 +591,8 @@ class MemoryQueue:
         self.ports: Ports | None = None  # set by fake_ports, for the immediate sends
         self.messages: list[Queued] = []
         self.enqueued: list[OutboundMessage] = []
+        self.steps: list[tuple[PlanStep, datetime]] = []  # plan steps, and when visible
+        self.step_results: list[PlanResult] = []
         self.results: list[SendResult] = []
         self.deferred: list[tuple[str, timedelta]] = []
         self.failures: list[Exception] = []
@@ -557,6 +607,29 @@ class MemoryQueue:
             self.messages.append(queued)
         if self.immediate and self.ports is not None:
             self.receive(queued)
+
+    def enqueue_many(self, messages: Sequence[OutboundMessage]) -> None:
+        for message in messages:
+            self.enqueue(message)
+
+    def enqueue_step(self, step: PlanStep) -> None:
+        with self._lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.steps.append((step, self.clock()))
+
+    def run_step(self, index: int = 0) -> PlanResult:
+        """One delivery of the plan step at ``index``, as the sender's handler makes it."""
+        assert self.ports is not None
+        with self._lock:
+            step, _ = self.steps.pop(index)
+        result = plan_step(step, self.ports, self.ports.store)  # type: ignore[arg-type]
+        with self._lock:
+            self.step_results.append(result)
+            if not result.done:
+                assert result.retry_after is not None
+                self.steps.append((step, self.clock() + result.retry_after))
+        return result
 
     def receive(self, queued: Queued) -> SendResult:
         """One delivery of ``queued`` to the sender's use case, as the sender's handler
@@ -601,11 +674,17 @@ def drain(ports: Ports, *, limit: int = 10_000) -> list[SendResult]:
     clock = queue.clock
     results: list[SendResult] = []
     for _ in range(limit):
-        if not queue.messages:
+        if not queue.messages and not queue.steps:
             return results
         visible = [queued for queued in queue.messages if queued.visible_at <= clock()]
+        steps = [index for index, (_, at) in enumerate(queue.steps) if at <= clock()]
+        if steps and not any(not queued.message.broadcast for queued in visible):
+            queue.run_step(steps[0])
+            continue
         if not visible:
-            clock.now = min(queued.visible_at for queued in queue.messages)
+            clock.now = min(
+                [queued.visible_at for queued in queue.messages] + [at for _, at in queue.steps]
+            )
             continue
         visible.sort(key=lambda queued: (queued.message.broadcast, queued.visible_at))
         results.append(queue.receive(visible[0]))

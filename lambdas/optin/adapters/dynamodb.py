@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +39,7 @@ from optin.adapters.schema import (
     SUBSCRIBER_PREFIX,
     TTL_ATTRIBUTE,
     backfill_key,
+    broadcast_key,
     daily_answer_key,
     disclosure_key,
     erased_key,
@@ -54,6 +55,7 @@ from optin.adapters.schema import (
     subscriber_key,
     subscriber_partition,
 )
+from optin.domain.broadcast import Broadcast, Segment
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Subscriber
@@ -116,6 +118,7 @@ _TEXT_FIELDS = {
     "confirmations_day": "confirmationsDay",
     "attempts_day": "attemptsDay",
     "correlation_id": "correlationId",
+    "last_broadcast_id": "lastBroadcastId",
 }
 _TIME_FIELDS = {
     "created_at": "createdAt",
@@ -128,6 +131,7 @@ _TIME_FIELDS = {
     "expired_at": "expiredAt",
     "expired_notice_at": "expiredNoticeAt",
     "resubscribe_requested_at": "resubscribeRequestedAt",
+    "last_broadcast_at": "lastBroadcastAt",
 }
 
 
@@ -479,11 +483,14 @@ class DynamoSubscriberStore:
         expected_version: int | None,
         events: Sequence[ConsentEvent] = (),
         subscriber: Subscriber | None = None,
+        tally: Mapping[str, int] | None = None,
     ) -> SendRecord:
         saved = replace(record, version=(expected_version or 0) + 1)
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _send_record_item(saved)}
         put.update(_version_condition(expected_version))
         writes = [{"Put": put}, *self._event_puts(record.phone_number, events)]
+        if tally:
+            writes.append({"Update": self._tally_update(record.claim, tally)})
         profile_index = None
         changed = replace(subscriber, version=subscriber.version + 1) if subscriber else None
         if subscriber is not None and changed is not None:
@@ -503,6 +510,93 @@ class DynamoSubscriberStore:
         if changed is not None:
             self._see(changed.phone_number, changed.version, after)
         return saved
+
+    # Broadcasts --------------------------------------------------------------------------
+
+    def broadcast(self, broadcast_id: str) -> Broadcast | None:
+        item = self._get_item(broadcast_key(broadcast_id))
+        return _broadcast_from_item(item) if item else None
+
+    def create_broadcast(self, broadcast: Broadcast) -> Broadcast:
+        saved = replace(broadcast, version=1)
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_broadcast_item(saved),
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+        return saved
+
+    def save_broadcast(
+        self,
+        broadcast: Broadcast,
+        *,
+        expected_version: int,
+        add: Mapping[str, int] | None = None,
+    ) -> Broadcast:
+        names = {"#version": "version"}
+        values: dict[str, Any] = {
+            ":expected": {"N": str(expected_version)},
+            ":version": {"N": str(expected_version + 1)},
+            ":pages": {"N": str(broadcast.pages_planned)},
+            ":handed": {"N": str(broadcast.handed_on)},
+            ":planned": {"BOOL": broadcast.planned},
+        }
+        sets = [
+            "#version = :version",
+            "pagesPlanned = :pages",
+            "handedOn = :handed",
+            "planned = :planned",
+        ]
+        removes = []
+        if broadcast.plan_cursor is not None:
+            sets.append("planCursor = :cursor")
+            values[":cursor"] = {"S": broadcast.plan_cursor}
+        else:
+            removes.append("planCursor")
+        if broadcast.cancelled_at is not None:
+            sets.append("cancelledAt = :cancelled")
+            values[":cancelled"] = {"S": _time(broadcast.cancelled_at)}
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        adds = _tally_adds(add or {}, names, values)
+        if adds:
+            expression += " ADD " + adds
+        try:
+            answer = self._client.update_item(
+                TableName=self.table_name,
+                Key=broadcast_key(broadcast.broadcast_id),
+                UpdateExpression=expression,
+                ConditionExpression="#version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(broadcast.broadcast_id) from error
+            raise _unavailable(error) from error
+        except BotoCoreError as error:
+            raise _unavailable(error) from error
+        return _broadcast_from_item(answer["Attributes"])
+
+    def tally_broadcast(self, broadcast_id: str, add: Mapping[str, int]) -> None:
+        if add:
+            self._call("update_item", **self._tally_update(broadcast_id, add))
+
+    def _tally_update(self, broadcast_id: str, add: Mapping[str, int]) -> dict[str, Any]:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        expression = "ADD " + _tally_adds(add, names, values)
+        return {
+            "TableName": self.table_name,
+            "Key": broadcast_key(broadcast_id),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     # Erased numbers ----------------------------------------------------------------------
 
@@ -1128,10 +1222,18 @@ def _send_record_item(record: SendRecord) -> dict[str, Any]:
         "version": {"N": str(record.version)},
         TTL_ATTRIBUTE: {"N": str(int(expires.timestamp()))},
     }
-    for attribute, text in (("messageId", record.message_id), ("claim", record.claim)):
+    for attribute, text in (
+        ("messageId", record.message_id),
+        ("claim", record.claim),
+        ("reason", record.reason),
+    ):
         if text:
             item[attribute] = {"S": text}
-    for attribute, moment in (("slot", record.slot), ("leaseUntil", record.lease_until)):
+    for attribute, moment in (
+        ("slot", record.slot),
+        ("leaseUntil", record.lease_until),
+        ("waitingUntil", record.waiting_until),
+    ):
         if moment is not None:
             item[attribute] = {"S": _time(moment)}
     return item
@@ -1150,6 +1252,90 @@ def _send_record_from_item(item: dict[str, Any]) -> SendRecord:
         message_id=item.get("messageId", {}).get("S", ""),
         parts=int(item.get("parts", {"N": "0"})["N"]),
         claim=item.get("claim", {}).get("S", ""),
+        waiting_until=_parse_time(item.get("waitingUntil", {}).get("S")),
+        reason=item.get("reason", {}).get("S", ""),
+        version=int(item["version"]["N"]),
+    )
+
+
+_COUNT_PREFIX = "count_"
+
+
+def _tally_adds(add: Mapping[str, int], names: dict[str, str], values: dict[str, Any]) -> str:
+    """``ADD`` clauses for a broadcast's counters (their attributes are ``count_<name>``)."""
+    clauses = []
+    for index, (name, amount) in enumerate(sorted(add.items())):
+        if amount:
+            names[f"#c{index}"] = _COUNT_PREFIX + name
+            values[f":c{index}"] = {"N": str(amount)}
+            clauses.append(f"#c{index} :c{index}")
+    return ", ".join(clauses)
+
+
+def _broadcast_item(broadcast: Broadcast) -> dict[str, Any]:
+    segment = broadcast.segment
+    item: dict[str, Any] = {
+        **broadcast_key(broadcast.broadcast_id),
+        "template": {"S": broadcast.template},
+        "parts": {"N": str(broadcast.parts)},
+        "encoding": {"S": broadcast.encoding},
+        "segment": {
+            "S": json.dumps(
+                {
+                    "source": segment.source,
+                    "country": segment.country,
+                    "confirmedAfter": _time(segment.confirmed_after)
+                    if segment.confirmed_after
+                    else None,
+                    "confirmedBefore": _time(segment.confirmed_before)
+                    if segment.confirmed_before
+                    else None,
+                }
+            )
+        },
+        "createdAt": {"S": _time(broadcast.created_at)},
+        "sendAt": {"S": _time(broadcast.send_at)},
+        "createdBy": {"S": broadcast.created_by or "-"},
+        "pagesPlanned": {"N": str(broadcast.pages_planned)},
+        "handedOn": {"N": str(broadcast.handed_on)},
+        "planned": {"BOOL": broadcast.planned},
+        "version": {"N": str(broadcast.version)},
+    }
+    if broadcast.plan_cursor is not None:
+        item["planCursor"] = {"S": broadcast.plan_cursor}
+    if broadcast.cancelled_at is not None:
+        item["cancelledAt"] = {"S": _time(broadcast.cancelled_at)}
+    return item
+
+
+def _broadcast_from_item(item: dict[str, Any]) -> Broadcast:
+    segment = json.loads(item["segment"]["S"])
+    created = datetime.fromisoformat(item["createdAt"]["S"])
+    send_at = datetime.fromisoformat(item["sendAt"]["S"])
+    return Broadcast(
+        broadcast_id=item[PARTITION_KEY]["S"].removeprefix("BROADCAST#"),
+        template=item["template"]["S"],
+        parts=int(item["parts"]["N"]),
+        encoding=item["encoding"]["S"],
+        segment=Segment(
+            source=segment.get("source"),
+            country=segment.get("country"),
+            confirmed_after=_parse_time(segment.get("confirmedAfter")),
+            confirmed_before=_parse_time(segment.get("confirmedBefore")),
+        ),
+        created_at=created,
+        send_at=send_at,
+        created_by=item["createdBy"]["S"],
+        cancelled_at=_parse_time(item.get("cancelledAt", {}).get("S")),
+        pages_planned=int(item["pagesPlanned"]["N"]),
+        handed_on=int(item["handedOn"]["N"]),
+        plan_cursor=item.get("planCursor", {}).get("S"),
+        planned=item["planned"]["BOOL"],
+        counts={
+            name.removeprefix(_COUNT_PREFIX): int(value["N"])
+            for name, value in item.items()
+            if name.startswith(_COUNT_PREFIX)
+        },
         version=int(item["version"]["N"]),
     )
 

@@ -18,6 +18,8 @@ One table holds every item of a number in one partition:
 - ``pk=SEGMENT#<dimension>, sk=<value>#<shard>``: subscriber counts per status for one
   value of a dimension (status, source, country), kept by every state change;
 - ``pk=META, sk=SEGMENTS_BACKFILL``: how far the counting of older profiles has come.
+- ``pk=BROADCAST#<id>, sk=BROADCAST``: a broadcast: its text, segment, plan (page cursor)
+  and counters;
 - ``pk=LIMIT#PREFIX#<prefix>, sk=<UTC hour>`` and ``pk=LIMIT#DAY, sk=<UTC day>``: the
   counters of the limits across numbers (``count``, TTL a day after their period).
 """
@@ -39,6 +41,7 @@ INBOUND = "INBOUND"
 DISCLOSURE = "DISCLOSURE"
 SEND = "SEND"
 RATE = "RATE"
+BROADCAST = "BROADCAST"
 EVENT_PREFIX = "EVENT#"
 SUBSCRIBER_PREFIX = "SUB#"
 ERASED_PREFIX = "ERASED#"
@@ -86,6 +89,10 @@ def disclosure_key(version: str) -> dict[str, Any]:
 
 def send_key(message_key: str) -> dict[str, Any]:
     return _key(f"SEND#{message_key}", SEND)
+
+
+def broadcast_key(broadcast_id: str) -> dict[str, Any]:
+    return _key(f"BROADCAST#{broadcast_id}", BROADCAST)
 
 
 def rate_key(origination_identity: str) -> dict[str, Any]:

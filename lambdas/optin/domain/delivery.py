@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from optin.domain import lifecycle
+from optin.domain.broadcast import Tally, receipt_tally
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType
-from optin.domain.outbound import SendRecord, SendState
+from optin.domain.outbound import BROADCAST_KIND, SendRecord, SendState
 from optin.domain.ports import MAX_ATTEMPTS, AlreadyProcessed, ConcurrentUpdate, Ports, SendConflict
 
 # End User Messaging's SMS event types ("Event types for SMS, MMS, and voice").
@@ -133,6 +134,11 @@ def record_delivery(receipt: Receipt, ports: Ports) -> DeliveryResult:
         except ConcurrentUpdate:
             continue
         released = change is not None
+        if record is not None and record.kind == BROADCAST_KIND:
+            ports.store.tally_broadcast(
+                record.claim,
+                receipt_tally(outcome is DeliveryOutcome.DELIVERED, receipt.is_final),
+            )
         break
     else:
         raise ConcurrentUpdate(f"subscriber kept changing while recording {receipt.message_id}")
@@ -156,7 +162,12 @@ def _settle_unknown(ports: Ports, record: SendRecord | None, receipt: Receipt) -
         claim=record.claim,
         version=record.version,
     )
+    tally = None
+    if record.kind == BROADCAST_KIND:  # UNKNOWN -> SENT, or CLAIMED -> SENT
+        tally = {Tally.SENT.value: 1}
+        if record.state is SendState.UNKNOWN:
+            tally[Tally.UNKNOWN.value] = -1
     try:
-        ports.store.save_send(sent, expected_version=record.version)
+        ports.store.save_send(sent, expected_version=record.version, tally=tally)
     except SendConflict:
         return

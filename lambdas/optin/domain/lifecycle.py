@@ -21,6 +21,7 @@ from optin.domain.keywords import (
 )
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
+from optin.domain.outbound import BROADCAST_KIND
 from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.registration import RegistrationRequest
 from optin.domain.rules import Policy
@@ -467,7 +468,10 @@ def send_blocker(
     """Checked just before a queued SMS is sent: nothing goes to a number that opted out
     after the SMS was decided, except the opt-out confirmation itself (an SMS decided for
     a number already opted out, such as the sign-up answer to its START, still goes), and
-    a confirmation goes only while its claim is the subscriber's current one."""
+    a confirmation goes only while its claim is the subscriber's current one, and a
+    broadcast only to a subscriber still CONFIRMED."""
+    if kind == BROADCAST_KIND and (subscriber is None or subscriber.status is not Status.CONFIRMED):
+        return SendBlocker.OPTED_OUT
     if subscriber is not None and subscriber.status is Status.OPTED_OUT and kind != Template.STOP:
         opted_out_at = subscriber.opted_out_at
         if opted_out_at is None or opted_out_at > queued_at:

@@ -132,6 +132,10 @@ class Texts:
         return " ".join(text.split())
 
     @property
+    def brand(self) -> str:
+        return self._branding.brand
+
+    @property
     def disclosure(self) -> str:
         return self.render(Template.DISCLOSURE)
 

@@ -44,6 +44,7 @@ class EventType(enum.StrEnum):
     CONFIRMATION_DROPPED = "CONFIRMATION_DROPPED"  # not sent in time; the claim was released
     DELIVERED = "DELIVERED"  # the carrier reported the SMS delivered
     FAILED = "FAILED"  # the carrier reported the SMS undelivered
+    BROADCAST_SENT = "BROADCAST_SENT"  # a broadcast's message left (its id, the message id)
     ERASED = "ERASED"  # personal data erased on request, or after the retention of numbers
     # that never confirmed
 
@@ -97,6 +98,9 @@ class Subscriber:
     expired_notice_at: datetime | None = None
     resubscribe_requested_at: datetime | None = None
     correlation_id: str = ""
+    # The latest broadcast sent to this subscriber (the frequency limit counts from it).
+    last_broadcast_at: datetime | None = None
+    last_broadcast_id: str = ""
     version: int = 0
 
     @property

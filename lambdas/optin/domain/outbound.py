@@ -17,6 +17,9 @@ from datetime import datetime
 
 from optin.domain.messages import Template
 
+# The kind of a broadcast's messages (every other kind is a Template value).
+BROADCAST_KIND = "broadcast"
+
 
 def message_key(kind: str, phone_number: str, claim: str) -> str:
     """One key per message: its kind, its destination and the claim it was decided for (a
@@ -68,6 +71,33 @@ class OutboundMessage:
             list_after=list_after,
         )
 
+    @classmethod
+    def for_broadcast(
+        cls, broadcast_id: str, phone_number: str, template: str, now: datetime
+    ) -> OutboundMessage:
+        """A broadcast's message to one number: at most one per (broadcast, number). Its
+        body is the broadcast's text with its placeholders: the sender fills them in."""
+        return cls(
+            key=message_key(BROADCAST_KIND, phone_number, broadcast_id),
+            kind=BROADCAST_KIND,
+            phone_number=phone_number,
+            body=template,
+            queued_at=now,
+            claim=broadcast_id,
+            broadcast=True,
+        )
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """A step of a broadcast's planner, on the broadcast queue: plan page ``page``, which
+    starts at ``cursor`` (None: the first page)."""
+
+    broadcast_id: str
+    page: int
+    cursor: str | None
+    queued_at: datetime
+
 
 class SendState(enum.StrEnum):
     """Where one message's send stands. Only RESERVED and CLAIMED can still change."""
@@ -102,4 +132,7 @@ class SendRecord:
     message_id: str = ""  # End User Messaging's id, once sent
     parts: int = 0
     claim: str = ""
+    # A broadcast's message waiting for the recipient's quiet hours to end, until then.
+    waiting_until: datetime | None = None
+    reason: str = ""  # why a SKIPPED message was skipped
     version: int = 0

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendRecord
+from optin.domain.outbound import OutboundMessage, PlanStep, SendRecord
 from optin.domain.pacing import Bucket
 from optin.domain.phone import NumberFacts
 from optin.domain.rules import Rules
+
+if TYPE_CHECKING:
+    from optin.domain.broadcast import Broadcast
 
 # How many times a use case reads again and decides again after a lost race.
 MAX_ATTEMPTS = 5
@@ -157,11 +160,37 @@ class SubscriberStore(Protocol):
         expected_version: int | None,
         events: Sequence[ConsentEvent] = (),
         subscriber: Subscriber | None = None,
+        tally: Mapping[str, int] | None = None,
     ) -> SendRecord:
         """Write the send record (version + 1) if it is still at ``expected_version`` (None:
-        it must not exist yet), with ledger events for its number and the subscriber (if
-        given, conditional on its own ``version``) in one transaction. Raises SendConflict,
-        or ConcurrentUpdate when the subscriber changed."""
+        it must not exist yet), with ledger events for its number, the subscriber (if
+        given, conditional on its own ``version``) and the changes ``tally`` makes to the
+        counters of the broadcast the record's claim names, in one transaction. Raises
+        SendConflict, or ConcurrentUpdate when the subscriber changed."""
+        ...
+
+    # Broadcasts (``optin.domain.broadcast``)
+
+    def broadcast(self, broadcast_id: str) -> Broadcast | None: ...
+
+    def create_broadcast(self, broadcast: Broadcast) -> Broadcast:
+        """Store a new broadcast (version 1)."""
+        ...
+
+    def save_broadcast(
+        self,
+        broadcast: Broadcast,
+        *,
+        expected_version: int,
+        add: Mapping[str, int] | None = None,
+    ) -> Broadcast:
+        """Write the broadcast's plan and cancellation (version + 1) if it is still at
+        ``expected_version``, adding ``add`` to its counters; its counters are otherwise
+        left as they are. Raises ConcurrentUpdate."""
+        ...
+
+    def tally_broadcast(self, broadcast_id: str, add: Mapping[str, int]) -> None:
+        """Add to a broadcast's counters (a delivery receipt's outcome)."""
         ...
 
 
@@ -183,6 +212,15 @@ class SendQueue(Protocol):
     def enqueue(self, message: OutboundMessage) -> None:
         """Put the message on its send queue (a second enqueue of one key is harmless: the
         sender sends a key once). Raises DependencyUnavailable (QUEUE)."""
+        ...
+
+    def enqueue_many(self, messages: Sequence[OutboundMessage]) -> None:
+        """Put every message on its queue, in batches. Raises DependencyUnavailable (QUEUE)
+        when one could not be put (some others may have been: enqueueing again is safe)."""
+        ...
+
+    def enqueue_step(self, step: PlanStep) -> None:
+        """Put a broadcast's plan step on the broadcast queue. Raises DependencyUnavailable."""
         ...
 
     def defer(self, queue_url: str, receipt_handle: str, delay: timedelta) -> None:

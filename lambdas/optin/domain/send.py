@@ -18,7 +18,9 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from optin.domain import lifecycle, limits, pacing
+from optin.domain import broadcast as broadcasts
+from optin.domain import lifecycle, limits, pacing, quiet_hours
+from optin.domain.broadcast_text import render
 from optin.domain.errors import (
     Dependency,
     DependencyUnavailable,
@@ -31,7 +33,7 @@ from optin.domain.errors import (
 from optin.domain.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.opt_out import mark_platform_opted_out
-from optin.domain.outbound import OutboundMessage, SendRecord, SendState
+from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendRecord, SendState
 from optin.domain.parts import count_parts
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SendConflict
 
@@ -56,6 +58,7 @@ _SENT_EVENTS = {
     Template.STOP.value: EventType.OPT_OUT_CONFIRMATION_SENT,
     Template.SIGNUP.value: EventType.SIGNUP_SENT,
     Template.HELP.value: EventType.HELP_SENT,
+    BROADCAST_KIND: EventType.BROADCAST_SENT,
 }
 
 
@@ -70,6 +73,9 @@ class SendOutcome(enum.StrEnum):
     SKIPPED_OPTED_OUT = "skipped_opted_out"  # the number opted out meanwhile
     SKIPPED_SUPERSEDED = "skipped_superseded"  # a confirmation whose claim is gone
     SKIPPED_ERASED = "skipped_erased"  # the number's data was erased after it was queued
+    SKIPPED_FREQUENCY = "skipped_frequency"  # a broadcast: another one reached them lately
+    SKIPPED_CANCELLED = "skipped_cancelled"  # a broadcast that was cancelled
+    WAITING_QUIET_HOURS = "waiting_quiet_hours"  # a broadcast: back when their day starts
     DROPPED = "dropped"  # a confirmation that waited longer than the maximum delay
     BLOCKED = "blocked_opted_out"  # the platform's opt-out list refused it
     REFUSED = "refused"  # the platform refused it for good
@@ -102,6 +108,10 @@ def send_queued(message: OutboundMessage, ports: Ports, *, receive_count: int = 
         result = _decide(message, ports, receive_count)
     except SendConflict:  # another delivery of this key took or settled it meanwhile
         result = SendResult(SendOutcome.DUPLICATE, message)
+    except ConcurrentUpdate as changed:  # a broadcast's subscriber changed as it was claimed
+        result = SendResult(
+            SendOutcome.RETRY, message, retry_after=retry_delay(receive_count), reason=str(changed)
+        )
     if message.list_after and result.done:
         return _list_number(ports, result, receive_count)
     return result
@@ -135,6 +145,8 @@ def _decide(message: OutboundMessage, ports: Ports, receive_count: int) -> SendR
     ):
         return _drop(ports, message, record, now)
     subscriber = ports.store.get(message.phone_number)
+    if message.kind == BROADCAST_KIND:
+        return _broadcast(ports, message, record, subscriber, now, receive_count)
     if subscriber is None and _erased_since(ports, message):
         # Nothing goes to, and nothing is written about, a number erased after this message
         # was decided: the record is settled without a ledger event.
@@ -146,14 +158,85 @@ def _decide(message: OutboundMessage, ports: Ports, receive_count: int) -> SendR
     return _send_on_time(ports, message, record, count_parts(message.body).count, receive_count)
 
 
+def _broadcast(
+    ports: Ports,
+    message: OutboundMessage,
+    record: SendRecord | None,
+    subscriber: Subscriber | None,
+    now: datetime,
+    receive_count: int,
+) -> SendResult:
+    """A broadcast's message: only to a subscriber CONFIRMED now, not reached by another
+    broadcast lately, inside their quiet-hours window; the text with their names."""
+    broadcast = ports.store.broadcast(message.claim)
+    policy = ports.rules.policy
+    reason = broadcasts.send_blocker(broadcast, subscriber, now, policy.broadcast_min_interval)
+    if reason is not None or subscriber is None:
+        skip = reason or broadcasts.SkipReason.NOT_CONFIRMED
+        # No trace in a ledger the broadcast never reached: a cancelled broadcast, a
+        # number with no profile (never known, or erased since).
+        quiet = skip is broadcasts.SkipReason.CANCELLED or subscriber is None
+        return _skip_broadcast(ports, message, record, skip, now, recorded=not quiet)
+    opens = quiet_hours.next_allowed_for(now, message.phone_number, subscriber.timezone)
+    if opens > now:
+        _write(
+            ports, message, record, SendState.RESERVED, now, parts=record.parts if record else 0,
+            waiting_until=opens,
+        )  # fmt: skip
+        return SendResult(
+            SendOutcome.WAITING_QUIET_HOURS,
+            message,
+            retry_after=opens - now,
+            reason=f"quiet hours until {opens.isoformat(timespec='minutes')}",
+        )
+    body = render(
+        message.body,
+        first_name=subscriber.first_name,
+        last_name=subscriber.last_name,
+        brand=ports.rules.texts.brand,
+    )
+    personal = replace(message, body=body)
+    return _send_on_time(
+        ports, personal, record, count_parts(body).count, receive_count, subscriber=subscriber
+    )
+
+
+def _skip_broadcast(
+    ports: Ports,
+    message: OutboundMessage,
+    record: SendRecord | None,
+    reason: broadcasts.SkipReason,
+    now: datetime,
+    *,
+    recorded: bool,
+) -> SendResult:
+    skipped = ConsentEvent(
+        type=EventType.SMS_SKIPPED,
+        at=now,
+        source=_source(message),
+        details={**_about(message), "reason": reason.value},
+    )
+    events = [skipped] if recorded else []
+    _write(ports, message, record, SendState.SKIPPED, now, events=events, reason=reason.value)
+    outcome = {
+        broadcasts.SkipReason.FREQUENCY: SendOutcome.SKIPPED_FREQUENCY,
+        broadcasts.SkipReason.CANCELLED: SendOutcome.SKIPPED_CANCELLED,
+    }.get(reason, SendOutcome.SKIPPED_OPTED_OUT)
+    return SendResult(outcome, message, reason=reason.value)
+
+
 def _send_on_time(
     ports: Ports,
     message: OutboundMessage,
     record: SendRecord | None,
     parts: int,
     receive_count: int,
+    *,
+    subscriber: Subscriber | None = None,
 ) -> SendResult:
-    """Wait for a slot (reserved earlier, or now), claim the record, send."""
+    """Wait for a slot (reserved earlier, or now), claim the record, send. A broadcast's
+    claim notes the broadcast on its ``subscriber`` in the same write (the frequency
+    limit), conditional on the subscriber's version."""
     rate = ports.rules.policy.send_rate
     now = ports.clock()
     slot = record.slot if record is not None else None
@@ -174,6 +257,9 @@ def _send_on_time(
                 slot=slot,
                 lease_until=slot + SEND_LEASE,
                 parts=parts,
+                subscriber=(
+                    broadcasts.sending(subscriber, message.claim, slot) if subscriber else None
+                ),
             )
         seconds = (slot - ports.clock()).total_seconds()
         if seconds > 0:
@@ -347,9 +433,12 @@ def _write(
     message_id: str = "",
     events: list[ConsentEvent] | None = None,
     subscriber: Subscriber | None = None,
+    waiting_until: datetime | None = None,
+    reason: str = "",
 ) -> SendRecord:
     """The record in its next state, written only if nobody changed it since ``record``
-    was read (or, with no record, if there still is none). Raises SendConflict."""
+    was read (or, with no record, if there still is none), with what the change does to
+    its broadcast's counters. Raises SendConflict."""
     base = record or SendRecord(
         key=message.key,
         phone_number=message.phone_number,
@@ -366,12 +455,16 @@ def _write(
         lease_until=lease_until,
         parts=parts or base.parts,
         message_id=message_id or base.message_id,
+        waiting_until=waiting_until,
+        reason=reason or base.reason,
     )
+    tally = broadcasts.tally_change(record, updated) if message.kind == BROADCAST_KIND else None
     return ports.store.save_send(
         updated,
         expected_version=record.version if record is not None else None,
         events=events or [],
         subscriber=subscriber,
+        tally=tally or None,
     )
 
 
@@ -427,6 +520,8 @@ def _source(message: OutboundMessage) -> str:
 def _about(message: OutboundMessage) -> dict[str, str]:
     """What a ledger event says about the queued message: never its body."""
     about = {"messageKey": message.key, "kind": message.kind}
+    if message.kind == BROADCAST_KIND:
+        about["broadcastId"] = message.claim
     if message.correlation_id:
         about["correlationId"] = message.correlation_id
     if message.inbound_message_id:

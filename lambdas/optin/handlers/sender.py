@@ -1,5 +1,8 @@
 """The send queues' consumer: SQS event in, partial batch failures out (docs/decisions.md).
 
+The broadcast queue also carries the broadcasts' plan steps: this function runs them too
+(``optin.domain.broadcast.plan_step``), one page of recipients each.
+
 Each record is sent (or settled) by ``record_handler``; ``report`` turns what it came to
 into metrics and one log line. A message that must wait (its slot is later, the platform
 throttled, a quota, a failure) is made invisible for that long and reported as failed, so
@@ -12,14 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from optin import runtime
 from optin.adapters.queue import MalformedQueueMessage, decode
+from optin.domain.broadcast import PlanResult, plan_step
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.messages import Template
+from optin.domain.outbound import PlanStep
 from optin.domain.phone import mask
-from optin.domain.ports import Ports
+from optin.domain.ports import OperatorStore, Ports
 from optin.domain.send import SendOutcome, SendResult, retry_delay, send_queued
 from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
 
@@ -41,6 +46,9 @@ _OUTCOME_METRICS = {
     SendOutcome.SKIPPED_ERASED: Metric.SEND_SKIPPED_OPTED_OUT,
     SendOutcome.BLOCKED: Metric.SEND_SKIPPED_OPTED_OUT,
     SendOutcome.DROPPED: Metric.CONFIRMATION_DROPPED,
+    SendOutcome.SKIPPED_FREQUENCY: Metric.SEND_SKIPPED_OPTED_OUT,
+    SendOutcome.SKIPPED_CANCELLED: Metric.SEND_SKIPPED_OPTED_OUT,
+    SendOutcome.WAITING_QUIET_HOURS: Metric.SEND_DEFERRED,
 }
 
 
@@ -51,6 +59,7 @@ class RecordResult:
     message_id: str  # the SQS message id (the batch item identifier)
     receive_count: int = 1
     result: SendResult | None = None
+    plan: PlanResult | None = None  # a broadcast's plan step
     malformed: str = ""  # why the body is not a queued SMS: left to the dead-letter queue
     error: Exception | None = None  # a failure: the message comes back
     retry_after: timedelta | None = None  # made invisible this long; None: none, or done
@@ -58,7 +67,9 @@ class RecordResult:
     @property
     def failed(self) -> bool:
         """Reported to SQS as a failure: the message stays on its queue."""
-        done = self.result is not None and self.result.done
+        done = (self.result is not None and self.result.done) or (
+            self.plan is not None and self.plan.done
+        )
         return not done
 
 
@@ -70,6 +81,8 @@ def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
         message = decode(str(record.get("body", "")))
     except MalformedQueueMessage as error:
         return RecordResult(message_id, receive_count, malformed=str(error))
+    if isinstance(message, PlanStep):
+        return _plan(message, message_id, receive_count, ports)
     logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
     try:
         result = send_queued(message, ports, receive_count=receive_count)
@@ -80,6 +93,19 @@ def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
     except Exception as error:  # a bug: the message comes back after the visibility timeout
         return RecordResult(message_id, receive_count, error=error)
     return RecordResult(message_id, receive_count, result=result, retry_after=result.retry_after)
+
+
+def _plan(step: PlanStep, message_id: str, receive_count: int, ports: Ports) -> RecordResult:
+    logger.set_correlation_id(step.broadcast_id)
+    try:
+        plan = plan_step(step, ports, cast("OperatorStore", ports.store))
+    except DependencyUnavailable as error:
+        return RecordResult(
+            message_id, receive_count, error=error, retry_after=retry_delay(receive_count)
+        )
+    except Exception as error:  # a bug: the step comes back after the visibility timeout
+        return RecordResult(message_id, receive_count, error=error)
+    return RecordResult(message_id, receive_count, plan=plan, retry_after=plan.retry_after)
 
 
 def report(record: RecordResult) -> None:
@@ -96,6 +122,19 @@ def report(record: RecordResult) -> None:
             count_unavailable(record.error.dependency)
             extra["dependency"] = record.error.dependency.value
         logger.error("queued message failed", exc_info=record.error, extra=extra)
+        return
+    if record.plan is not None:
+        logger.info(
+            "broadcast plan step",
+            extra={
+                "sqsMessageId": record.message_id,
+                "planned": record.plan.planned,
+                "note": record.plan.note,
+                "retryAfterSeconds": (
+                    record.retry_after.total_seconds() if record.retry_after else None
+                ),
+            },
+        )
         return
     result = record.result
     assert result is not None

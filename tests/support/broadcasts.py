@@ -1,0 +1,77 @@
+"""Broadcast helpers for tests and benchmarks: confirmed subscribers in bulk, a broadcast
+created through its use case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from optin.domain import broadcast
+from optin.domain.broadcast import Broadcast, BroadcastPolicy, Segment
+from optin.domain.model import Status, Subscriber
+from optin.domain.ports import OperatorStore, Ports
+
+# 212 (New York, not a stricter state): 15:00 UTC, the tests' clock, is 10:00 there.
+NEW_YORK_NUMBERS = "+1212555"
+
+
+def numbers(count: int, prefix: str = NEW_YORK_NUMBERS) -> Iterator[str]:
+    """``count`` distinct valid numbers of one area code (555-0000 to 555-9999, then the
+    next exchanges)."""
+    for index in range(count):
+        exchange, line = divmod(index, 10_000)
+        yield f"{prefix[:5]}{555 + exchange:03d}{line:04d}" if exchange else f"{prefix}{line:04d}"
+
+
+def confirmed(phone_number: str, now: datetime, **fields: Any) -> Subscriber:
+    values: dict[str, Any] = {
+        "phone_number": phone_number,
+        "status": Status.CONFIRMED,
+        "created_at": now - timedelta(days=2),
+        "updated_at": now - timedelta(days=1),
+        "confirmed_at": now - timedelta(days=1),
+        "first_name": "Ana",
+        "last_name": "Lima",
+        "source": "/signup",
+        "country": "US",
+        **fields,
+    }
+    return Subscriber(**values)
+
+
+def add_confirmed(store: Any, subscribers: Iterable[Subscriber]) -> None:
+    for subscriber in subscribers:
+        store.save(subscriber, expected_version=None)
+
+
+def policy_of(ports: Ports) -> BroadcastPolicy:
+    rules = ports.rules
+    return BroadcastPolicy(
+        max_parts=rules.policy.max_broadcast_parts,
+        min_interval=rules.policy.broadcast_min_interval,
+        brand=rules.texts.brand,
+    )
+
+
+def start(
+    ports: Ports,
+    text: str = "Hi {{firstName}}, our sale starts today",
+    segment: Segment | None = None,
+    *,
+    send_at: datetime | None = None,
+    max_parts: int = 10,
+) -> Broadcast:
+    """A broadcast created as the operator API creates one (its first plan step queued)."""
+    store: OperatorStore = ports.store  # type: ignore[assignment]
+    policy = policy_of(ports)
+    made = broadcast.draft(
+        store,
+        text=text,
+        segment=segment or Segment(),
+        send_at=send_at,
+        now=ports.clock(),
+        policy=BroadcastPolicy(max_parts, policy.min_interval, policy.brand),
+        created_by="tests",
+    )
+    return broadcast.create(ports, store, made)

@@ -1,0 +1,212 @@
+"""A broadcast's messages at send time, on in-memory ports: only to subscribers CONFIRMED
+then, once per (broadcast, number), at most one broadcast per interval, inside quiet
+hours, with each recipient's names, and in the ledger as BROADCAST_SENT."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from optin.domain.broadcast import Tally, document
+from optin.domain.model import EventType, Status
+from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendState, message_key
+from optin.domain.ports import Ports
+from optin.domain.send import SendOutcome, send_queued
+from optin.settings import Settings
+from tests.support.broadcasts import add_confirmed, confirmed, start
+from tests.support.fakes import (
+    Clock,
+    FakeSender,
+    MemoryBucket,
+    MemoryQueue,
+    MemoryStore,
+    drain,
+    fake_ports,
+)
+
+NEW_YORK = "+12125550123"  # 10:00 at the tests' 15:00 UTC
+SEATTLE = "+12065550142"  # 07:00 at 15:00 UTC: quiet hours until 16:00 UTC
+
+
+@pytest.fixture
+def ports(settings: Settings, clock: Clock) -> Ports:
+    return fake_ports(settings.rules, clock, queue=MemoryQueue(clock), bucket=MemoryBucket())
+
+
+def store_of(ports: Ports) -> MemoryStore:
+    assert isinstance(ports.store, MemoryStore)
+    return ports.store
+
+
+def sms_of(ports: Ports) -> FakeSender:
+    assert isinstance(ports.sender, FakeSender)
+    return ports.sender
+
+
+def queue_of(ports: Ports) -> MemoryQueue:
+    assert isinstance(ports.queue, MemoryQueue)
+    return ports.queue
+
+
+def test_each_recipient_gets_the_text_with_their_names(ports: Ports) -> None:
+    add_confirmed(
+        ports.store,
+        [
+            confirmed(NEW_YORK, ports.clock(), first_name="Ana"),
+            confirmed("+12125550124", ports.clock(), first_name="Zoë"),
+        ],
+    )
+    made = start(ports, "Hi {{firstName}} from {{brandName}}")
+    drain(ports)
+    bodies = sorted(body for _, body, _, _ in sms_of(ports).sent)
+    assert bodies == [
+        "Hi Ana from ExampleCorp. Reply STOP to opt out",
+        "Hi Zoë from ExampleCorp. Reply STOP to opt out",
+    ]
+    assert {kind for _, _, kind, _ in sms_of(ports).sent} == {BROADCAST_KIND}
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert document(stored, ports.clock())["status"] == "DONE"
+    assert stored.count(Tally.RECIPIENTS) == 2
+    assert stored.count(Tally.SENT) == 2
+
+
+def test_the_ledger_says_broadcast_sent_with_its_ids(ports: Ports) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    drain(ports)
+    sent = [e for e in ports.store.events(NEW_YORK) if e.type is EventType.BROADCAST_SENT]
+    assert len(sent) == 1
+    assert sent[0].details["broadcastId"] == made.broadcast_id
+    assert sent[0].details["messageId"] == "msg-1"
+    assert "Ana" not in str(sent[0].details)  # never the text
+
+
+def test_a_message_is_sent_once_under_redelivery_and_duplicate_enqueues(ports: Ports) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    queue = queue_of(ports)
+    queue.run_step()
+    assert len(queue.messages) == 1
+    message = queue.messages[0].message
+    assert message.key == message_key(BROADCAST_KIND, NEW_YORK, made.broadcast_id)
+    for _ in range(3):  # the same message enqueued again, and delivered again
+        queue.enqueue(message)
+    drain(ports)
+    assert len(sms_of(ports).sent) == 1
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert stored.count(Tally.SENT) == 1
+    assert document(stored, ports.clock())["queued"] == 0
+
+
+def test_a_stop_after_planning_stops_the_message(ports: Ports) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    queue_of(ports).run_step()
+    subscriber = ports.store.get(NEW_YORK)
+    assert subscriber is not None
+    ports.store.save(
+        replace(subscriber, status=Status.OPTED_OUT, opted_out_at=ports.clock()),
+        expected_version=subscriber.version,
+    )
+    drain(ports)
+    assert sms_of(ports).sent == []
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert stored.count(Tally.SKIPPED_OPTED_OUT) == 1
+    assert document(stored, ports.clock())["status"] == "DONE"
+
+
+def test_a_number_opted_out_between_listing_and_queueing_is_skipped(ports: Ports) -> None:
+    """The status at send time decides, not the time of the opt-out."""
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    subscriber = ports.store.get(NEW_YORK)
+    assert subscriber is not None
+    ports.store.save(
+        replace(subscriber, status=Status.OPTED_OUT, opted_out_at=ports.clock() - timedelta(1)),
+        expected_version=subscriber.version,
+    )
+    message = OutboundMessage.for_broadcast(
+        made.broadcast_id, NEW_YORK, made.template, ports.clock()
+    )
+    result = send_queued(message, ports)
+    assert result.outcome is SendOutcome.SKIPPED_OPTED_OUT
+    assert sms_of(ports).sent == []
+
+
+def test_an_erased_number_never_receives_it(ports: Ports) -> None:
+    made = start(ports)
+    message = OutboundMessage.for_broadcast(
+        made.broadcast_id, NEW_YORK, made.template, ports.clock()
+    )
+    assert send_queued(message, ports).outcome is SendOutcome.SKIPPED_OPTED_OUT
+    assert sms_of(ports).sent == []
+
+
+def test_quiet_hours_make_the_message_wait_and_count_it(ports: Ports, clock: Clock) -> None:
+    add_confirmed(ports.store, [confirmed(SEATTLE, clock())])
+    made = start(ports)
+    queue = queue_of(ports)
+    queue.run_step()
+    result = queue.receive(queue.messages[0])
+    assert result.outcome is SendOutcome.WAITING_QUIET_HOURS
+    assert result.retry_after == timedelta(hours=1)  # 08:00 in Seattle is 16:00 UTC
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert stored.count(Tally.WAITING_QUIET_HOURS) == 1
+    # A redelivery before the window opens waits again, counted once.
+    clock.advance(minutes=30)
+    queue.messages[0].visible_at = clock()
+    assert queue.receive(queue.messages[0]).outcome is SendOutcome.WAITING_QUIET_HOURS
+    assert store_of(ports).broadcasts[made.broadcast_id].count(Tally.WAITING_QUIET_HOURS) == 1
+    drain(ports)
+    assert sms_of(ports).sent_at[0] >= clock().replace(hour=16, minute=0)
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert stored.count(Tally.WAITING_QUIET_HOURS) == 0
+    assert stored.count(Tally.SENT) == 1
+
+
+def test_the_subscribers_own_timezone_decides(ports: Ports, clock: Clock) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, clock(), timezone="Asia/Tokyo")])
+    start(ports)  # 15:00 UTC is 00:00 in Tokyo: wait until 08:00 there (23:00 UTC)
+    drain(ports)
+    assert sms_of(ports).sent_at == [clock().replace(hour=23, minute=0)]
+
+
+def test_one_broadcast_per_interval_the_next_one_skips(ports: Ports, clock: Clock) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, clock())])
+    first = start(ports, "First")
+    drain(ports)
+    clock.advance(hours=11)  # 02:00 UTC + ... still inside the 12 hours
+    second = start(ports, "Second")
+    drain(ports)
+    assert [body for _, body, _, _ in sms_of(ports).sent] == ["First. Reply STOP to opt out"]
+    assert store_of(ports).broadcasts[second.broadcast_id].count(Tally.SKIPPED_FREQUENCY) == 1
+    assert store_of(ports).broadcasts[first.broadcast_id].count(Tally.SENT) == 1
+    clock.advance(hours=2)  # 13 hours after the first: allowed again
+    start(ports, "Third")
+    drain(ports)
+    assert len(sms_of(ports).sent) == 2
+
+
+def test_a_throttled_send_is_not_a_frequency_skip_of_itself(ports: Ports) -> None:
+    from optin.domain.errors import SendThrottled
+
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    sms_of(ports).failures.append(SendThrottled("slow down"))
+    drain(ports)
+    assert len(sms_of(ports).sent) == 1
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert stored.count(Tally.SENT) == 1
+    assert stored.count(Tally.SKIPPED_FREQUENCY) == 0
+
+
+def test_a_stored_record_is_kept_per_message(ports: Ports) -> None:
+    add_confirmed(ports.store, [confirmed(NEW_YORK, ports.clock())])
+    made = start(ports)
+    drain(ports)
+    record = ports.store.send_record(message_key(BROADCAST_KIND, NEW_YORK, made.broadcast_id))
+    assert record is not None
+    assert record.state is SendState.SENT
+    assert record.claim == made.broadcast_id
