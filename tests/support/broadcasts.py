@@ -45,15 +45,6 @@ def add_confirmed(store: Any, subscribers: Iterable[Subscriber]) -> None:
         store.save(subscriber, expected_version=None)
 
 
-def policy_of(ports: Ports) -> BroadcastPolicy:
-    rules = ports.rules
-    return BroadcastPolicy(
-        max_parts=rules.policy.max_broadcast_parts,
-        min_interval=rules.policy.broadcast_min_interval,
-        brand=rules.texts.brand,
-    )
-
-
 def start(
     ports: Ports,
     text: str = "Hi {{firstName}}, our sale starts today",
@@ -64,7 +55,7 @@ def start(
 ) -> Broadcast:
     """A broadcast created as the operator API creates one (its first plan step queued)."""
     store: OperatorStore = ports.store  # type: ignore[assignment]
-    policy = policy_of(ports)
+    policy = BroadcastPolicy.of(ports.rules)
     made = broadcast.draft(
         store,
         text=text,

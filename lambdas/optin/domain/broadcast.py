@@ -38,6 +38,7 @@ from optin.domain.ports import (
     Ports,
     SubscriberFilter,
 )
+from optin.domain.rules import Rules
 
 # Subscribers one plan step reads (and messages it enqueues) at most.
 PAGE_SIZE = 200
@@ -175,6 +176,14 @@ class BroadcastPolicy:
     max_parts: int
     min_interval: timedelta
     brand: str
+
+    @classmethod
+    def of(cls, rules: Rules) -> BroadcastPolicy:
+        return cls(
+            max_parts=rules.policy.max_broadcast_parts,
+            min_interval=rules.policy.broadcast_min_interval,
+            brand=rules.texts.brand,
+        )
 
 
 # What the sender checks ------------------------------------------------------------------

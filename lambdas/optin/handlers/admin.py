@@ -12,7 +12,7 @@ import csv
 import json
 import logging
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import unquote
@@ -21,7 +21,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
-from optin.domain import operator
+from optin.domain import broadcast, operator
+from optin.domain.broadcast import BroadcastPolicy, BroadcastRequestError, Segment
+from optin.domain.broadcast_text import BroadcastTextError
 from optin.domain.erasure import erase_subscriber
 from optin.domain.errors import DependencyUnavailable
 from optin.domain.model import Status
@@ -38,11 +40,15 @@ from optin.observability import Metric, count, count_unavailable, logger, metric
 # A page of the export stops before this many bytes (Lambda answers at most 6 MB).
 MAX_EXPORT_BYTES = 1_000_000
 MAX_BODY_BYTES = 4096
+MAX_BROADCAST_BODY_BYTES = 16_384  # a broadcast's text: 1,600 characters of up to 4 bytes
 CSV_COLUMNS = ("phoneNumber", "numberHash", "type", "at", "source", "details")
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 PROGRESS_HEADER = "X-Export-Progress"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_BROADCAST_ID = re.compile(r"^b-[0-9a-f]{24}$")
+_SEGMENT_FIELDS = frozenset(("source", "country", "confirmedAfter", "confirmedBefore"))
+_BROADCAST_FIELDS = frozenset(("text", "segment", "sendAt", "dryRun"))
 
 app = APIGatewayRestResolver()
 # The resolver's DEBUG lines show the route's arguments, the phone number among them, raw:
@@ -169,12 +175,80 @@ def erase(phone_number: str) -> Response[str]:
     return _json(200, {"phoneNumber": number, "erased": True, "keptStatus": kept})
 
 
+@app.post("/admin/broadcasts")
+def create_broadcast() -> Response[str]:
+    request = _body(MAX_BROADCAST_BODY_BYTES)
+    unknown = sorted(set(request) - _BROADCAST_FIELDS)
+    if unknown:
+        raise bad_request(f"Unknown field {unknown[0]!r}.", "INVALID_FIELD")
+    dry_run = request.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        raise bad_request("dryRun must be true or false.", "INVALID_FIELD")
+    current = runtime.current()
+    now = current.ports.clock()
+    send_at = _instant(request.get("sendAt"), "sendAt")
+    if send_at is not None and send_at < now - timedelta(minutes=5):
+        raise bad_request("sendAt is in the past.", "INVALID_FIELD")
+    made = broadcast.draft(
+        _store(),
+        text=request.get("text"),
+        segment=_segment(request.get("segment")),
+        send_at=send_at,
+        now=now,
+        policy=BroadcastPolicy.of(current.ports.rules),
+        created_by=_caller(),
+    )
+    answer = {
+        "broadcastId": None,
+        "status": None,
+        "recipients": made.recipients,
+        "recipientsExact": made.exact,
+        "parts": made.broadcast.parts,
+        "encoding": made.broadcast.encoding,
+        "preview": made.preview,
+        "sendAt": operator.iso(made.broadcast.send_at),
+    }
+    if dry_run:
+        return _json(200, {**answer, "dryRun": True})
+    created = broadcast.create(current.ports, _store(), made)
+    answer["broadcastId"] = created.broadcast_id
+    answer["status"] = created.status(now).value
+    return _json(201, answer)
+
+
+@app.get("/admin/broadcasts/<broadcast_id>")
+def show_broadcast(broadcast_id: str) -> Response[str]:
+    found = _store().broadcast(_broadcast_id(broadcast_id))
+    if found is None:
+        raise not_found("No broadcast with this id.")
+    return _json(200, broadcast.document(found, runtime.current().ports.clock()))
+
+
+@app.delete("/admin/broadcasts/<broadcast_id>")
+def cancel_broadcast(broadcast_id: str) -> Response[str]:
+    clock = runtime.current().ports.clock
+    cancelled = broadcast.cancel(_store(), _broadcast_id(broadcast_id), clock())
+    if cancelled is None:
+        raise not_found("No broadcast with this id.")
+    return _json(200, broadcast.document(cancelled, clock()))
+
+
 # Errors, in one shape --------------------------------------------------------------------
 
 
 @app.exception_handler(AdminError)
 def _refused(error: AdminError) -> Response[str]:
     return _error(error.status, error.code, error.message)
+
+
+@app.exception_handler(BroadcastTextError)
+def _bad_text(error: BroadcastTextError) -> Response[str]:
+    return _error(400, error.code, error.message)
+
+
+@app.exception_handler(BroadcastRequestError)
+def _bad_broadcast(error: BroadcastRequestError) -> Response[str]:
+    return _error(400, error.code, error.message)
 
 
 @app.exception_handler(InvalidCursor)
@@ -277,11 +351,63 @@ def _integer(name: str, default: int, highest: int) -> int:
     return int(raw)
 
 
+def _broadcast_id(raw: str) -> str:
+    if not _BROADCAST_ID.match(raw):
+        raise not_found("No broadcast with this id.")
+    return raw
+
+
+def _segment(raw: Any) -> Segment:
+    if raw is None:
+        return Segment()
+    if not isinstance(raw, dict):
+        raise bad_request("segment must be a JSON object.", "INVALID_FIELD")
+    unknown = sorted(set(raw) - _SEGMENT_FIELDS)
+    if unknown:
+        raise bad_request(
+            f"Unknown segment field {unknown[0]!r}: use {', '.join(sorted(_SEGMENT_FIELDS))}.",
+            "INVALID_FIELD",
+        )
+    source, country = raw.get("source"), raw.get("country")
+    if source is not None and (not isinstance(source, str) or not source):
+        raise bad_request("segment.source must be a non-empty string.", "INVALID_FIELD")
+    if country is not None and (
+        not isinstance(country, str) or not _COUNTRY.match(country.upper())
+    ):
+        raise bad_request("segment.country must be an ISO 3166-1 alpha-2 code.", "INVALID_FIELD")
+    after = _instant(raw.get("confirmedAfter"), "segment.confirmedAfter")
+    before = _instant(raw.get("confirmedBefore"), "segment.confirmedBefore")
+    if after is not None and before is not None and after >= before:
+        raise bad_request("confirmedAfter must be before confirmedBefore.", "INVALID_FIELD")
+    return Segment(
+        source=source,
+        country=country.upper() if isinstance(country, str) else None,
+        confirmed_after=after,
+        confirmed_before=before,
+    )
+
+
+def _instant(raw: Any, name: str) -> datetime | None:
+    """An ISO 8601 date-time of a request body (UTC without a zone), or None."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD")
+    try:
+        return _parse_moment(raw, name)
+    except AdminError:
+        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD") from None
+
+
 def _moment(name: str) -> datetime | None:
     """An ISO 8601 date or date-time; without a zone it is UTC."""
     raw = _query(name)
     if raw is None:
         return None
+    return _parse_moment(raw, name)
+
+
+def _parse_moment(raw: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
@@ -293,10 +419,10 @@ def _moment(name: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _body() -> dict[str, Any]:
+def _body(max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     raw = app.current_event.decoded_body or ""
-    if len(raw.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        raise AdminError(413, "PAYLOAD_TOO_LARGE", f"The body is at most {MAX_BODY_BYTES} bytes.")
+    if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise AdminError(413, "PAYLOAD_TOO_LARGE", f"The body is at most {max_bytes} bytes.")
     try:
         document = json.loads(raw) if raw.strip() else {}
     except ValueError:
