@@ -481,6 +481,12 @@ class _ShownQueue:
         self._queue.enqueue(message)
         self._simulator.queued(message)
 
+    def enqueue_many(self, messages: Any) -> None:
+        """A broadcast's page: each message shown as queued on its phone."""
+        self._queue.enqueue_many(messages)
+        for message in messages:
+            self._simulator.queued(message)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._queue, name)
 

@@ -196,7 +196,8 @@ class PhoneSimulator:
             if entry is None:
                 entry = self._record(number, "outbound", body, kind, Status.SENT)
                 entry.key = key
-            entry.status, entry.at = Status.SENT, now
+            # A broadcast is queued with its placeholders: the phone shows what it received.
+            entry.status, entry.at, entry.body = Status.SENT, now, body
             self._by_id[entry.message_id] = (number, entry)
         self._print(f"sms    > {mask(number)} [{kind}] {mask_in_text(body)}")
         self._publish(number, entry, parts, now)

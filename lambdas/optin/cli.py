@@ -6,6 +6,9 @@
     python -m optin.cli --api URL export --format csv --out ledger.csv
     python -m optin.cli --api URL opt-out +12065550142 --reason "asked by e-mail"
     python -m optin.cli --api URL erase +12065550142
+    python -m optin.cli --api URL broadcast create --text "Hi {{firstName}}" --source /spring
+    python -m optin.cli --api URL broadcast show b-0123... --follow
+    python -m optin.cli --api URL broadcast cancel b-0123...
 
 ``URL`` is the stack's ``AdminApiUrl`` output (requests are signed with SigV4 from your
 AWS credentials, service ``execute-api``, the region taken from the URL), or local mode's
@@ -309,6 +312,115 @@ def erase(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
         print(f"{document['phoneNumber']}: erased; its keyed hash keeps {kept}", file=out)
 
 
+BROADCAST_COUNTS = (
+    "recipients",
+    "queued",
+    "sent",
+    "delivered",
+    "failed",
+    "skippedOptedOut",
+    "skippedFrequency",
+    "waitingQuietHours",
+    "cancelled",
+)
+FINISHED = ("DONE", "CANCELLED")
+FOLLOW_SECONDS = 2.0
+
+
+def broadcast(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
+    BROADCAST_COMMANDS[args.action](api, args, out)
+
+
+def broadcast_create(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
+    segment = {
+        name: value
+        for name, value in (
+            ("source", args.source),
+            ("country", args.country),
+            ("confirmedAfter", args.confirmed_after),
+            ("confirmedBefore", args.confirmed_before),
+        )
+        if value is not None
+    }
+    body: dict[str, Any] = {"text": args.text, "segment": segment, "dryRun": args.dry_run}
+    if args.send_at:
+        body["sendAt"] = args.send_at
+    answer = api.call("POST", "/broadcasts", body=body)
+    if answer.status not in (200, 201):
+        raise refused(answer)
+    document = answer.json()
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False), file=out)
+    else:
+        bound = "" if document.get("recipientsExact") else "at most "
+        what = "dry run" if args.dry_run else f"{document['broadcastId']}: {document['status']}"
+        print(
+            f"{what}, {bound}{document['recipients']} recipients, "
+            f"{document['parts']} parts ({document['encoding']}) at most, "
+            f"sending from {document['sendAt']}",
+            file=out,
+        )
+        print(f"preview: {document['preview']}", file=out)
+    if args.follow and not args.dry_run:
+        _follow(api, document["broadcastId"], args, out)
+
+
+def broadcast_show(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
+    if args.follow:
+        _follow(api, args.broadcast_id, args, out)
+        return
+    _print_broadcast(_broadcast(api, args.broadcast_id), args, out)
+
+
+def broadcast_cancel(api: AdminApi, args: argparse.Namespace, out: TextIO) -> None:
+    answer = api.call("DELETE", "/broadcasts/" + quote(args.broadcast_id, safe=""))
+    if answer.status == 404:
+        raise Failure(f"no broadcast {args.broadcast_id}", NOT_FOUND)
+    if answer.status != 200:
+        raise refused(answer)
+    _print_broadcast(answer.json(), args, out)
+
+
+def _broadcast(api: AdminApi, broadcast_id: str) -> Any:
+    answer = api.call("GET", "/broadcasts/" + quote(broadcast_id, safe=""))
+    if answer.status == 404:
+        raise Failure(f"no broadcast {broadcast_id}", NOT_FOUND)
+    return expect(answer)
+
+
+def _follow(api: AdminApi, broadcast_id: str, args: argparse.Namespace, out: TextIO) -> None:
+    """Poll until the broadcast is done or cancelled, with a progress bar on a terminal
+    (what has left or never will, of the recipients planned so far)."""
+    progress = Progress(sys.stderr, "messages") if sys.stderr.isatty() else None
+    while True:
+        document = _broadcast(api, broadcast_id)
+        recipients = int(document["recipients"])
+        handled = recipients - int(document["queued"])
+        if progress is not None:
+            progress.show(handled / recipients if recipients else 0.0, handled)
+        if document["status"] in FINISHED:
+            break
+        time.sleep(args.interval)
+    if progress is not None:
+        progress.done()
+    _print_broadcast(document, args, out)
+
+
+def _print_broadcast(document: Any, args: argparse.Namespace, out: TextIO) -> None:
+    if args.json:
+        print(json.dumps(document), file=out)
+        return
+    print(f"{document['broadcastId']}: {document['status']}", file=out)
+    table(["count", "value"], [[name, document.get(name, 0)] for name in BROADCAST_COUNTS], out)
+
+
+BROADCAST_COMMANDS: dict[str, Callable[[AdminApi, argparse.Namespace, TextIO], None]] = {
+    "create": broadcast_create,
+    "show": broadcast_show,
+    "cancel": broadcast_cancel,
+}
+
+
 COMMANDS: dict[str, Callable[[AdminApi, argparse.Namespace, TextIO], None]] = {
     "show": show,
     "list": list_subscribers,
@@ -316,6 +428,7 @@ COMMANDS: dict[str, Callable[[AdminApi, argparse.Namespace, TextIO], None]] = {
     "export": export,
     "opt-out": opt_out,
     "erase": erase,
+    "broadcast": broadcast,
 }
 
 
@@ -341,15 +454,16 @@ class Progress:
 
     WIDTH = 30
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, unit: str = "events") -> None:
         self._stream = stream
+        self._unit = unit
         self._started = time.monotonic()
 
     def show(self, fraction: float, events: int) -> None:
         filled = int(self.WIDTH * max(0.0, min(fraction, 1.0)))
         rate = events / max(time.monotonic() - self._started, 1e-6)
         bar = "#" * filled + "." * (self.WIDTH - filled)
-        self._stream.write(f"\r[{bar}] {fraction:4.0%}  {events:,} events  {rate:,.0f}/s")
+        self._stream.write(f"\r[{bar}] {fraction:4.0%}  {events:,} {self._unit}  {rate:,.0f}/s")
         self._stream.flush()
 
     def done(self) -> None:
@@ -398,6 +512,24 @@ def parser() -> argparse.ArgumentParser:
     erasing = commands.add_parser("erase", help="erase a number's personal data (GDPR, CCPA)")
     erasing.add_argument("phone_number")
     erasing.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    broadcasting = commands.add_parser("broadcast", help="send one text to a segment")
+    actions = broadcasting.add_subparsers(dest="action", required=True)
+    creating = actions.add_parser("create", help="create (or --dry-run) a broadcast")
+    creating.add_argument("--text", required=True, help="may use {{firstName}}, {{lastName}}")
+    creating.add_argument("--source", help="only subscribers who signed up on this page")
+    creating.add_argument("--country", help="only numbers of this country (US, CA...)")
+    creating.add_argument("--confirmed-after", help="ISO 8601: confirmed at or after")
+    creating.add_argument("--confirmed-before", help="ISO 8601: confirmed before")
+    creating.add_argument("--send-at", help="ISO 8601: when to start (default now)")
+    creating.add_argument("--dry-run", action="store_true", help="count and preview only")
+    creating.add_argument("--follow", action="store_true", help="then follow it until done")
+    showing = actions.add_parser("show", help="a broadcast's progress")
+    showing.add_argument("broadcast_id")
+    showing.add_argument("--follow", action="store_true", help="until done, with a bar")
+    cancelling = actions.add_parser("cancel", help="cancel what has not left")
+    cancelling.add_argument("broadcast_id")
+    for sub in (creating, showing):
+        sub.add_argument("--interval", type=float, default=FOLLOW_SECONDS, help=argparse.SUPPRESS)
     return top
 
 

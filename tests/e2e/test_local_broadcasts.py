@@ -1,0 +1,204 @@
+"""Broadcasts in local mode, over HTTP and through the CLI: the planner and the sender run
+on the background worker, each phone's conversation shows the text with its own names,
+quiet hours hold back the numbers whose day has not started (or is over), and a cancel
+stops what has not left. A local mode of its own: a broadcast reaches every confirmed
+number of its segment, and the session's shared one holds other tests' numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from optin import cli
+from optin.domain.quiet_hours import next_allowed_for
+from tests.support.fakes import NO_PREFIX_LIMITS
+from tests.support.local_mode import OUTPUT, LocalMode, wait_until
+
+pytestmark = pytest.mark.e2e
+
+# Fictional numbers in four zones: New Jersey, Washington (stricter), Texas, New York.
+SPRING = ("+12015550150", "+12065550150", "+12145550150", "+12125550150")
+ELSEWHERE = "+12135550150"  # another page: not in the segment
+TIMEOUT = 90.0  # a broadcast batch waits 30 s while transactional messages are queued
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalMode]:
+    env = {"MAX_BROADCAST_PARTS": "7", "RESEND_COOLDOWN_SECONDS": "1", **NO_PREFIX_LIMITS}
+    OUTPUT.mkdir(exist_ok=True)
+    with LocalMode(log_path=OUTPUT / "local-mode-broadcasts.log", env=env) as mode:
+        for index, number in enumerate((*SPRING, ELSEWHERE)):
+            source = "/elsewhere" if number == ELSEWHERE else "/spring"
+            first = ("Ana", "Zoë", "Kofi", "Mei", "Lars")[index]
+            assert mode.register(number, firstName=first, source=source)[0] == 202
+            mode.reply(number, "YES")
+        yield mode
+
+
+def admin(local: LocalMode, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    status, _, content = local.request(method, "/admin" + path, body)
+    return status, json.loads(content) if content else None
+
+
+def allowed_now(local: LocalMode, numbers: tuple[str, ...]) -> set[str]:
+    now = datetime.now(UTC)
+    zones = {n: (local.subscriber(n) or {}).get("timezone") or "" for n in numbers}
+    return {n for n in numbers if next_allowed_for(now, n, zones[n]) == now}
+
+
+def broadcast_bodies(local: LocalMode, number: str, status: str = "delivered") -> list[str]:
+    return [
+        m["body"]
+        for m in local.messages(number)
+        if m["direction"] == "outbound" and "spring sale" in m["body"] and m["status"] == status
+    ]
+
+
+def test_a_broadcast_reaches_its_segment_with_each_name(local: LocalMode) -> None:
+    before = allowed_now(local, SPRING)
+    status, created = admin(
+        local,
+        "POST",
+        "/broadcasts",
+        {
+            "text": "Hi {{firstName}}, the {{brandName}} spring sale is on",
+            "segment": {"source": "/spring"},
+        },
+    )
+    assert status == 201, created
+    assert created["recipients"] == 4
+    broadcast_id = created["broadcastId"]
+
+    def progressed() -> Any:
+        _, shown = admin(local, "GET", f"/broadcasts/{broadcast_id}")
+        waiting = shown["waitingQuietHours"]
+        return shown if shown["recipients"] == 4 and shown["sent"] + waiting == 4 else None
+
+    shown = wait_until(progressed, timeout=TIMEOUT, interval=0.5)
+    after = allowed_now(local, SPRING)
+    if before != after:
+        pytest.skip("a quiet-hours window opened or closed during the test")
+    assert shown["sent"] == len(after)
+    assert shown["waitingQuietHours"] == 4 - len(after)
+    assert shown["status"] == ("DONE" if len(after) == 4 else "SENDING")
+    names = dict(zip(SPRING, ("Ana", "Zoë", "Kofi", "Mei"), strict=True))
+    for number in SPRING:
+        wait_until(lambda n=number: n not in after or broadcast_bodies(local, n), TIMEOUT)
+        expected = (
+            [f"Hi {names[number]}, the Example Co spring sale is on. Reply STOP to opt out"]
+            if number in after
+            else []
+        )
+        assert broadcast_bodies(local, number) == expected, number
+        if number not in after:  # waiting in the queue, as the operator wrote it
+            assert broadcast_bodies(local, number, "queued") == [
+                "Hi {{firstName}}, the {{brandName}} spring sale is on. Reply STOP to opt out"
+            ]
+    assert broadcast_bodies(local, ELSEWHERE) == []
+    if after:
+        sent = [
+            e
+            for e in admin(local, "GET", f"/subscribers/{sorted(after)[0]}")[1]["consentEvents"]
+            if e["type"] == "BROADCAST_SENT"
+        ]
+        assert [e["broadcastId"] for e in sent] == [broadcast_id]
+    # A second broadcast inside the interval skips those the first one reached.
+    status, again = admin(
+        local, "POST", "/broadcasts", {"text": "More spring sale", "segment": {"source": "/spring"}}
+    )
+    assert status == 201
+
+    def skipped() -> Any:
+        _, shown = admin(local, "GET", f"/broadcasts/{again['broadcastId']}")
+        return (
+            shown if shown["skippedFrequency"] == len(after) and shown["recipients"] == 4 else None
+        )
+
+    wait_until(skipped, timeout=TIMEOUT, interval=0.5)
+    status, cancelled = admin(local, "DELETE", f"/broadcasts/{again['broadcastId']}")
+    assert (status, cancelled["status"]) == (200, "CANCELLED")
+
+
+def test_the_cli_creates_shows_follows_and_cancels(local: LocalMode) -> None:
+    api = ["--api", local.base_url + "/admin"]
+    out = io.StringIO()
+    assert (
+        cli.main(
+            [*api, "broadcast", "create", "--text", "Sale", "--source", "/spring", "--dry-run"], out
+        )
+        == 0
+    )
+    assert "4 recipients" in out.getvalue()
+    assert "preview: Sale. Reply STOP to opt out" in out.getvalue()
+    # Nobody signed up on /nowhere: planned at once, done at once; --follow returns.
+    out = io.StringIO()
+    code = cli.main(
+        [
+            *api,
+            "broadcast",
+            "create",
+            "--text",
+            "Sale",
+            "--source",
+            "/nowhere",
+            "--follow",
+            "--interval",
+            "0.2",
+        ],
+        out,
+    )
+    assert code == 0
+    assert ": DONE" in out.getvalue()
+    out = io.StringIO()
+    assert (
+        cli.main(
+            [
+                *api,
+                "--json",
+                "broadcast",
+                "create",
+                "--text",
+                "Spring sale, later",
+                "--source",
+                "/spring",
+                "--send-at",
+                "2099-01-01T00:00:00Z",
+            ],
+            out,
+        )
+        == 2
+    )
+    out = io.StringIO()
+    in_a_day = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    assert (
+        cli.main(
+            [
+                *api,
+                "--json",
+                "broadcast",
+                "create",
+                "--text",
+                "Spring sale soon",
+                "--source",
+                "/spring",
+                "--send-at",
+                in_a_day,
+            ],
+            out,
+        )
+        == 0
+    )
+    broadcast_id = json.loads(out.getvalue())["broadcastId"]
+    out = io.StringIO()
+    assert cli.main([*api, "broadcast", "show", broadcast_id], out) == 0
+    assert broadcast_id in out.getvalue()
+    assert "waitingQuietHours" in out.getvalue()
+    out = io.StringIO()
+    assert cli.main([*api, "broadcast", "cancel", broadcast_id], out) == 0
+    assert f"{broadcast_id}: CANCELLED" in out.getvalue()
+    assert cli.main([*api, "broadcast", "show", "b-" + "0" * 24], io.StringIO()) == 1
