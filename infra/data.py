@@ -67,3 +67,17 @@ class Data(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=list(SUBSCRIBER_ACTIONS), resources=[self.table.table_arn])
         )
+
+    def grant_confirmed_listing(self, role: iam.IRole) -> None:
+        """Page through the subscribers of one status (a broadcast's planner): the status
+        index, and the profiles it points to."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[self.status_index_arn])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[self.table.table_arn])
+        )
+
+    @property
+    def status_index_arn(self) -> str:
+        return f"{self.table.table_arn}/index/{schema.STATUS_INDEX}"

@@ -43,6 +43,9 @@ ADMIN_ROUTES = (
     ("POST", "subscribers/{phoneNumber}/opt-out"),
     ("GET", "segments"),
     ("GET", "export"),
+    ("POST", "broadcasts"),
+    ("GET", "broadcasts/{broadcastId}"),
+    ("DELETE", "broadcasts/{broadcastId}"),
 )
 OPERATOR_POLICY = "OperatorAccess"
 HOUSEKEEPING_EVERY_HOURS = 1

@@ -4,7 +4,9 @@ Every SMS the service sends leaves through a send queue and the sender function,
 function allowed to call SendTextMessage. Two standard queues, each with its own
 dead-letter queue: transactional messages (confirmations, welcomes, notices, replies) and
 broadcasts. The sender drains the transactional queue first and paces every send to the
-origination identity's rate with a bucket in the table, shared by all its instances.
+origination identity's rate with a bucket in the table, shared by all its instances. The
+broadcast queue also carries the broadcasts' plan steps, which the sender runs: it pages
+through the confirmed subscribers (the status index) and queues their messages.
 
 The configuration set also publishes its delivery events to a topic; the delivery function
 appends each message's fate to the consent ledger.
@@ -128,6 +130,20 @@ class Sending(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["sqs:SendMessage"], resources=[self.transactional.queue.queue_arn]
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]
+            )
+        )
+
+    def grant_plan(self, role: iam.IRole) -> None:
+        """Put broadcast plan steps and messages on the broadcast queue: the operator API
+        (a new broadcast's first step) and the sender (which runs the planner)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[self.broadcast.queue.queue_arn]
             )
         )
         role.add_to_principal_policy(

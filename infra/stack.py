@@ -86,6 +86,9 @@ class OptInStack(Stack):
         for function in (self.registration, self.inbound):
             self.sending.grant_enqueue(function.role)
         self.messaging.grant_send(self.sender.role)
+        # The sender runs the broadcasts' planner: it lists confirmed subscribers and queues.
+        self.data.grant_confirmed_listing(self.sender.role)
+        self.sending.grant_plan(self.sender.role)
         self.messaging.grant_list_opted_out(self.sender.role)
         # A registration of a number without a profile checks whether it was erased.
         self.admin.grant_key(self.registration.role)
@@ -96,6 +99,7 @@ class OptInStack(Stack):
             table=self.data.table,
             opt_out_list_arn=self.messaging.opt_out_list_arn,
         )
+        self.sending.grant_plan(self.admin.function.role)  # a new broadcast's first step
 
         self.site.deploy(
             {

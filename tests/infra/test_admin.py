@@ -137,7 +137,18 @@ def test_the_admin_function_role(each_mode: Synthesized) -> None:
     ]
     assert statements[2:4] == table_statements(s, ADMIN_TABLE_ACTIONS)
     assert statements[4] == key_statement(s)
-    [put] = statements[5:]
+    # A new broadcast's first plan step goes on the broadcast queue (SSE-KMS), nowhere else.
+    assert statements[6:] == [
+        {
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": [s.logical_id(s.stack.sending.broadcast.queue), "Arn"]},
+        },
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": {"Fn::GetAtt": [s.logical_id(s.stack.messaging.key), "Arn"]},
+        },
+    ]
+    [put] = statements[5:6]
     assert put["Action"] == "sms-voice:PutOptedOutNumber"
     opt_out_list = s.stack.messaging.node.try_find_child("OptOutList")
     if opt_out_list is not None:

@@ -132,9 +132,23 @@ def test_the_sender_may_consume_both_queues_send_and_use_the_table(
                 key=json.dumps,
             ),
         },
-        {"Action": "kms:Decrypt", "Resource": get_att(s, s.stack.messaging.key)},
-        {"Action": TABLE_ACTIONS, "Resource": get_att(s, s.stack.data.table)},
+        # GenerateDataKey: the broadcasts' planner queues messages (SSE-KMS).
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": get_att(s, s.stack.messaging.key),
+        },
+        # BatchGetItem: the planner reads the profiles of a page of the status index.
+        {
+            "Action": sorted(["dynamodb:BatchGetItem", *TABLE_ACTIONS]),
+            "Resource": get_att(s, s.stack.data.table),
+        },
         send_statement(s, number),
+        {
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Join": ["", [get_att(s, s.stack.data.table), "/index/byStatus"]]},
+        },
+        # The planner's pages and its next steps go on the broadcast queue, nowhere else.
+        {"Action": "sqs:SendMessage", "Resource": get_att(s, queues["broadcast"].queue)},
         {
             # An opt-out confirmation leaves first, then the sender lists the number.
             "Action": "sms-voice:PutOptedOutNumber",
