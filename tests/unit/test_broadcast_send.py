@@ -210,3 +210,22 @@ def test_a_stored_record_is_kept_per_message(ports: Ports) -> None:
     assert record is not None
     assert record.state is SendState.SENT
     assert record.claim == made.broadcast_id
+
+
+def test_broadcasts_never_book_the_pace_far_ahead_of_a_confirmation(
+    settings: Settings, clock: Clock
+) -> None:
+    """Slots are taken in order: were broadcast messages to reserve the next ten seconds
+    at one part per second, a confirmation queued then would wait behind them all."""
+    from optin.domain.send import reserve_slot
+
+    ports = fake_ports(settings.rules, clock, queue=MemoryQueue(clock), bucket=MemoryBucket())
+    ports.sleep = lambda seconds: None  # the clock stands still: every message comes now
+    add_confirmed(ports.store, (confirmed(f"+1212555{n:04d}", clock()) for n in range(10)))
+    start(ports)
+    queue = queue_of(ports)
+    queue.run_step()
+    outcomes = [queue.receive(queued).outcome for queued in list(queue.messages)]
+    assert outcomes.count(SendOutcome.DEFERRED) >= 8
+    confirmation_slot = reserve_slot(ports, 1, ports.rules.policy.send_rate)
+    assert confirmation_slot - clock() <= timedelta(seconds=3)  # not 10

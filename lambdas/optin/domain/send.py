@@ -37,6 +37,10 @@ from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendRecord, S
 from optin.domain.parts import count_parts
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SendConflict
 
+# A broadcast message reserves a slot only when the bucket is booked less than this far
+# ahead: otherwise broadcasts would book the next minutes, and a confirmation queued then
+# would wait behind all of them (slots are taken in order).
+BROADCAST_LOOKAHEAD = timedelta(seconds=1)
 # A slot at most this far away is waited for inside the function; a later one sends the
 # message back to the queue until shortly before it (SQS counts delays in whole seconds).
 WAIT_HORIZON = timedelta(seconds=5)
@@ -241,6 +245,11 @@ def _send_on_time(
     now = ports.clock()
     slot = record.slot if record is not None else None
     if slot is None or now > slot + pacing.LATENESS:
+        if message.broadcast:
+            ahead = pacing.moment(ports.bucket.load().next_start) - now
+            if ahead > BROADCAST_LOOKAHEAD:  # leave the slots nearer than that to others
+                wait = max(ahead - BROADCAST_LOOKAHEAD, timedelta(seconds=1))
+                return SendResult(SendOutcome.DEFERRED, message, parts, retry_after=wait)
         slot = reserve_slot(ports, parts, rate)
     for _ in range(MAX_ATTEMPTS):
         if slot - now > WAIT_HORIZON:
