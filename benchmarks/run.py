@@ -25,6 +25,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 from benchmarks import (  # noqa: E402
     admin,
     asset,
+    broadcasts,
     by_state,
     calls,
     coldstart,
@@ -64,6 +65,13 @@ BUDGETS = {
         "max_confirmations_per_prefix_per_hour"
     ].default,
     "pumping: confirmations in a day": SETTINGS["daily_confirmation_budget"].default,
+    # Broadcasts (benchmarks/broadcasts.py): planning memory stays flat as the audience
+    # grows (in memory, smallest to largest size); sending in local mode at 20 parts/s.
+    "broadcast planning peak memory, largest / smallest size": 1.5,
+    "broadcast recipients planned twice or missed": 0,
+    "broadcast messages sent twice": 0,
+    "broadcast quiet-hour violations": 0,
+    "confirmation wait during a broadcast (s)": 2.0,
 }
 PACED = "paced to the number"
 
@@ -146,6 +154,22 @@ def check_budgets(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("pumping: confirmations in a day", "confirmations_sent"),
     ):
         row(key, "local mode, one client", pumped[value], BUDGETS[key])
+    planning, sending_ = figures["broadcasts"]["planning"], figures["broadcasts"]["sending"]
+    key = "broadcast planning peak memory, largest / smallest size"
+    row(key, "in-memory store", planning["in_memory"]["growth"]["peak_memory"], BUDGETS[key])
+    key = "broadcast recipients planned twice or missed"
+    for backend in ("in_memory", "moto"):
+        for run in planning[backend]["runs"]:
+            off = abs(run["planned"] - run["subscribers"]) + abs(
+                run["enqueued"] - run["subscribers"]
+            )
+            row(key, f"{backend}, {run['subscribers']:,}", off + (not run["keys_match"]), 0)
+    key = "broadcast messages sent twice"
+    row(key, "local mode", sending_["duplicates"], BUDGETS[key])
+    key = "broadcast quiet-hour violations"
+    row(key, "local mode", sending_["quiet_hour_violations"] + sending_["sent_out_of_hours"], 0)
+    key = "confirmation wait during a broadcast (s)"
+    row(key, "local mode, max", sending_["confirmation_wait_max_seconds"] or 0.0, BUDGETS[key])
     return rows
 
 
@@ -220,6 +244,7 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
                 f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
             )
     pumping.print_summary(figures["pumping"])
+    broadcasts.print_summary(figures["broadcasts"])
     print("\nBudgets")
     for entry in budgets:
         mark = "ok  " if entry["met"] else "MISS"
@@ -252,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     operator_sizes = (
         ((1000, 5000), (200, 400)) if args.quick else (admin.MEMORY_SIZES, admin.MOTO_SIZES)
     )
+    broadcast_sizes = (
+        ((1000, 5000), (200, 400), 100)
+        if args.quick
+        else (broadcasts.MEMORY_SIZES, broadcasts.MOTO_SIZES, broadcasts.SEND_RECIPIENTS)
+    )
 
     started = time.monotonic()
     figures: dict[str, Any] = {
@@ -273,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         ("operator_api", lambda: admin.measure(*operator_sizes)),
         ("pumping", lambda: pumping.measure(args.pumping_before, *pumped)),
         ("sending", lambda: sending.measure(registrations)),
+        ("broadcasts", lambda: broadcasts.measure(*broadcast_sizes)),
         ("local_mode", lambda: {"plain_python_m_local_memory": throughput.memory_growth()}),
     ]
     for name, step in steps:
