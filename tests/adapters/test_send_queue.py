@@ -136,3 +136,61 @@ def test_a_body_that_is_not_a_queued_sms_is_refused(body: str) -> None:
 def test_the_encoding_keeps_every_field() -> None:
     sent = message(claim="2026-11-23T15:00:00.000000+00:00", correlation_id="request-1")
     assert decode(encode(sent)) == sent
+
+
+def test_a_page_of_broadcast_messages_goes_in_batches_to_the_broadcast_queue(
+    queue: SqsSendQueue, sqs: Any
+) -> None:
+    from optin.domain.outbound import OutboundMessage as Message
+
+    page = [
+        Message.for_broadcast("b-" + "1" * 24, f"+1212555{n:04d}", "Hi {{firstName}}", NOW)
+        for n in range(23)
+    ]
+    calls: list[str] = []
+    original = sqs.send_message_batch
+
+    def counted(**params: Any) -> Any:
+        calls.append(params["QueueUrl"])
+        return original(**params)
+
+    sqs.send_message_batch = counted
+    queue.enqueue_many(page)
+    assert calls == [queue.broadcast_url] * 3  # 10 + 10 + 3
+    received = []
+    while batch := receive(sqs, queue.broadcast_url):
+        received.extend(decode(m["Body"]) for m in batch)
+    assert sorted(m.key for m in received) == sorted(m.key for m in page)
+    assert receive(sqs, queue.transactional_url) == []
+
+
+def test_a_plan_step_round_trips_through_the_broadcast_queue(queue: SqsSendQueue, sqs: Any) -> None:
+    from optin.domain.outbound import PlanStep
+
+    for step in (
+        PlanStep("b-" + "2" * 24, 0, None, NOW),
+        PlanStep("b-" + "2" * 24, 7, "eyJ9", NOW),
+    ):
+        queue.enqueue_step(step)
+        (received,) = receive(sqs, queue.broadcast_url)
+        assert decode(received["Body"]) == step
+        sqs.delete_message(QueueUrl=queue.broadcast_url, ReceiptHandle=received["ReceiptHandle"])
+
+
+_AT = "2026-11-23T15:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"broadcastId": "b-1", "page": -1, "cursor": None, "queuedAt": _AT},
+        {"broadcastId": "b-1", "page": "1", "cursor": None, "queuedAt": _AT},
+        {"broadcastId": "", "page": 1, "cursor": None, "queuedAt": _AT},
+        {"broadcastId": "b-1", "page": 1, "cursor": 5, "queuedAt": _AT},
+    ],
+)
+def test_a_malformed_plan_step_is_refused(step: dict[str, Any]) -> None:
+    import json
+
+    with pytest.raises(MalformedQueueMessage):
+        decode(json.dumps({"planStep": step}))

@@ -79,6 +79,8 @@ _DOCUMENTED_DEFAULTS = (
     "maxConfirmationsPerDay",
     "maxConfirmationsPerPrefixPerHour",
     "dailyConfirmationBudget",
+    "maxBroadcastParts",
+    "broadcastMinIntervalHours",
     "phoneNumberCountry",
     "phoneNumberType",
 )

@@ -79,6 +79,8 @@ DOCUMENTED_DEFAULTS = {
     "max_confirmations_per_day": 3,
     "max_confirmations_per_prefix_per_hour": 10,
     "daily_confirmation_budget": 1_000,
+    "max_broadcast_parts": 3,
+    "broadcast_min_interval_hours": 12,
 }
 
 # Fictional numbers (555-01xx) share one prefix per area code: a test or a benchmark about

@@ -229,3 +229,26 @@ def test_broadcasts_never_book_the_pace_far_ahead_of_a_confirmation(
     assert outcomes.count(SendOutcome.DEFERRED) >= 8
     confirmation_slot = reserve_slot(ports, 1, ports.rules.policy.send_rate)
     assert confirmation_slot - clock() <= timedelta(seconds=3)  # not 10
+
+
+def test_delivery_receipts_count_as_delivered_or_failed_once(ports: Ports) -> None:
+    from optin.domain.delivery import Receipt, record_delivery
+
+    add_confirmed(
+        ports.store,
+        [confirmed(NEW_YORK, ports.clock()), confirmed("+12125550124", ports.clock())],
+    )
+    made = start(ports)
+    drain(ports)
+    (_, _, _, key_one), (_, _, _, key_two) = sms_of(ports).sent
+    receipts = [
+        Receipt("TEXT_DELIVERED", "msg-1", ports.clock(), key=key_one, kind=BROADCAST_KIND),
+        Receipt(
+            "TEXT_CARRIER_UNREACHABLE", "msg-2", ports.clock(), key=key_two, kind=BROADCAST_KIND
+        ),
+    ]
+    for receipt in receipts * 2:  # each delivered twice
+        record_delivery(receipt, ports)
+    stored = store_of(ports).broadcasts[made.broadcast_id]
+    assert (stored.count(Tally.DELIVERED), stored.count(Tally.FAILED)) == (1, 1)
+    assert document(stored, ports.clock())["failed"] == 1
