@@ -230,3 +230,21 @@ def test_the_body_may_hold_a_long_text(deployed: Ports) -> None:
     status, _, answer = call("POST", "/admin/broadcasts", body=body)
     assert status == 400  # too many parts, not too large
     assert json.loads(answer)["error"]["code"] == "TOO_MANY_PARTS"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"text": "\\ud800 hi", "dryRun": true}',
+        '{"text": "hi", "sendAt": "9999-12-31T23:59:59-23:59"}',
+        '{"text": "hi", "segment": {"confirmedAfter": "0001-01-01T00:00:00+23:59"}}',
+        '{"text": "hi", "sendAt": 5}',
+        '{"text": ["a"]}',
+        "[1]",
+        '{"text": "hi", "segment": {"source": "\\ud800"}, "dryRun": true}',
+        '{"text": "hi", "segment": {"confirmedAfter": "2026-01-02", "confirmedBefore": "2026"}}',
+    ],
+)
+def test_an_odd_request_is_never_a_5xx(deployed: Ports, body: str) -> None:
+    status, _, _ = call("POST", "/admin/broadcasts", body=body)
+    assert status < 500

@@ -133,3 +133,10 @@ def test_an_empty_text_is_refused() -> None:
     with pytest.raises(BroadcastTextError) as refused:
         check("   ", brand=BRAND, max_parts=3)
     assert refused.value.code == "MISSING_FIELD"
+
+
+@pytest.mark.parametrize("text", ["Sale \ud800 today", "Sale\x00today", "Sale\x1btoday"])
+def test_a_character_no_sms_can_carry_is_refused(text: str) -> None:
+    with pytest.raises(BroadcastTextError) as refused:
+        check(text, brand=BRAND, max_parts=3)
+    assert refused.value.code == "INVALID_FIELD"

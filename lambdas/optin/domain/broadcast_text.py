@@ -108,6 +108,12 @@ def check(text: str, *, brand: str, max_parts: int) -> CheckedText:
         raise BroadcastTextError(
             "TEXT_TOO_LONG", f"text is at most {MAX_TEXT_CHARACTERS} characters."
         )
+    if any(_unsendable(char) for char in text):
+        raise BroadcastTextError(
+            "INVALID_FIELD",
+            "text holds a character no SMS can carry (a control character or "
+            "half of a surrogate pair).",
+        )
     template = with_footer(canonical(text))
     parts = worst_parts(template, brand)
     if parts > max_parts:
@@ -118,6 +124,11 @@ def check(text: str, *, brand: str, max_parts: int) -> CheckedText:
         )
     own = count_parts(preview(template, brand))
     return CheckedText(template=template, parts=parts, encoding=own.encoding)
+
+
+def _unsendable(char: str) -> bool:
+    code = ord(char)
+    return 0xD800 <= code <= 0xDFFF or (code < 0x20 and char not in "\n\r") or code == 0x7F
 
 
 def worst_parts(template: str, brand: str) -> int:

@@ -395,7 +395,7 @@ def _instant(raw: Any, name: str) -> datetime | None:
         raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD")
     try:
         return _parse_moment(raw, name)
-    except AdminError:
+    except (AdminError, OverflowError):
         raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD") from None
 
 
