@@ -173,9 +173,15 @@ class LocalService:
         runtime.install(runtime.Runtime(self.settings, ports, opt_out_list))
         self._duplicates = _positive(os.environ.get("LOCAL_QUEUE_DUPLICATES"), 0)
         self._stopping = threading.Event()
+        # One sender worker per queue, as each queue is its own event source on AWS (a
+        # broadcast batch never holds up a confirmation behind it).
         self._workers = [
             threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
-            for name, step in (("sender", self._send_once), ("delivery", self._deliver_once))
+            for name, step in (
+                ("sender", lambda: self._send_once((self.queue.transactional_url,))),
+                ("sender-broadcasts", lambda: self._send_once((self.queue.broadcast_url,))),
+                ("delivery", self._deliver_once),
+            )
         ]
         self._workers.append(
             threading.Thread(target=self._housekeeping_timer, name="housekeeping", daemon=True)
@@ -234,13 +240,13 @@ class LocalService:
             if not busy:
                 self._stopping.wait(POLL_SECONDS)
 
-    def _send_once(self) -> bool:
-        """One batch of the send queues through the sender function, transactional first,
-        deleting what it did not report as failed (as the event source mapping does).
-        False when no message was visible."""
+    def _send_once(self, urls: tuple[str, ...] = ()) -> bool:
+        """One batch of the send queues (``urls``; both, transactional first, by default)
+        through the sender function, deleting what it did not report as failed (as the
+        event source mapping does). False when no message was visible."""
         from optin.handlers import sender
 
-        for url in (self.queue.transactional_url, self.queue.broadcast_url):
+        for url in urls or (self.queue.transactional_url, self.queue.broadcast_url):
             messages = self._sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
             ).get("Messages", [])
