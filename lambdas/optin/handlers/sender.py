@@ -46,8 +46,8 @@ _OUTCOME_METRICS = {
     SendOutcome.SKIPPED_ERASED: Metric.SEND_SKIPPED_OPTED_OUT,
     SendOutcome.BLOCKED: Metric.SEND_SKIPPED_OPTED_OUT,
     SendOutcome.DROPPED: Metric.CONFIRMATION_DROPPED,
-    SendOutcome.SKIPPED_FREQUENCY: Metric.SEND_SKIPPED_OPTED_OUT,
-    SendOutcome.SKIPPED_CANCELLED: Metric.SEND_SKIPPED_OPTED_OUT,
+    # A broadcast's frequency and cancel skips are its own counters (GET /admin/broadcasts),
+    # not an opt-out; a wait for quiet hours is a deferral.
     SendOutcome.WAITING_QUIET_HOURS: Metric.SEND_DEFERRED,
 }
 
