@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from optin.configuration import XRAY_SDK_TRACING, Reader
+from optin.domain.errors import DependencyUnavailable
 from optin.domain.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
@@ -117,6 +118,15 @@ def count_rejection(code: str) -> None:
 def count_unavailable(dependency: str) -> None:
     """DependencyUnavailable, in total and split by the dependency that failed."""
     count_split(Metric.DEPENDENCY_UNAVAILABLE, "dependency", dependency)
+
+
+def log_failure(message: str, error: Exception, fields: dict[str, Any]) -> None:
+    """A record that failed: one error line with its trace; the failed dependency (if
+    that is what failed) is counted and named."""
+    if isinstance(error, DependencyUnavailable):
+        count_unavailable(error.dependency)
+        fields = {**fields, "dependency": error.dependency.value}
+    logger.error(message, exc_info=error, extra=fields)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -16,10 +16,17 @@ from typing import Any
 
 from optin import runtime
 from optin.domain.delivery import DeliveryOutcome, DeliveryResult, Receipt, record_delivery
-from optin.domain.errors import DependencyUnavailable
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.handlers.batch import handle_each
+from optin.observability import (
+    Metric,
+    count,
+    log_failure,
+    logger,
+    metrics,
+    traced,
+)
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _OUTCOME_METRICS = {
@@ -111,10 +118,7 @@ def report(record: RecordResult) -> None:
         "eventType": record.receipt.event_type,
     }
     if record.error is not None:
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            fields["dependency"] = record.error.dependency.value
-        logger.error("delivery event failed", exc_info=record.error, extra=fields)
+        log_failure("delivery event failed", record.error, fields)
         return
     result = record.result
     assert result is not None
@@ -135,13 +139,7 @@ def report(record: RecordResult) -> None:
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    records = event.get("Records") if isinstance(event, dict) else None
-    batch = records if isinstance(records, list) else [event]
-    results = []
-    for record in batch:
-        result = record_handler(record, ports)
-        report(result)
-        results.append(result)
+    results = handle_each(event, lambda record: record_handler(record, ports), report)
     failures = [result.error for result in results if result.error is not None]
     if failures:
         raise failures[0]

@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from optin import runtime
-from optin.domain.errors import DependencyUnavailable
 from optin.domain.keywords import classify, encodable
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
 from optin.domain.reply import ReplyResult, receive_reply
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.handlers.batch import handle_each
+from optin.observability import (
+    Metric,
+    count,
+    log_failure,
+    logger,
+    metrics,
+    traced,
+)
 
 MAX_BODY_CHARACTERS = 2000
 MAX_FIELD_CHARACTERS = 200  # ids, numbers and timestamps the ledger keeps beside the body
@@ -128,11 +135,7 @@ def report(record: RecordResult) -> None:
         return
     phone_number = mask(record.reply.phone_number)
     if record.error is not None:
-        extra = {"phoneNumber": phone_number}
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            extra["dependency"] = record.error.dependency.value
-        logger.error("inbound message failed", exc_info=record.error, extra=extra)
+        log_failure("inbound message failed", record.error, {"phoneNumber": phone_number})
         return
     result = record.result
     assert result is not None
@@ -162,14 +165,8 @@ def report(record: RecordResult) -> None:
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    records = event.get("Records") if isinstance(event, dict) else None
-    batch = records if isinstance(records, list) else [event]
-    count(Metric.INBOUND_MESSAGES, len(batch))
-    results = []
-    for record in batch:
-        result = record_handler(record, ports)
-        report(result)
-        results.append(result)
+    results = handle_each(event, lambda record: record_handler(record, ports), report)
+    count(Metric.INBOUND_MESSAGES, len(results))
     failures = [result.error for result in results if result.error is not None]
     if failures:
         count(Metric.INBOUND_FAILED, len(failures))

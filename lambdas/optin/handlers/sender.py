@@ -21,7 +21,15 @@ from optin.domain.messages import Template
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
 from optin.domain.send import SendOutcome, SendResult, retry_delay, send_queued
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.observability import (
+    Metric,
+    count,
+    count_unavailable,
+    log_failure,
+    logger,
+    metrics,
+    traced,
+)
 
 # A broadcast waits this long while transactional messages are queued (they go first).
 BROADCAST_YIELD = timedelta(seconds=30)
@@ -91,11 +99,7 @@ def report(record: RecordResult) -> None:
         )
         return
     if record.error is not None:
-        extra: dict[str, Any] = {"sqsMessageId": record.message_id}
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            extra["dependency"] = record.error.dependency.value
-        logger.error("queued message failed", exc_info=record.error, extra=extra)
+        log_failure("queued message failed", record.error, {"sqsMessageId": record.message_id})
         return
     result = record.result
     assert result is not None
