@@ -140,8 +140,8 @@ class LocalService:
         from optin.domain.ports import Ports
         from optin.settings import Settings
 
-        dynamodb = _OneAtATime(boto3.client("dynamodb", region_name="us-east-1"), self._moto)
-        self._sqs = _OneAtATime(boto3.client("sqs", region_name="us-east-1"), self._moto)
+        dynamodb = LockedClient(boto3.client("dynamodb", region_name="us-east-1"), self._moto)
+        self._sqs = LockedClient(boto3.client("sqs", region_name="us-east-1"), self._moto)
         self._queue_arns = self._create_queues()
         self.settings = Settings.from_env(os.environ)
         dynamodb.create_table(**table_definition(self.settings.table_name))
@@ -443,13 +443,17 @@ def _query_parameters(query: str) -> dict[str, str]:
     return parameters
 
 
-class _OneAtATime:
-    """A boto3 client whose calls to moto are made one at a time (moto is not
-    thread-safe; each AWS request is atomic, and no more)."""
+class LockedClient:
+    """A boto3 client whose API calls are atomic: one lock around each call.
 
-    def __init__(self, client: Any, lock: threading.RLock) -> None:
+    moto is not thread-safe; DynamoDB itself makes each request atomic, so this is the
+    isolation the real service gives, while the code around the calls runs in parallel
+    threads.
+    """
+
+    def __init__(self, client: Any, lock: threading.Lock | threading.RLock | None = None) -> None:
         self._client = client
-        self._lock = lock
+        self._lock = lock or threading.Lock()
         self.meta = client.meta
         self.exceptions = client.exceptions
 

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from local.events import LambdaContext, delivery_event, sns_event
+from local.service import LockedClient
 from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.sms import EndUserMessagingSender
 from optin.domain import lifecycle
@@ -31,7 +32,6 @@ from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, Clock, FakeLookup, MemoryQueue
 from tests.support.harness import (
     CannedSms,
-    LockedClient,
     RealAdapters,
     client_error,
     fictional_numbers,
