@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from optin.domain import lifecycle
 from optin.domain import register as registering
 from optin.domain import reply as replying
 from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply
-from optin.domain.ports import Ports
+from optin.domain.messages import Template
+from optin.domain.model import Status, Subscriber
+from optin.domain.outbound import OutboundMessage
+from optin.domain.ports import Ports, SubscriberStore
 from optin.domain.registration import RegistrationRequest
 from tests.support.fakes import Clock
 
@@ -77,3 +82,36 @@ def arrange(ports: Ports, state: str) -> None:
     elif state != "PENDING":
         raise ValueError(state)
     past_cooldown(ports)
+
+
+def claimed(store: SubscriberStore, number: str, now: datetime) -> Subscriber:
+    """A pending subscriber whose confirmation was just claimed, stored."""
+    today = now.date().isoformat()
+    subscriber = Subscriber(
+        phone_number=number,
+        status=Status.PENDING,
+        created_at=now,
+        updated_at=now,
+        requested_at=now,
+        confirmation_sent_at=now,
+        confirmations_day=today,
+        confirmations_that_day=1,
+        last_attempt_at=now,
+        attempts_day=today,
+        attempts_that_day=1,
+    )
+    return store.save(subscriber, expected_version=None)
+
+
+def confirmation_of(
+    subscriber: Subscriber, body: str, now: datetime, *, correlation_id: str = ""
+) -> OutboundMessage:
+    """The queued confirmation of the subscriber's current claim."""
+    return OutboundMessage.decided(
+        Template.CONFIRMATION,
+        subscriber.phone_number,
+        body,
+        now,
+        claim=lifecycle.confirmation_claim(subscriber),
+        correlation_id=correlation_id,
+    )
