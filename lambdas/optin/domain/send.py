@@ -33,7 +33,13 @@ from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.opt_out import mark_platform_opted_out
 from optin.domain.outbound import OutboundMessage, SendRecord, SendState
 from optin.domain.parts import count_parts
-from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SendConflict
+from optin.domain.ports import (
+    MAX_ATTEMPTS,
+    AlreadyProcessed,
+    ConcurrentUpdate,
+    Ports,
+    SendConflict,
+)
 
 # A slot at most this far away is waited for inside the function; a later one sends the
 # message back to the queue until shortly before it (SQS counts delays in whole seconds).
@@ -254,11 +260,32 @@ def _send(
     )
     try:
         _settle(ports, message, claimed, SendState.SENT, [sent], message_id=message_id)
-    except (DependencyUnavailable, SendConflict):
+    except SendConflict:
+        return _settled_by_its_receipt(ports, message, parts, message_id, sent)
+    except DependencyUnavailable:
         # The SMS is out: never put it back. The record stays claimed, and the delivery
         # receipt (it carries the key) settles it later.
         return SendResult(SendOutcome.SENT, message, parts, message_id, sent_not_recorded=True)
     return SendResult(SendOutcome.SENT, message, parts, message_id)
+
+
+def _settled_by_its_receipt(
+    ports: Ports, message: OutboundMessage, parts: int, message_id: str, sent: ConsentEvent
+) -> SendResult:
+    """The record changed between the claim and its settlement: its delivery receipt came
+    first and settled it as sent (receipts can be that fast). The ledger still gets the
+    sent event, once."""
+    result = SendResult(SendOutcome.SENT, message, parts, message_id)
+    try:
+        record = ports.store.send_record(message.key)
+        if record is None or record.message_id != message_id:
+            return replace(result, sent_not_recorded=True)
+        ports.store.append(message.phone_number, [sent], event_id=f"sent|{message.key}")
+    except AlreadyProcessed:
+        return result
+    except DependencyUnavailable:
+        return replace(result, sent_not_recorded=True)
+    return result
 
 
 def _refused(
