@@ -88,8 +88,10 @@ def traced(handler: Handler) -> Handler:
     return wrapped
 
 
-def count(metric: Metric, value: int = 1) -> None:
-    metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+def count(metric: Metric | None, value: int = 1) -> None:
+    """Add ``value`` to the metric (None: an outcome no metric counts)."""
+    if metric is not None:
+        metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
 def count_split(metric: Metric, dimension: str, value: str) -> None:

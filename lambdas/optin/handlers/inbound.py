@@ -143,9 +143,7 @@ def report(record: RecordResult) -> None:
     if result.queued_key:
         count(Metric.MESSAGES_QUEUED)
     if result.outcome is not None:
-        metric = _OUTCOME_METRICS.get(result.outcome)
-        if metric:
-            count(metric)
+        count(_OUTCOME_METRICS.get(result.outcome))
         fields.update(
             keyword=record.reply.keyword.value,
             outcome=result.outcome.value,
@@ -165,10 +163,12 @@ def report(record: RecordResult) -> None:
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    results = handle_each(event, lambda record: record_handler(record, ports), report)
-    count(Metric.INBOUND_MESSAGES, len(results))
-    failures = [result.error for result in results if result.error is not None]
-    if failures:
-        count(Metric.INBOUND_FAILED, len(failures))
-        raise failures[0]
+    batch = event.get("Records") if isinstance(event, dict) else None
+    count(Metric.INBOUND_MESSAGES, len(batch) if isinstance(batch, list) else 1)
+    results = handle_each(
+        event,
+        lambda record: record_handler(record, ports),
+        report,
+        failed=lambda failures: count(Metric.INBOUND_FAILED, failures),
+    )
     return {"processed": sum(result.result is not None for result in results)}

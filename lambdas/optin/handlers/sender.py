@@ -103,9 +103,7 @@ def report(record: RecordResult) -> None:
         return
     result = record.result
     assert result is not None
-    metric = _OUTCOME_METRICS.get(result.outcome)
-    if metric is not None:
-        count(metric)
+    count(_OUTCOME_METRICS.get(result.outcome))
     if result.outcome is SendOutcome.SENT and result.message.kind == Template.CONFIRMATION:
         count(Metric.CONFIRMATION_SENT)
     if result.outcome is SendOutcome.RETRY:
