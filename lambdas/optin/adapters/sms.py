@@ -15,15 +15,7 @@ from botocore.exceptions import (
 )
 
 from optin.adapters.opt_out_list import PlatformOptOutList, error_code
-from optin.domain.errors import (
-    Dependency,
-    DependencyUnavailable,
-    DestinationOptedOut,
-    SendOutcomeUnknown,
-    SendQuotaExceeded,
-    SendRefused,
-    SendThrottled,
-)
+from optin.domain import errors
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
@@ -96,11 +88,11 @@ class EndUserMessagingSender:
         except ClientError as error:
             raise _send_error(error) from error
         except _NOT_SENT as error:
-            raise DependencyUnavailable(
-                Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
             ) from error
         except BotoCoreError as error:  # sent, maybe: a timeout or a lost answer
-            raise SendOutcomeUnknown(f"SendTextMessage: {type(error).__name__}") from error
+            raise errors.SendOutcomeUnknown(f"SendTextMessage: {type(error).__name__}") from error
         return str(response["MessageId"])
 
     def remove_opt_out(self, phone_number: str) -> bool:
@@ -115,19 +107,19 @@ def _send_error(error: ClientError) -> Exception:
     code, reason = error_code(error), _reason(error)
     what = f"SendTextMessage failed: {code}" + (f" ({reason})" if reason else "")
     if code == "ConflictException" and reason == "DESTINATION_PHONE_NUMBER_OPTED_OUT":
-        return DestinationOptedOut()
+        return errors.DestinationOptedOut()
     if code == "ThrottlingException":
-        return SendThrottled(what)
+        return errors.SendThrottled(what)
     if code == "ServiceQuotaExceededException":
-        return SendQuotaExceeded(what, reason)
+        return errors.SendQuotaExceeded(what, reason)
     if code == "ValidationException" or (
         code == "ConflictException" and reason in _REFUSED_CONFLICTS
     ):
-        return SendRefused(what)
+        return errors.SendRefused(what)
     # Anything else (AccessDeniedException, ResourceNotFoundException, a server error,
     # expired credentials) refused the request as a whole: nothing left, and a later try
     # may work.
-    return DependencyUnavailable(Dependency.SMS, what)
+    return errors.DependencyUnavailable(errors.Dependency.SMS, what)
 
 
 class CarrierNumberLookup:
@@ -142,12 +134,12 @@ class CarrierNumberLookup:
         except ClientError as error:
             if error_code(error) == "ValidationException":
                 return NumberFacts(number_type=INVALID)
-            raise DependencyUnavailable(
-                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {error_code(error)}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {error_code(error)}"
             ) from error
         except BotoCoreError as error:
-            raise DependencyUnavailable(
-                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {type(error).__name__}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {type(error).__name__}"
             ) from error
         return NumberFacts(
             number_type=str(response.get("PhoneNumberType") or "OTHER"),
