@@ -88,6 +88,20 @@ def traced(handler: Handler) -> Handler:
     return wrapped
 
 
+def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """What every function's handler is wrapped in: the Lambda context (and the request's
+    correlation id, at ``correlation_id_path``) on each log line, the metrics flushed after
+    each invocation, and the tracer when it is on."""
+
+    def wrap(handler: Handler) -> Handler:
+        logged = logger.inject_lambda_context(
+            metrics.log_metrics(traced(handler)), correlation_id_path=correlation_id_path
+        )
+        return logged  # type: ignore[return-value]
+
+    return wrap
+
+
 def count(metric: Metric | None, value: int = 1) -> None:
     """Add ``value`` to the metric (None: an outcome no metric counts)."""
     if metric is not None:

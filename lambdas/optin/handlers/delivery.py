@@ -22,10 +22,9 @@ from optin.handlers.batch import handle_each
 from optin.observability import (
     Metric,
     count,
+    entry_point,
     log_failure,
     logger,
-    metrics,
-    traced,
 )
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -132,9 +131,7 @@ def report(record: RecordResult) -> None:
     logger.info("delivery event recorded", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
     results = handle_each(event, lambda record: record_handler(record, ports), report)

@@ -24,10 +24,9 @@ from optin.handlers.batch import handle_each
 from optin.observability import (
     Metric,
     count,
+    entry_point,
     log_failure,
     logger,
-    metrics,
-    traced,
 )
 
 MAX_BODY_CHARACTERS = 2000
@@ -158,9 +157,7 @@ def report(record: RecordResult) -> None:
         logger.info("inbound message processed", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
     batch = event.get("Records") if isinstance(event, dict) else None

@@ -25,10 +25,9 @@ from optin.observability import (
     Metric,
     count,
     count_unavailable,
+    entry_point,
     log_failure,
     logger,
-    metrics,
-    traced,
 )
 
 # A broadcast waits this long while transactional messages are queued (they go first).
@@ -128,9 +127,7 @@ def report(record: RecordResult) -> None:
         logger.info("queued SMS handled", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     ports = runtime.current().ports
     records = event.get("Records") if isinstance(event, dict) else None
