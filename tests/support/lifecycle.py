@@ -107,11 +107,6 @@ def confirmation_of(
     subscriber: Subscriber, body: str, now: datetime, *, correlation_id: str = ""
 ) -> OutboundMessage:
     """The queued confirmation of the subscriber's current claim."""
-    return OutboundMessage.decided(
-        Template.CONFIRMATION,
-        subscriber.phone_number,
-        body,
-        now,
-        claim=lifecycle.confirmation_claim(subscriber),
-        correlation_id=correlation_id,
-    )
+    decided = (Template.CONFIRMATION, subscriber.phone_number, body, now)
+    claim = lifecycle.confirmation_claim(subscriber)
+    return OutboundMessage.decided(*decided, claim=claim, correlation_id=correlation_id)
