@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import names
+from infra import functions, names
 from infra.config import DeployConfig
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
 
@@ -109,14 +109,7 @@ class Api(Construct):
         *,
         site_origin: str,
     ) -> OptInFunction:
-        registration = factory.create(
-            self,
-            "Registration",
-            handler=names.REGISTRATION_HANDLER,
-            description="SMS opt-in: the web form's POST /register",
-            environment=environment,
-            timeout=Duration.seconds(10),
-        )
+        registration = factory.create(self, functions.REGISTRATION, environment)
         if self._config.checked.number_lookup == "carrier":
             registration.role.add_to_principal_policy(
                 iam.PolicyStatement(

@@ -27,10 +27,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import names
+from infra import functions, names
 from infra.functions import FunctionFactory, OptInFunction
 
-SENDER_TIMEOUT = Duration.seconds(30)
+SENDER_TIMEOUT = Duration.seconds(functions.SENDER.timeout_seconds)
 # Lambda's advice for an SQS event source: at least six times the function's timeout.
 SEND_VISIBILITY_TIMEOUT = Duration.seconds(6 * SENDER_TIMEOUT.to_seconds())
 # Pacing defers a message by changing its visibility, and each deferral is a receive: the
@@ -139,14 +139,7 @@ class Sending(Construct):
     def add_sender(self, factory: FunctionFactory, environment: Mapping[str, str]) -> OptInFunction:
         """The sender: both queues as event sources, partial batch failures. Each source's
         concurrency is bounded; the pace itself is the bucket the instances share."""
-        sender = factory.create(
-            self,
-            "Sender",
-            handler=names.SENDER_HANDLER,
-            description="SMS opt-in: sends queued SMS at the number's pace",
-            environment=environment,
-            timeout=SENDER_TIMEOUT,
-        )
+        sender = factory.create(self, functions.SENDER, environment)
         for send_queue, max_concurrency in (
             (self.transactional, self._sender_max_concurrency),
             (self.broadcast, MIN_EVENT_SOURCE_CONCURRENCY),
@@ -165,14 +158,7 @@ class Sending(Construct):
         self, factory: FunctionFactory, environment: Mapping[str, str]
     ) -> OptInFunction:
         """The delivery function, subscribed to the delivery events topic."""
-        delivery = factory.create(
-            self,
-            "Delivery",
-            handler=names.DELIVERY_HANDLER,
-            description="SMS opt-in: delivery events into the consent ledger",
-            environment=environment,
-            timeout=Duration.seconds(30),
-        )
+        delivery = factory.create(self, functions.DELIVERY, environment)
         self.delivery_events_topic.add_subscription(
             subscriptions.LambdaSubscription(delivery.function)
         )
