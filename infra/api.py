@@ -57,6 +57,17 @@ GATEWAY_ERRORS = {
 }
 
 
+_ACCESS_LOG_FIELDS = (
+    "http_method",
+    "ip",
+    "protocol",
+    "request_time",
+    "resource_path",
+    "response_length",
+    "status",
+)
+
+
 class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
         super().__init__(scope, construct_id)
@@ -74,16 +85,9 @@ class Api(Construct):
                 throttling_rate_limit=config.throttling_rate_limit,
                 throttling_burst_limit=config.throttling_burst_limit,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                # Every standard field but the caller and the user (IAM identities).
                 access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
+                    **dict.fromkeys(_ACCESS_LOG_FIELDS, True), caller=False, user=False
                 ),
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # would log request bodies: names and numbers

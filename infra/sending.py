@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -83,21 +84,18 @@ class Sending(Construct):
         }
 
     def _send_queue(self, kind: str) -> SendQueue:
-        dead_letter_queue = sqs.Queue(
-            self,
-            f"{kind}DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-        )
+        # Both queues: encrypted with the stack's key, TLS only, kept as long as SQS allows.
+        kept: dict[str, Any] = {
+            "encryption": sqs.QueueEncryption.KMS,
+            "encryption_master_key": self.key,
+            "enforce_ssl": True,
+            "retention_period": RETENTION,
+        }
+        dead_letter_queue = sqs.Queue(self, f"{kind}DeadLetterQueue", **kept)
         queue = sqs.Queue(
             self,
             f"{kind}Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
+            **kept,
             visibility_timeout=SEND_VISIBILITY_TIMEOUT,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=SEND_MAX_RECEIVE_COUNT

@@ -86,20 +86,10 @@ def arrange(ports: Ports, state: str) -> None:
 
 def claimed(store: SubscriberStore, number: str, now: datetime) -> Subscriber:
     """A pending subscriber whose confirmation was just claimed, stored."""
-    today = now.date().isoformat()
-    subscriber = Subscriber(
-        phone_number=number,
-        status=Status.PENDING,
-        created_at=now,
-        updated_at=now,
-        requested_at=now,
-        confirmation_sent_at=now,
-        confirmations_day=today,
-        confirmations_that_day=1,
-        last_attempt_at=now,
-        attempts_day=today,
-        attempts_that_day=1,
-    )
+    at_now = dict.fromkeys(("requested_at", "confirmation_sent_at", "last_attempt_at"), now)
+    days = dict.fromkeys(("confirmations_day", "attempts_day"), now.date().isoformat())
+    counts = dict.fromkeys(("confirmations_that_day", "attempts_that_day"), 1)
+    subscriber = Subscriber(number, Status.PENDING, now, now, **at_now, **days, **counts)  # type: ignore[arg-type]
     return store.save(subscriber, expected_version=None)
 
 
