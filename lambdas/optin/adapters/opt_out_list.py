@@ -7,11 +7,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from optin.adapters.aws import error_code, failure_name
 from optin.domain.errors import Dependency, DependencyUnavailable
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class PlatformOptOutList:
@@ -30,15 +27,11 @@ class PlatformOptOutList:
             self._client.put_opted_out_number(
                 OptOutListName=self._list_name, OptedOutNumber=phone_number
             )
-        except ClientError as error:
-            if error_code(error) == "ValidationException":
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and error_code(error) == "ValidationException":
                 return False
             raise DependencyUnavailable(
-                Dependency.SMS, f"PutOptedOutNumber failed: {error_code(error)}"
-            ) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable(
-                Dependency.SMS, f"PutOptedOutNumber failed: {type(error).__name__}"
+                Dependency.SMS, f"PutOptedOutNumber failed: {failure_name(error)}"
             ) from error
         return True
 

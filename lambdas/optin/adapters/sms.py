@@ -14,7 +14,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from optin.adapters.opt_out_list import PlatformOptOutList, error_code
+from optin.adapters.aws import error_code
+from optin.adapters.opt_out_list import PlatformOptOutList
 from optin.domain import errors
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings

@@ -216,33 +216,9 @@ def _send(
         message_id = ports.sender.send(
             message.phone_number, message.body, kind=message.kind, key=message.key
         )
-    except SendThrottled as error:
+    except DependencyUnavailable as error:  # throttled, over a quota, or failing
         _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.THROTTLED,
-            message,
-            parts,
-            retry_after=retry_delay(receive_count),
-            reason=str(error),
-        )
-    except SendQuotaExceeded as error:
-        _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.QUOTA_EXCEEDED,
-            message,
-            parts,
-            retry_after=QUOTA_DELAY,
-            reason=error.reason or str(error),
-        )
-    except DependencyUnavailable as error:
-        _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.RETRY,
-            message,
-            parts,
-            retry_after=retry_delay(receive_count),
-            reason=str(error),
-        )
+        return _back_later(message, parts, error, receive_count)
     except DestinationOptedOut:
         via = "registration" if message.kind == Template.CONFIRMATION else "reply"
         mark_platform_opted_out(ports, message.phone_number, via=via)
@@ -267,6 +243,24 @@ def _send(
         # receipt (it carries the key) settles it later.
         return SendResult(SendOutcome.SENT, message, parts, message_id, sent_not_recorded=True)
     return SendResult(SendOutcome.SENT, message, parts, message_id)
+
+
+def _back_later(
+    message: OutboundMessage, parts: int, error: DependencyUnavailable, receive_count: int
+) -> SendResult:
+    """A send that did not leave goes back on the queue: a quota or the spend limit for
+    longer, a throttle or a failure by the growing delay of its receive count."""
+    if isinstance(error, SendQuotaExceeded):
+        return SendResult(
+            SendOutcome.QUOTA_EXCEEDED,
+            message,
+            parts,
+            retry_after=QUOTA_DELAY,
+            reason=error.reason or str(error),
+        )
+    outcome = SendOutcome.THROTTLED if isinstance(error, SendThrottled) else SendOutcome.RETRY
+    delay = retry_delay(receive_count)
+    return SendResult(outcome, message, parts, retry_after=delay, reason=str(error))
 
 
 def _settled_by_its_receipt(
