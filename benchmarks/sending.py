@@ -7,9 +7,9 @@ left (or ``drain_timeout``), the simulator's messages are read back: how many we
 sent, sent twice, never sent, the most message parts the simulated number received in any
 one second, how long accepting the burst and sending it took.
 
-It runs against this checkout's local mode, or any other's (``--root``): a checkout from
-before the send queue answers without message states or the listing of every message, so
-its messages are read number by number and every outbound message counts as sent.
+It runs against this checkout's local mode. Copied into an older checkout (one from before
+the send queue, with ``--scenario before``), it reads that local mode's messages number by
+number, as it has no listing of every message, and counts every outbound message as sent.
 
 ``PYTHONPATH=lambdas:. .venv/bin/python -m benchmarks.sending`` runs the scenarios alone.
 """
