@@ -238,12 +238,11 @@ def measure_export() -> dict[str, Any]:
 
 def _install(store: Any) -> None:
     from optin import runtime
-    from optin.domain.ports import Ports
     from optin.settings import Settings
-    from tests.support.fakes import FakeLookup, FakeSender
+    from tests.support.fakes import Clock, fake_ports
 
     settings = Settings.from_env(os.environ)
-    ports = Ports(rules=settings.rules, store=store, sender=FakeSender(), lookup=FakeLookup())
+    ports = fake_ports(settings.rules, Clock(), store)
     runtime.install(runtime.Runtime(settings, ports))
 
 

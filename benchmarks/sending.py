@@ -7,9 +7,9 @@ left (or ``drain_timeout``), the simulator's messages are read back: how many we
 sent, sent twice, never sent, the most message parts the simulated number received in any
 one second, how long accepting the burst and sending it took.
 
-It runs against this checkout's local mode, or any other's (``--root``): a checkout from
-before the send queue answers without message states or the listing of every message, so
-its messages are read number by number and every outbound message counts as sent.
+It runs against this checkout's local mode. Copied into an older checkout (one from before
+the send queue, with ``--scenario before``), it reads that local mode's messages number by
+number, as it has no listing of every message, and counts every outbound message as sent.
 
 ``PYTHONPATH=lambdas:. .venv/bin/python -m benchmarks.sending`` runs the scenarios alone.
 """
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from optin.domain.pacing import most_parts_in_a_window
+from optin.domain.pacing import most_parts_in_a_window, window_totals
 from optin.domain.parts import count_parts
 from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
@@ -42,8 +42,9 @@ WAITING = ("queued", "sent")  # states a message leaves (sent: its delivery even
 ONE_SECOND = timedelta(seconds=1)
 
 
-class _Client:
-    """POST /register; a connection dropped before an answer is retried and counted."""
+class Client:
+    """POST /register; a connection the server dropped before answering is retried (and
+    counted): local mode listens with the standard library's backlog of 5 connections."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -114,7 +115,7 @@ def burst(
         # Thousands of fictional numbers share a few prefixes: the limits across numbers
         # are lifted, as in the other runs of many numbers.
         with LocalMode(log, env={**NO_PREFIX_LIMITS, **(env or {})}) as mode:
-            client = _Client(mode.base_url)
+            client = Client(mode.base_url)
             started_wall = time.time()
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=clients) as pool:
@@ -173,15 +174,7 @@ def burst(
 def _seconds_over(sends: list[tuple[datetime, int]], rate: int) -> int:
     """Sends that, counted with those of the second before them, went over ``rate``: what
     a platform enforcing that rate would have refused."""
-    ordered = sorted(sends)
-    over, total, first = 0, 0, 0
-    for at, parts in ordered:
-        total += parts
-        while ordered[first][0] <= at - ONE_SECOND:
-            total -= ordered[first][1]
-            first += 1
-        over += total > rate
-    return over
+    return sum(total > rate for total in window_totals(sends, ONE_SECOND))
 
 
 SCENARIOS = {

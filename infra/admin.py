@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra import names
+from infra import functions, names
 from infra.api import Api
 from infra.functions import FunctionFactory, OptInFunction
 from optin.adapters.schema import STATUS_INDEX
@@ -73,15 +73,7 @@ class Admin(Construct):
         opt_out_list_arn: str,
     ) -> None:
         variables = {**environment, **self.key_environment}
-        self.function = factory.create(
-            self,
-            "Api",
-            handler=names.ADMIN_HANDLER,
-            description="SMS opt-in: the operator API (/admin, IAM-authorised)",
-            environment=variables,
-            timeout=Duration.seconds(29),  # API Gateway's own integration limit
-            memory_size=512,
-        )
+        self.function = factory.create(self, functions.ADMIN, variables)
         self._grant_table(self.function, table, ADMIN_TABLE_ACTIONS)
         self.grant_key(self.function.role)
         self.function.role.add_to_principal_policy(
@@ -98,14 +90,7 @@ class Admin(Construct):
             statements=[iam.PolicyStatement(actions=["execute-api:Invoke"], resources=method_arns)],
         )
 
-        self.housekeeping = factory.create(
-            self,
-            "Housekeeping",
-            handler=names.HOUSEKEEPING_HANDLER,
-            description="SMS opt-in: hourly housekeeping (expiry, erasure of unconfirmed)",
-            environment=variables,
-            timeout=Duration.minutes(5),
-        )
+        self.housekeeping = factory.create(self, functions.HOUSEKEEPING, variables)
         self._grant_table(self.housekeeping, table, HOUSEKEEPING_TABLE_ACTIONS)
         self.grant_key(self.housekeeping.role)
         self.schedule = events.Rule(

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import names
+from infra import functions, names
 from infra.config import DeployConfig
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
 
@@ -57,6 +57,17 @@ GATEWAY_ERRORS = {
 }
 
 
+_ACCESS_LOG_FIELDS = (
+    "http_method",
+    "ip",
+    "protocol",
+    "request_time",
+    "resource_path",
+    "response_length",
+    "status",
+)
+
+
 class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
         super().__init__(scope, construct_id)
@@ -74,16 +85,9 @@ class Api(Construct):
                 throttling_rate_limit=config.throttling_rate_limit,
                 throttling_burst_limit=config.throttling_burst_limit,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                # Every standard field but the caller and the user (IAM identities).
                 access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
+                    **dict.fromkeys(_ACCESS_LOG_FIELDS, True), caller=False, user=False
                 ),
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # would log request bodies: names and numbers
@@ -109,14 +113,7 @@ class Api(Construct):
         *,
         site_origin: str,
     ) -> OptInFunction:
-        registration = factory.create(
-            self,
-            "Registration",
-            handler=names.REGISTRATION_HANDLER,
-            description="SMS opt-in: the web form's POST /register",
-            environment=environment,
-            timeout=Duration.seconds(10),
-        )
+        registration = factory.create(self, functions.REGISTRATION, environment)
         if self._config.checked.number_lookup == "carrier":
             registration.role.add_to_principal_policy(
                 iam.PolicyStatement(

@@ -1,8 +1,10 @@
-"""How both functions are built: runtime, architecture, logging, role, layer."""
+"""How the functions are built: what each one is, runtime, architecture, logging, role,
+layer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -45,6 +47,45 @@ _LAMBDA_LOG_LEVELS = {
 }
 
 
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What makes one of the stack's functions itself."""
+
+    construct_id: str
+    handler: str
+    description: str
+    timeout_seconds: int
+    memory_size: int = 256
+
+
+# Every function of the stack.
+REGISTRATION = FunctionSpec(
+    "Registration", names.REGISTRATION_HANDLER, "SMS opt-in: the web form's POST /register", 10
+)
+INBOUND = FunctionSpec(
+    "Inbound",
+    names.INBOUND_HANDLER,
+    "SMS opt-in: replies from the two-way channel (YES, STOP, HELP)",
+    30,
+)
+SENDER = FunctionSpec(
+    "Sender", names.SENDER_HANDLER, "SMS opt-in: sends queued SMS at the number's pace", 30
+)
+DELIVERY = FunctionSpec(
+    "Delivery", names.DELIVERY_HANDLER, "SMS opt-in: delivery events into the consent ledger", 30
+)
+# 29 s: API Gateway's own integration limit.
+ADMIN = FunctionSpec(
+    "Api", names.ADMIN_HANDLER, "SMS opt-in: the operator API (/admin, IAM-authorised)", 29, 512
+)
+HOUSEKEEPING = FunctionSpec(
+    "Housekeeping",
+    names.HOUSEKEEPING_HANDLER,
+    "SMS opt-in: hourly housekeeping (expiry, erasure of unconfirmed)",
+    5 * 60,
+)
+
+
 def retention(days: int) -> logs.RetentionDays:
     return _RETENTION[days]
 
@@ -82,25 +123,17 @@ class FunctionFactory:
     def create(
         self,
         scope: Construct,
-        construct_id: str,
-        *,
-        handler: str,
-        description: str,
+        spec: FunctionSpec,
         environment: Mapping[str, str],
-        timeout: Duration,
-        memory_size: int = 256,
+        *,
         retry_attempts: int | None = None,
         on_failure: lambda_.IDestination | None = None,
     ) -> OptInFunction:
         return OptInFunction(
             scope,
-            construct_id,
+            spec,
             factory=self,
-            handler=handler,
-            description=description,
             environment=environment,
-            timeout=timeout,
-            memory_size=memory_size,
             retry_attempts=retry_attempts,
             on_failure=on_failure,
         )
@@ -113,18 +146,15 @@ class OptInFunction(Construct):
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
+        spec: FunctionSpec,
         *,
         factory: FunctionFactory,
-        handler: str,
-        description: str,
         environment: Mapping[str, str],
-        timeout: Duration,
-        memory_size: int,
         retry_attempts: int | None,
         on_failure: lambda_.IDestination | None,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, spec.construct_id)
+        description = spec.description
         self.log_group = operational_log_group(self, "Logs", factory._log_retention_days)
         self.role = iam.Role(
             self,
@@ -145,7 +175,7 @@ class OptInFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             code=factory.code,
-            handler=handler,
+            handler=spec.handler,
             layers=[factory.powertools],
             environment=dict(environment),
             role=self.role,
@@ -154,8 +184,8 @@ class OptInFunction(Construct):
             application_log_level_v2=_LAMBDA_LOG_LEVELS[factory._log_level],
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
-            timeout=timeout,
-            memory_size=memory_size,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            memory_size=spec.memory_size,
             retry_attempts=retry_attempts,
             on_failure=on_failure,
         )

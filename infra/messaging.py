@@ -24,7 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from infra import names
+from infra import functions, names
 from infra.config import AdoptedIdentity, DeployConfig, NewPhoneNumber
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
 from optin.domain.messages import Template
@@ -341,11 +341,8 @@ class Messaging(Construct):
     ) -> OptInFunction:
         inbound = factory.create(
             self,
-            "Inbound",
-            handler=names.INBOUND_HANDLER,
-            description="SMS opt-in: replies from the two-way channel (YES, STOP, HELP)",
-            environment=environment,
-            timeout=Duration.seconds(30),
+            functions.INBOUND,
+            environment,
             retry_attempts=names.INBOUND_RETRY_ATTEMPTS,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )

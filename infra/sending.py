@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -29,10 +30,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import names
+from infra import functions, names
 from infra.functions import FunctionFactory, OptInFunction
 
-SENDER_TIMEOUT = Duration.seconds(30)
+SENDER_TIMEOUT = Duration.seconds(functions.SENDER.timeout_seconds)
 # Lambda's advice for an SQS event source: at least six times the function's timeout.
 SEND_VISIBILITY_TIMEOUT = Duration.seconds(6 * SENDER_TIMEOUT.to_seconds())
 # Pacing defers a message by changing its visibility, and each deferral is a receive: the
@@ -85,21 +86,18 @@ class Sending(Construct):
         }
 
     def _send_queue(self, kind: str) -> SendQueue:
-        dead_letter_queue = sqs.Queue(
-            self,
-            f"{kind}DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
-        )
+        # Both queues: encrypted with the stack's key, TLS only, kept as long as SQS allows.
+        kept: dict[str, Any] = {
+            "encryption": sqs.QueueEncryption.KMS,
+            "encryption_master_key": self.key,
+            "enforce_ssl": True,
+            "retention_period": RETENTION,
+        }
+        dead_letter_queue = sqs.Queue(self, f"{kind}DeadLetterQueue", **kept)
         queue = sqs.Queue(
             self,
             f"{kind}Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=RETENTION,
+            **kept,
             visibility_timeout=SEND_VISIBILITY_TIMEOUT,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=SEND_MAX_RECEIVE_COUNT
@@ -155,14 +153,7 @@ class Sending(Construct):
     def add_sender(self, factory: FunctionFactory, environment: Mapping[str, str]) -> OptInFunction:
         """The sender: both queues as event sources, partial batch failures. Each source's
         concurrency is bounded; the pace itself is the bucket the instances share."""
-        sender = factory.create(
-            self,
-            "Sender",
-            handler=names.SENDER_HANDLER,
-            description="SMS opt-in: sends queued SMS at the number's pace",
-            environment=environment,
-            timeout=SENDER_TIMEOUT,
-        )
+        sender = factory.create(self, functions.SENDER, environment)
         for send_queue, max_concurrency in (
             (self.transactional, self._sender_max_concurrency),
             (self.broadcast, MIN_EVENT_SOURCE_CONCURRENCY),
@@ -181,14 +172,7 @@ class Sending(Construct):
         self, factory: FunctionFactory, environment: Mapping[str, str]
     ) -> OptInFunction:
         """The delivery function, subscribed to the delivery events topic."""
-        delivery = factory.create(
-            self,
-            "Delivery",
-            handler=names.DELIVERY_HANDLER,
-            description="SMS opt-in: delivery events into the consent ledger",
-            environment=environment,
-            timeout=Duration.seconds(30),
-        )
+        delivery = factory.create(self, functions.DELIVERY, environment)
         self.delivery_events_topic.add_subscription(
             subscriptions.LambdaSubscription(delivery.function)
         )

@@ -140,8 +140,8 @@ class LocalService:
         from optin.domain.ports import Ports
         from optin.settings import Settings
 
-        dynamodb = _OneAtATime(boto3.client("dynamodb", region_name="us-east-1"), self._moto)
-        self._sqs = _OneAtATime(boto3.client("sqs", region_name="us-east-1"), self._moto)
+        dynamodb = LockedClient(boto3.client("dynamodb", region_name="us-east-1"), self._moto)
+        self._sqs = LockedClient(boto3.client("sqs", region_name="us-east-1"), self._moto)
         self._queue_arns = self._create_queues()
         self.settings = Settings.from_env(os.environ)
         dynamodb.create_table(**table_definition(self.settings.table_name))
@@ -449,13 +449,17 @@ def _query_parameters(query: str) -> dict[str, str]:
     return parameters
 
 
-class _OneAtATime:
-    """A boto3 client whose calls to moto are made one at a time (moto is not
-    thread-safe; each AWS request is atomic, and no more)."""
+class LockedClient:
+    """A boto3 client whose API calls are atomic: one lock around each call.
 
-    def __init__(self, client: Any, lock: threading.RLock) -> None:
+    moto is not thread-safe; DynamoDB itself makes each request atomic, so this is the
+    isolation the real service gives, while the code around the calls runs in parallel
+    threads.
+    """
+
+    def __init__(self, client: Any, lock: threading.Lock | threading.RLock | None = None) -> None:
         self._client = client
-        self._lock = lock
+        self._lock = lock or threading.Lock()
         self.meta = client.meta
         self.exceptions = client.exceptions
 
@@ -514,9 +518,10 @@ def lighten_moto() -> None:
       (unused here), so nothing it builds is ever freed.
     - TransactWriteItems deep-copies the whole table before each transaction, to roll back
       on failure: each registration cost more than the one before (about 30/s at first,
-      2/s after a thousand). A rollback copy only needs the item objects (puts replace them)
-      and each item's attribute map (updates change it in place), not a deep copy of every
-      attribute value.
+      2/s after a thousand), and once per action of the transaction, not once. The backup
+      is now made once per transaction, and holds the table's own item objects (puts and
+      deletes replace or remove them in the table, so the backup keeps the old ones) but a
+      copy of each item the transaction's Update actions will change in place.
     - ReceiveMessage checks each message's retention period by computing all the queue's
       attributes, message counts included, for every message: a receive cost the square of
       the queue's depth (minutes per batch with 2,000 confirmations queued). The retention
@@ -527,6 +532,8 @@ def lighten_moto() -> None:
 
     from moto.core import common_models
     from moto.core.utils import unix_time
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
     from moto.sqs.models import SQSBackend
 
@@ -538,15 +545,59 @@ def lighten_moto() -> None:
         clone.attrs = dict(item.attrs)
         return clone
 
+    # The running transaction's Update actions, and the one copy of each table it made.
+    running: dict[str, Any] = {"updates": None, "copies": {}}
+
     def rollback_copy(table: Any, _memo: dict[int, Any]) -> Any:
+        updates = running["updates"]
+        if updates is None:  # not a transaction's backup: every item copied
+            clone = copy.copy(table)
+            clone.items = defaultdict(dict)
+            for hash_key, value in table.items.items():
+                if isinstance(value, dict):
+                    clone.items[hash_key] = {key: item_copy(item) for key, item in value.items()}
+                else:
+                    clone.items[hash_key] = item_copy(value)
+            return clone
+        if id(table) in running["copies"]:
+            return running["copies"][id(table)]
         clone = copy.copy(table)
-        clone.items = defaultdict(dict)
-        for hash_key, value in table.items.items():
-            if isinstance(value, dict):
-                clone.items[hash_key] = {key: item_copy(item) for key, item in value.items()}
+        clone.items = defaultdict(
+            dict,
+            {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()},
+        )
+        for table_name, key in updates:
+            if table_name != table.name:
+                continue
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            item = table.get_item(hash_key, range_key)
+            if item is None:
+                continue
+            if range_key is None:
+                clone.items[hash_key] = item_copy(item)
             else:
-                clone.items[hash_key] = item_copy(value)
+                clone.items[hash_key][range_key] = item_copy(item)
+        running["copies"][id(table)] = clone
         return clone
+
+    if not getattr(DynamoDBBackend.transact_write_items, "lightened", False):
+        transact = DynamoDBBackend.transact_write_items
+
+        def transact_lightly(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            running["updates"] = [
+                (action["Update"].get("TableName"), action["Update"]["Key"])
+                for action in transact_items
+                if "Update" in action
+            ]
+            try:
+                transact(backend, transact_items)
+            finally:
+                running["updates"] = None
+                running["copies"] = {}
+
+        transact_lightly.lightened = True  # type: ignore[attr-defined]
+        DynamoDBBackend.transact_write_items = transact_lightly  # type: ignore[method-assign, assignment]
 
     def within_retention(backend: Any, queue_name: str, message: Any) -> bool:
         retention = int(backend.get_queue(queue_name).message_retention_period)

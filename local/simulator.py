@@ -265,7 +265,7 @@ class PhoneSimulator:
             "x-amzn-RequestId": str(uuid.uuid4()),
             "Content-Type": "application/x-amz-json-1.0",
         }
-        return AWSResponse(request.url, status, headers, _RawBody(json.dumps(body).encode()))
+        return AWSResponse(request.url, status, headers, RawBody(json.dumps(body).encode()))
 
     def _publish(self, number: str, entry: SimulatedMessage, parts: int, now: datetime) -> None:
         """The configuration set's delivery event for an accepted message."""
@@ -379,7 +379,7 @@ class PhoneSimulator:
         return message
 
 
-class _RawBody(io.BytesIO):
+class RawBody(io.BytesIO):
     def stream(self, **_kwargs: Any) -> Iterator[bytes]:
         chunk = self.read()
         while chunk:

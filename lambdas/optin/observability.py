@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from optin.configuration import XRAY_SDK_TRACING, Reader
+from optin.domain.errors import DependencyUnavailable
 from optin.domain.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
@@ -87,8 +88,24 @@ def traced(handler: Handler) -> Handler:
     return wrapped
 
 
-def count(metric: Metric, value: int = 1) -> None:
-    metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+def entry_point(correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """What every function's handler is wrapped in: the Lambda context (and the request's
+    correlation id, at ``correlation_id_path``) on each log line, the metrics flushed after
+    each invocation, and the tracer when it is on."""
+
+    def wrap(handler: Handler) -> Handler:
+        logged = logger.inject_lambda_context(
+            metrics.log_metrics(traced(handler)), correlation_id_path=correlation_id_path
+        )
+        return logged  # type: ignore[return-value]
+
+    return wrap
+
+
+def count(metric: Metric | None, value: int = 1) -> None:
+    """Add ``value`` to the metric (None: an outcome no metric counts)."""
+    if metric is not None:
+        metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
 def count_split(metric: Metric, dimension: str, value: str) -> None:
@@ -117,6 +134,15 @@ def count_rejection(code: str) -> None:
 def count_unavailable(dependency: str) -> None:
     """DependencyUnavailable, in total and split by the dependency that failed."""
     count_split(Metric.DEPENDENCY_UNAVAILABLE, "dependency", dependency)
+
+
+def log_failure(message: str, error: Exception, fields: dict[str, Any]) -> None:
+    """A record that failed: one error line with its trace; the failed dependency (if
+    that is what failed) is counted and named."""
+    if isinstance(error, DependencyUnavailable):
+        count_unavailable(error.dependency)
+        fields = {**fields, "dependency": error.dependency.value}
+    logger.error(message, exc_info=error, extra=fields)
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.stub import Stubber
 
+from local.service import LockedClient
 from optin.adapters.dynamodb import LIMIT_COUNTER_DAYS, DynamoSubscriberStore
 from optin.adapters.schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, limit_counter_key
 from optin.domain import limits
 from optin.domain.errors import DependencyUnavailable
-from tests.support.harness import LockedClient, all_at_once
+from tests.support.harness import all_at_once
 
 NOW = datetime(2026, 11, 23, 15, 20, tzinfo=UTC)
 PREFIX, DAY = limits.counters("+12065550142", NOW)

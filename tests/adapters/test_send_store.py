@@ -38,6 +38,16 @@ def event(kind: EventType = EventType.DELIVERED, at: datetime = NOW) -> ConsentE
     return ConsentEvent(type=kind, at=at, source="platform", details={"messageId": "msg-1"})
 
 
+def drop(store: DynamoSubscriberStore, claimed: SendRecord, subscriber: Subscriber) -> None:
+    """Settle a claimed confirmation as dropped, its claim given back in one transaction."""
+    store.save_send(
+        replace(claimed, state=SendState.DROPPED),
+        expected_version=claimed.version,
+        events=[event(EventType.CONFIRMATION_DROPPED)],
+        subscriber=replace(subscriber, confirmation_sent_at=None),
+    )
+
+
 def test_a_send_record_reads_back_as_written(store: DynamoSubscriberStore) -> None:
     written = record(
         state=SendState.CLAIMED,
@@ -81,12 +91,7 @@ def test_settling_writes_the_record_its_events_and_the_subscriber_together(
         expected_version=None,
     )
     claimed = store.save_send(record(state=SendState.CLAIMED), expected_version=None)
-    store.save_send(
-        replace(claimed, state=SendState.DROPPED),
-        expected_version=claimed.version,
-        events=[event(EventType.CONFIRMATION_DROPPED)],
-        subscriber=replace(subscriber, confirmation_sent_at=None),
-    )
+    drop(store, claimed, subscriber)
     assert store.send_record(claimed.key).state is SendState.DROPPED  # type: ignore[union-attr]
     assert [e.type for e in store.events(NUMBER)] == [EventType.CONFIRMATION_DROPPED]
     after = store.get(NUMBER)
@@ -101,12 +106,7 @@ def test_a_subscriber_that_changed_fails_the_whole_settlement(
     store.save(replace(subscriber, status=Status.CONFIRMED), expected_version=subscriber.version)
     claimed = store.save_send(record(state=SendState.CLAIMED), expected_version=None)
     with pytest.raises(ConcurrentUpdate):
-        store.save_send(
-            replace(claimed, state=SendState.DROPPED),
-            expected_version=claimed.version,
-            events=[event(EventType.CONFIRMATION_DROPPED)],
-            subscriber=replace(subscriber, confirmation_sent_at=None),
-        )
+        drop(store, claimed, subscriber)
     assert store.send_record(claimed.key).state is SendState.CLAIMED  # type: ignore[union-attr]
     assert store.events(NUMBER) == []
 

@@ -11,14 +11,7 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from botocore.stub import Stubber
 
 from optin.adapters.sms import EndUserMessagingSender, sms_client
-from optin.domain.errors import (
-    DependencyUnavailable,
-    DestinationOptedOut,
-    SendOutcomeUnknown,
-    SendQuotaExceeded,
-    SendRefused,
-    SendThrottled,
-)
+from optin.domain import errors
 from optin.settings import Settings
 
 NUMBER = "+12065550142"
@@ -58,35 +51,40 @@ def test_the_send_client_never_retries_on_its_own() -> None:
 @pytest.mark.parametrize(
     ("code", "status", "fields", "raised"),
     [
-        ("ThrottlingException", 429, {}, SendThrottled),
+        ("ThrottlingException", 429, {}, errors.SendThrottled),
         (
             "ServiceQuotaExceededException",
             402,
             {"Reason": "MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT"},
-            SendQuotaExceeded,
+            errors.SendQuotaExceeded,
         ),
         (
             "ServiceQuotaExceededException",
             402,
             {"Reason": "DAILY_DESTINATION_CALL_LIMIT"},
-            SendQuotaExceeded,
+            errors.SendQuotaExceeded,
         ),
         (
             "ConflictException",
             409,
             {"Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT", "ResourceType": "opt-out-list"},
-            DestinationOptedOut,
+            errors.DestinationOptedOut,
         ),
         (
             "ConflictException",
             409,
             {"Reason": "DESTINATION_PHONE_NUMBER_NOT_VERIFIED", "ResourceType": "phone-number"},
-            SendRefused,
+            errors.SendRefused,
         ),
-        ("ValidationException", 400, {"Reason": "INVALID_PARAMETER"}, SendRefused),
-        ("AccessDeniedException", 403, {"Reason": "ACCOUNT_DISABLED"}, DependencyUnavailable),
-        ("ResourceNotFoundException", 404, {}, DependencyUnavailable),
-        ("InternalServerException", 500, {}, DependencyUnavailable),
+        ("ValidationException", 400, {"Reason": "INVALID_PARAMETER"}, errors.SendRefused),
+        (
+            "AccessDeniedException",
+            403,
+            {"Reason": "ACCOUNT_DISABLED"},
+            errors.DependencyUnavailable,
+        ),
+        ("ResourceNotFoundException", 404, {}, errors.DependencyUnavailable),
+        ("InternalServerException", 500, {}, errors.DependencyUnavailable),
     ],
 )
 def test_what_each_error_means(
@@ -106,7 +104,7 @@ def test_what_each_error_means(
         )
         with pytest.raises(raised) as error:
             sender(settings, client).send(NUMBER, "hello", kind="welcome", key=KEY)
-    if isinstance(error.value, SendQuotaExceeded):
+    if isinstance(error.value, errors.SendQuotaExceeded):
         assert error.value.reason == fields["Reason"]
 
 
@@ -115,15 +113,15 @@ def test_what_each_error_means(
     [
         (
             ReadTimeoutError(endpoint_url="https://sms-voice.us-east-1.amazonaws.com"),
-            SendOutcomeUnknown,
+            errors.SendOutcomeUnknown,
         ),
         (
             ConnectTimeoutError(endpoint_url="https://sms-voice.us-east-1.amazonaws.com"),
-            DependencyUnavailable,
+            errors.DependencyUnavailable,
         ),
         (
             EndpointConnectionError(endpoint_url="https://sms-voice.us-east-1.amazonaws.com"),
-            DependencyUnavailable,
+            errors.DependencyUnavailable,
         ),
     ],
 )

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
+from local.service import LockedClient
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain import limits
 from optin.domain.model import EventType, Status
@@ -26,7 +27,6 @@ from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock
 from tests.support.harness import (
     CannedSms,
-    LockedClient,
     all_at_once,
     fictional_numbers,
     on_real_adapters,

@@ -16,11 +16,11 @@ import pytest
 from moto import mock_aws
 
 from local.events import LambdaContext, delivery_event, sns_event
+from local.service import LockedClient
 from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain import lifecycle
 from optin.domain.messages import Template
-from optin.domain.model import EventType, Status, Subscriber
+from optin.domain.model import EventType, Status
 from optin.domain.outbound import OutboundMessage, SendState
 from optin.domain.pacing import most_parts_in_a_window
 from optin.domain.parts import count_parts
@@ -31,13 +31,13 @@ from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, Clock, FakeLookup, MemoryQueue
 from tests.support.harness import (
     CannedSms,
-    LockedClient,
     RealAdapters,
     client_error,
     fictional_numbers,
     moto_table,
     sms_client,
 )
+from tests.support.lifecycle import claimed, confirmation_of
 
 NUMBER = "+12065550142"
 RATE = 20
@@ -173,28 +173,9 @@ def test_one_message_delivered_to_five_senders_at_once_is_sent_once(senders: Sen
 
 
 def pending(real: RealAdapters, clock: Clock) -> OutboundMessage:
-    now = clock()
-    subscriber = real.store.save(
-        Subscriber(
-            NUMBER,
-            Status.PENDING,
-            now,
-            now,
-            requested_at=now,
-            confirmation_sent_at=now,
-            confirmations_day=now.date().isoformat(),
-            confirmations_that_day=1,
-        ),
-        expected_version=None,
-    )
-    message = OutboundMessage.decided(
-        Template.CONFIRMATION,
-        NUMBER,
-        real.ports.rules.texts.render(Template.CONFIRMATION),
-        now,
-        claim=lifecycle.confirmation_claim(subscriber),
-        correlation_id="request-1",
-    )
+    subscriber = claimed(real.store, NUMBER, clock())
+    body = real.ports.rules.texts.render(Template.CONFIRMATION)
+    message = confirmation_of(subscriber, body, clock(), correlation_id="request-1")
     real.queue.enqueue(message)
     return message
 

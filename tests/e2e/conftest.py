@@ -63,6 +63,21 @@ def new_number() -> Callable[[], str]:
     return lambda: next(_NUMBERS)
 
 
+@pytest.fixture
+def pending_number(local_mode: LocalMode, new_number: Callable[[], str]) -> str:
+    """A new number, registered: its confirmation has reached the phone."""
+    phone = new_number()
+    local_mode.register(phone)
+    return phone
+
+
+@pytest.fixture
+def confirmed_number(local_mode: LocalMode, pending_number: str) -> str:
+    """A new number, registered and confirmed: its welcome has reached the phone."""
+    local_mode.reply(pending_number, "YES")
+    return pending_number
+
+
 # Browser ---------------------------------------------------------------------------------
 
 

@@ -94,10 +94,9 @@ def test_register_confirm_by_reply_yes(local_mode: LocalMode, new_number: NewNum
 
 
 def test_messages_accept_the_plus_encoded_or_not(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, pending_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
+    phone = pending_number
 
     encoded = local_mode.json("GET", f"/simulator/api/messages?phoneNumber=%2B{phone[1:]}")[1]
 
@@ -160,10 +159,9 @@ def test_inbound_refuses_malformed_messages(local_mode: LocalMode, document: obj
 
 
 def test_help_gets_the_platform_reply_and_changes_nothing(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, pending_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
+    phone = pending_number
 
     local_mode.reply(phone, "HELP")
 
@@ -174,11 +172,9 @@ def test_help_gets_the_platform_reply_and_changes_nothing(
 
 
 def test_stop_then_register_again_then_yes_resubscribes(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, confirmed_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
-    local_mode.reply(phone, "YES")
+    phone = confirmed_number
 
     local_mode.reply(phone, "STOP")
     assert local_mode.subscriber(phone)["status"] == "OPTED_OUT"  # type: ignore[index]
@@ -207,10 +203,9 @@ def test_stop_then_register_again_then_yes_resubscribes(
 
 
 def test_a_second_registration_inside_the_cool_down_is_429_with_retry_after(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, pending_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
+    phone = pending_number
 
     status, headers, body = local_mode.request(
         "POST",
@@ -289,10 +284,9 @@ def test_the_simulator_page_is_served(local_mode: LocalMode) -> None:
 
 
 def test_the_console_shows_steps_with_masked_numbers_only(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, pending_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
+    phone = pending_number
     local_mode.reply(phone, "Yes")
 
     log = "".join(local_mode.log)
@@ -324,11 +318,9 @@ def test_cors_preflight_answers_only_the_form_origin(local_mode: LocalMode) -> N
 
 
 def test_an_opt_out_in_other_words_is_confirmed_once_and_start_brings_the_number_back(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, confirmed_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
-    local_mode.reply(phone, "YES")
+    phone = confirmed_number
 
     local_mode.reply(phone, "please stop texting me")
     local_mode.reply(phone, "I said stop")
@@ -366,10 +358,9 @@ def test_a_yes_from_a_stranger_is_told_where_the_form_is_once(
 
 
 def test_help_in_other_words_is_answered_by_the_function(
-    local_mode: LocalMode, new_number: NewNumber
+    local_mode: LocalMode, pending_number: str
 ) -> None:
-    phone = new_number()
-    local_mode.register(phone)
+    phone = pending_number
 
     local_mode.reply(phone, "info please")
 

@@ -139,10 +139,15 @@ def test_show_refuses_what_is_not_a_number_and_answers_404_for_an_unknown_one(de
 # GET /admin/subscribers, /admin/segments -------------------------------------------------
 
 
+def pending_and_confirmed(ports: Ports, confirmed_source: str) -> None:
+    """NUMBER pending (from /a), +14165550142 confirmed (from ``confirmed_source``)."""
+    register(ports, source="/a")
+    register(ports, "+14165550142", source=confirmed_source)
+    reply(ports, "YES", number="+14165550142")
+
+
 def test_list_filters_and_pages(deployed):
-    register(deployed, source="/a")
-    register(deployed, "+14165550142", source="/a")
-    reply(deployed, "YES", number="+14165550142")
+    pending_and_confirmed(deployed, "/a")
     status, page = document(call("GET", "/admin/subscribers", {"status": "CONFIRMED"}))
     assert status == 200
     assert [s["phoneNumber"] for s in page["subscribers"]] == ["+14165550142"]
@@ -170,9 +175,7 @@ def test_list_refuses_bad_parameters(deployed, query, expected):
 
 
 def test_segments_by_each_dimension(deployed):
-    register(deployed, source="/a")
-    register(deployed, "+14165550142", source="/b")
-    reply(deployed, "YES", number="+14165550142")
+    pending_and_confirmed(deployed, "/b")
     status, counts = document(call("GET", "/admin/segments", {"by": "source"}))
     assert status == 200
     assert counts == {

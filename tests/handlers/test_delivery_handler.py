@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 
 from local.events import LambdaContext, delivery_event, sns_event
-from optin.domain import lifecycle
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.messages import Template
-from optin.domain.model import EventType, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendRecord, SendState
+from optin.domain.model import EventType
+from optin.domain.outbound import SendRecord, SendState
 from optin.domain.ports import Ports
 from optin.handlers import delivery
+from tests.support.lifecycle import claimed, confirmation_of
 
 NUMBER = "+12065550142"
 # The SMS event of End User Messaging's documentation, as published to the topic.
@@ -52,26 +51,7 @@ def deliver(*documents: dict[str, Any] | str) -> dict[str, int]:
 
 def sent_confirmation(ports: Ports) -> SendRecord:
     now = ports.clock()
-    subscriber = ports.store.save(
-        Subscriber(
-            NUMBER,
-            Status.PENDING,
-            now,
-            now,
-            requested_at=now,
-            confirmation_sent_at=now,
-            confirmations_day=now.date().isoformat(),
-            confirmations_that_day=1,
-        ),
-        expected_version=None,
-    )
-    message = OutboundMessage.decided(
-        Template.CONFIRMATION,
-        NUMBER,
-        "text",
-        now,
-        claim=lifecycle.confirmation_claim(subscriber),
-    )
+    message = confirmation_of(claimed(ports.store, NUMBER, now), "text", now)
     return ports.store.save_send(
         SendRecord(
             key=message.key,

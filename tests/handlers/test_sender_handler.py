@@ -17,7 +17,6 @@ from local.events import LambdaContext, sqs_event
 from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.queue import SqsSendQueue
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain import lifecycle
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.messages import Template
 from optin.domain.model import Status, Subscriber
@@ -26,6 +25,7 @@ from optin.domain.ports import Ports
 from optin.handlers import sender
 from optin.settings import Settings
 from tests.support.fakes import Clock, FakeLookup, installed
+from tests.support.lifecycle import claimed, confirmation_of
 
 NUMBER = "+12065550142"
 
@@ -40,31 +40,12 @@ class World:
     clock: Clock
 
     def pending(self, number: str = NUMBER) -> Subscriber:
-        now = self.clock()
-        return self.ports.store.save(
-            Subscriber(
-                number,
-                Status.PENDING,
-                now,
-                now,
-                requested_at=now,
-                confirmation_sent_at=now,
-                confirmations_day=now.date().isoformat(),
-                confirmations_that_day=1,
-            ),
-            expected_version=None,
-        )
+        return claimed(self.ports.store, number, self.clock())
 
     def enqueue_confirmation(self, number: str = NUMBER) -> OutboundMessage:
-        subscriber = self.pending(number)
-        message = OutboundMessage.decided(
-            Template.CONFIRMATION,
-            number,
-            self.ports.rules.texts.render(Template.CONFIRMATION),
-            self.clock(),
-            claim=lifecycle.confirmation_claim(subscriber),
-            correlation_id="request-1",
-        )
+        body = self.ports.rules.texts.render(Template.CONFIRMATION)
+        now = self.clock()
+        message = confirmation_of(self.pending(number), body, now, correlation_id="request-1")
         self.queue.enqueue(message)
         return message
 

@@ -4,32 +4,16 @@ hourly schedule and the outputs."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from infra import names
 from infra.admin import ADMIN_TABLE_ACTIONS, HOUSEKEEPING_TABLE_ACTIONS
-from infra.functions import OptInFunction
 from tests.infra.conftest import Synthesized
 from tests.infra.test_api import deployed_operations
+from tests.infra.test_iam import role_statements
 from tests.infra.test_monitoring import alarms
 
 XRAY = {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": "*"}
-
-
-def role_statements(synth: Synthesized, function: OptInFunction) -> list[dict[str, Any]]:
-    role_id = synth.logical_id(function.role)
-    found = []
-    for policy in synth.resources("AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            for original in policy["Properties"]["PolicyDocument"]["Statement"]:
-                statement = copy.deepcopy(original)
-                assert statement.pop("Effect") == "Allow"
-                found.append(statement)
-    role = synth.template["Resources"][role_id]["Properties"]
-    assert "ManagedPolicyArns" not in role
-    assert "Policies" not in role
-    return found
 
 
 def get_att(synth: Synthesized, construct: Any, attribute: str = "Arn") -> dict[str, Any]:
@@ -127,7 +111,7 @@ def test_the_operator_policy_grants_invoking_the_admin_methods_and_nothing_else(
 def test_the_admin_function_role(each_mode: Synthesized) -> None:
     s = each_mode
     function = s.stack.admin.function
-    statements = role_statements(s, function)
+    statements = role_statements(s, function.role)
     assert statements[:2] == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -163,7 +147,7 @@ def test_the_admin_function_role(each_mode: Synthesized) -> None:
 def test_the_housekeeping_role_has_no_sms_at_all(new_number: Synthesized) -> None:
     s = new_number
     function = s.stack.admin.housekeeping
-    assert role_statements(s, function) == [
+    assert role_statements(s, function.role) == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": get_att(s, function.log_group),

@@ -18,8 +18,12 @@ XRAY = {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resour
 
 
 def statements(synth: Synthesized, which: str) -> list[dict[str, Any]]:
+    """The statements of the stack's ``which`` function's role."""
+    return role_statements(synth, getattr(synth.stack, which).role)
+
+
+def role_statements(synth: Synthesized, role: Any) -> list[dict[str, Any]]:
     """All statements of the role's policies (inline and attached), without Effect."""
-    role = getattr(synth.stack, which).role
     role_id = synth.logical_id(role)
     found = []
     for policy in synth.resources("AWS::IAM::Policy").values():
@@ -118,7 +122,8 @@ def test_inbound_role_with_a_new_number(new_number: Synthesized) -> None:
     ]
 
 
-def adopted_number_arn() -> dict[str, Any]:
+def sms_voice_arn(resource: str) -> dict[str, Any]:
+    """An End User Messaging ARN in the stack's partition, region and account."""
     return {
         "Fn::Join": [
             "",
@@ -129,10 +134,14 @@ def adopted_number_arn() -> dict[str, Any]:
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
-                ":phone-number/phone-0123456789abcdef0123456789abcdef",
+                f":{resource}",
             ],
         ]
     }
+
+
+def adopted_number_arn() -> dict[str, Any]:
+    return sms_voice_arn("phone-number/phone-0123456789abcdef0123456789abcdef")
 
 
 def test_carrier_lookup_is_granted_only_when_configured(

@@ -13,7 +13,14 @@ from optin.configuration import SettingError
 from optin.observability import Metric
 from optin.settings import Settings
 from tests.infra.conftest import ADOPTED_NUMBER_ID, Synthesized, context_with
-from tests.infra.test_iam import TABLE_ACTIONS, XRAY, get_att, send_statement, statements
+from tests.infra.test_iam import (
+    TABLE_ACTIONS,
+    XRAY,
+    get_att,
+    send_statement,
+    sms_voice_arn,
+    statements,
+)
 from tests.infra.test_monitoring import alarms
 
 DAY = 24 * 3600
@@ -242,20 +249,7 @@ def key_statement(synth: Synthesized) -> dict[str, Any]:
 
 
 def configuration_sets_arn() -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":sms-voice:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":configuration-set/*",
-            ],
-        ]
-    }
+    return sms_voice_arn("configuration-set/*")
 
 
 def test_the_key_lets_end_user_messaging_encrypt_for_this_accounts_configuration_sets(

@@ -8,7 +8,6 @@ request leaves botocore.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import threading
@@ -18,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from local.simulator import RawBody
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,32 +51,6 @@ def fictional_numbers(offset: int = 0) -> Iterator[str]:
 
 
 # DynamoDB through moto, one call at a time --------------------------------------------
-
-
-class LockedClient:
-    """A boto3 client whose API calls are atomic: one lock around each call.
-
-    moto is not thread-safe; DynamoDB itself makes each request atomic, so this is the
-    isolation the real service gives, while the handler code around the calls runs in
-    parallel threads.
-    """
-
-    def __init__(self, client: Any, lock: threading.Lock | None = None) -> None:
-        self._client = client
-        self._lock = lock or threading.Lock()
-        self.meta = client.meta
-        self.exceptions = client.exceptions
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return call
 
 
 def all_at_once(count: int, action: Callable[[int], Any]) -> list[Any]:
@@ -167,14 +142,6 @@ def moto_table(table_name: str = "subscribers") -> Any:
 # End User Messaging answered in process -----------------------------------------------
 
 
-class _RawBody(io.BytesIO):
-    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
-        chunk = self.read()
-        while chunk:
-            yield chunk
-            chunk = self.read()
-
-
 class CannedSms:
     """Answers ``pinpoint-sms-voice-v2`` requests on a real client at ``before-send``: the
     request is built, serialised and signed as for AWS, then answered here instead of
@@ -237,7 +204,7 @@ class CannedSms:
             else:
                 raise AssertionError(f"unexpected End User Messaging call {operation}")
         headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/json"}
-        return AWSResponse(request.url, 200, headers, _RawBody(json.dumps(body).encode()))
+        return AWSResponse(request.url, 200, headers, RawBody(json.dumps(body).encode()))
 
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         return [params for params in self.sent if params["DestinationPhoneNumber"] == number]

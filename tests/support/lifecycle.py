@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from optin.domain import lifecycle
 from optin.domain import register as registering
 from optin.domain import reply as replying
 from optin.domain.keywords import classify
 from optin.domain.lifecycle import Reply
-from optin.domain.ports import Ports
+from optin.domain.messages import Template
+from optin.domain.model import Status, Subscriber
+from optin.domain.outbound import OutboundMessage
+from optin.domain.ports import Ports, SubscriberStore
 from optin.domain.registration import RegistrationRequest
 from tests.support.fakes import Clock
 
@@ -77,3 +82,21 @@ def arrange(ports: Ports, state: str) -> None:
     elif state != "PENDING":
         raise ValueError(state)
     past_cooldown(ports)
+
+
+def claimed(store: SubscriberStore, number: str, now: datetime) -> Subscriber:
+    """A pending subscriber whose confirmation was just claimed, stored."""
+    at_now = dict.fromkeys(("requested_at", "confirmation_sent_at", "last_attempt_at"), now)
+    days = dict.fromkeys(("confirmations_day", "attempts_day"), now.date().isoformat())
+    counts = dict.fromkeys(("confirmations_that_day", "attempts_that_day"), 1)
+    subscriber = Subscriber(number, Status.PENDING, now, now, **at_now, **days, **counts)  # type: ignore[arg-type]
+    return store.save(subscriber, expected_version=None)
+
+
+def confirmation_of(
+    subscriber: Subscriber, body: str, now: datetime, *, correlation_id: str = ""
+) -> OutboundMessage:
+    """The queued confirmation of the subscriber's current claim."""
+    decided = (Template.CONFIRMATION, subscriber.phone_number, body, now)
+    claim = lifecycle.confirmation_claim(subscriber)
+    return OutboundMessage.decided(*decided, claim=claim, correlation_id=correlation_id)

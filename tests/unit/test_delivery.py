@@ -23,8 +23,8 @@ from optin.domain.messages import Template
 from optin.domain.model import EventType
 from optin.domain.outbound import SendState
 from optin.domain.ports import Ports
-from optin.domain.send import send_queued
-from tests.support.fakes import Clock
+from optin.domain.send import SendOutcome, send_queued
+from tests.support.fakes import Clock, FakeSender
 from tests.unit.test_send import NUMBER, confirmation, erase, make_ports, pending, reply, sms_of
 
 AT = datetime(2026, 11, 23, 15, 0, 5, tzinfo=UTC)
@@ -37,7 +37,8 @@ def ports(settings, clock: Clock) -> Ports:
 
 
 def receipt(key: str, event_type: str = "TEXT_DELIVERED", **fields: object) -> Receipt:
-    return Receipt(event_type=event_type, message_id="msg-1", at=AT, key=key, **fields)  # type: ignore[arg-type]
+    fields = {"message_id": "msg-1", **fields}
+    return Receipt(event_type=event_type, at=AT, key=key, **fields)  # type: ignore[arg-type]
 
 
 def test_event_types() -> None:
@@ -153,3 +154,33 @@ def test_a_receipt_for_a_number_erased_since_is_not_recorded(ports: Ports) -> No
     result = record_delivery(receipt(message.key, destination=NUMBER), ports)
     assert result.outcome is DeliveryOutcome.UNKNOWN_MESSAGE
     assert ports.store.events(NUMBER) == []
+
+
+class ReceiptFirst(FakeSender):
+    """The delivery receipt is recorded before ``send`` returns to the sender, as a fast
+    carrier and a slow sender can make it."""
+
+    ports: Ports
+
+    def send(self, phone_number: str, body: str, *, kind: str, key: str) -> str:
+        message_id = super().send(phone_number, body, kind=kind, key=key)
+        record_delivery(receipt(key, message_id=message_id), self.ports)
+        return message_id
+
+
+def test_a_receipt_that_settles_the_send_first_still_leaves_the_sent_event_once(
+    settings, clock: Clock
+) -> None:
+    ports = make_ports(settings, clock)
+    sender = ReceiptFirst()
+    sender.ports = ports
+    ports.sender = sender
+    message = confirmation(ports, pending(ports))
+    first = send_queued(message, ports)
+    again = send_queued(message, ports)  # a redelivery: already settled
+    assert first.outcome is SendOutcome.SENT
+    assert not first.sent_not_recorded
+    assert again.outcome is SendOutcome.DUPLICATE
+    assert len(sender.sent) == 1
+    types = [event.type for event in ports.store.events(NUMBER)]
+    assert sorted(types) == sorted([EventType.CONFIRMATION_SENT, EventType.DELIVERED])

@@ -67,33 +67,35 @@ def cooldown_refusal(ports: Ports) -> TooManyRequests:
     return refused.value
 
 
-def test_past_the_prefix_limit_a_new_number_gets_the_cool_downs_429_and_nothing_happens(clock):
-    ports = ports_with(limited(per_prefix=3), clock)
+def over_the_prefix_limit(ports: Ports) -> PrefixLimitReached:
+    """Three numbers of a prefix whose limit is three, then NUMBER of that prefix: refused."""
     for number in same_prefix(3):
         register(ports, number)
     with pytest.raises(PrefixLimitReached) as refused:
         register(ports, NUMBER)
+    return refused.value
+
+
+def test_past_the_prefix_limit_a_new_number_gets_the_cool_downs_429_and_nothing_happens(clock):
+    ports = ports_with(limited(per_prefix=3), clock)
+    refused = over_the_prefix_limit(ports)
     assert ports.store.get(NUMBER) is None
     assert ports.store.events(NUMBER) == []
     assert [sent[0] for sent in ports.sender.sent].count(NUMBER) == 0
     assert ports.lookup.calls.count(NUMBER) == 0  # not even the paid lookup
     cooldown = cooldown_refusal(ports)
-    assert (refused.value.status, refused.value.code, refused.value.message) == (
+    assert (refused.status, refused.code, refused.message) == (
         cooldown.status,
         cooldown.code,
         cooldown.message,
     )
-    assert refused.value.field is cooldown.field is None
-    assert refused.value.retry_after_seconds == 40 * 60  # until 16:00 UTC
+    assert refused.field is cooldown.field is None
+    assert refused.retry_after_seconds == 40 * 60  # until 16:00 UTC
 
 
 def test_the_prefix_takes_registrations_again_in_the_next_hour(clock):
     ports = ports_with(limited(per_prefix=3), clock)
-    for number in same_prefix(3):
-        register(ports, number)
-    with pytest.raises(PrefixLimitReached) as refused:
-        register(ports, NUMBER)
-    clock.advance(seconds=refused.value.retry_after_seconds)
+    clock.advance(seconds=over_the_prefix_limit(ports).retry_after_seconds)
     register(ports, NUMBER)
     assert ports.store.get(NUMBER) is not None
 

@@ -54,14 +54,20 @@ def test_not_confirmations(body):
     assert classify(body, CONFIRM) is not Keyword.CONFIRM
 
 
-@pytest.mark.parametrize("body", ["Help me", "info?", "AIDE"])
-def test_help_when_no_opt_out_word(body):
-    assert classify(body, CONFIRM) is Keyword.HELP
-
-
-@pytest.mark.parametrize("body", ["Start", "unstop please"])
-def test_opt_back_in_with_the_first_word(body):
-    assert classify(body, CONFIRM) is Keyword.OPT_IN
+@pytest.mark.parametrize(
+    ("body", "keyword"),
+    [
+        # Help when no opt-out word is there.
+        ("Help me", Keyword.HELP),
+        ("info?", Keyword.HELP),
+        ("AIDE", Keyword.HELP),
+        # Back in with the first word.
+        ("Start", Keyword.OPT_IN),
+        ("unstop please", Keyword.OPT_IN),
+    ],
+)
+def test_help_or_opt_in_in_other_words(body, keyword):
+    assert classify(body, CONFIRM) is keyword
 
 
 @pytest.mark.parametrize(

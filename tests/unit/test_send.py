@@ -42,6 +42,7 @@ from tests.support.fakes import (
     drain,
     fake_ports,
 )
+from tests.support.lifecycle import claimed, confirmation_of
 
 NUMBER = "+12065550142"
 ONE_PART = "ExampleCorp: you're subscribed. Reply STOP to cancel."
@@ -68,32 +69,12 @@ def sent_at(ports: Ports) -> list[datetime]:
 
 def pending(ports: Ports, number: str = NUMBER) -> Subscriber:
     """A pending subscriber whose confirmation was just claimed."""
-    now = ports.clock()
-    subscriber = Subscriber(
-        phone_number=number,
-        status=Status.PENDING,
-        created_at=now,
-        updated_at=now,
-        requested_at=now,
-        confirmation_sent_at=now,
-        confirmations_day=now.date().isoformat(),
-        confirmations_that_day=1,
-        last_attempt_at=now,
-        attempts_day=now.date().isoformat(),
-        attempts_that_day=1,
-    )
-    return ports.store.save(subscriber, expected_version=None)
+    return claimed(ports.store, number, ports.clock())
 
 
 def confirmation(ports: Ports, subscriber: Subscriber) -> OutboundMessage:
-    return OutboundMessage.decided(
-        Template.CONFIRMATION,
-        subscriber.phone_number,
-        ports.rules.texts.render(Template.CONFIRMATION),
-        ports.clock(),
-        claim=lifecycle.confirmation_claim(subscriber),
-        correlation_id="request-1",
-    )
+    body = ports.rules.texts.render(Template.CONFIRMATION)
+    return confirmation_of(subscriber, body, ports.clock(), correlation_id="request-1")
 
 
 def reply(

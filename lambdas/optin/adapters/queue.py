@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from optin.adapters.aws import failure_name
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.outbound import OutboundMessage, PlanStep
 
@@ -175,11 +176,6 @@ class SqsSendQueue:
         try:
             return getattr(self._client, operation)(**params)
         except (ClientError, BotoCoreError) as error:
-            name = (
-                error.response["Error"]["Code"]
-                if isinstance(error, ClientError)
-                else type(error).__name__
-            )
             raise DependencyUnavailable(
-                Dependency.QUEUE, f"SQS {operation} failed: {name}"
+                Dependency.QUEUE, f"SQS {operation} failed: {failure_name(error)}"
             ) from error

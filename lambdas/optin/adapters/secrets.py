@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from optin.adapters.aws import failure_name
 from optin.domain.errors import Dependency, DependencyUnavailable
 
 _CLIENT_CONFIG = Config(
@@ -31,13 +32,9 @@ class SecretKey:
             try:
                 value = client.get_secret_value(SecretId=self._secret_id)["SecretString"]
             except (ClientError, BotoCoreError) as error:
-                name = (
-                    error.response["Error"]["Code"]
-                    if isinstance(error, ClientError)
-                    else type(error).__name__
-                )
                 raise DependencyUnavailable(
-                    Dependency.ERASURE_KEY, f"the erasure key could not be read: {name}"
+                    Dependency.ERASURE_KEY,
+                    f"the erasure key could not be read: {failure_name(error)}",
                 ) from error
             if not value:
                 raise DependencyUnavailable(Dependency.ERASURE_KEY, "the erasure key is empty")

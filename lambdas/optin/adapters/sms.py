@@ -14,15 +14,9 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from optin.domain.errors import (
-    Dependency,
-    DependencyUnavailable,
-    DestinationOptedOut,
-    SendOutcomeUnknown,
-    SendQuotaExceeded,
-    SendRefused,
-    SendThrottled,
-)
+from optin.adapters.aws import error_code
+from optin.adapters.opt_out_list import PlatformOptOutList
+from optin.domain import errors
 from optin.domain.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
@@ -54,10 +48,6 @@ def sms_client(*, retries: bool = True) -> Any:
     return boto3.client(SERVICE, config=_CLIENT_CONFIG if retries else _SEND_CLIENT_CONFIG)
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _reason(error: ClientError) -> str:
     return str(error.response.get("Reason") or error.response.get("Error", {}).get("Reason", ""))
 
@@ -75,6 +65,7 @@ class EndUserMessagingSender:
         self._settings = settings
         self._client = client or sms_client()
         self._send_client = send_client
+        self._opt_out_list = PlatformOptOutList(self._client, settings.opt_out_list_name)
 
     def send(self, phone_number: str, body: str, *, kind: str, key: str) -> str:
         params: dict[str, Any] = {
@@ -98,66 +89,38 @@ class EndUserMessagingSender:
         except ClientError as error:
             raise _send_error(error) from error
         except _NOT_SENT as error:
-            raise DependencyUnavailable(
-                Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.SMS, f"SendTextMessage failed: {type(error).__name__}"
             ) from error
         except BotoCoreError as error:  # sent, maybe: a timeout or a lost answer
-            raise SendOutcomeUnknown(f"SendTextMessage: {type(error).__name__}") from error
+            raise errors.SendOutcomeUnknown(f"SendTextMessage: {type(error).__name__}") from error
         return str(response["MessageId"])
 
     def remove_opt_out(self, phone_number: str) -> bool:
-        """DeleteOptedOutNumber: allowed once per number per 30 days, so it may be refused."""
-        if not self._settings.opt_out_list_name:
-            return False
-        try:
-            self._client.delete_opted_out_number(
-                OptOutListName=self._settings.opt_out_list_name, OptedOutNumber=phone_number
-            )
-        except ClientError as error:
-            return _code(error) == "ResourceNotFoundException"
-        except BotoCoreError:
-            return False
-        return True
+        return self._opt_out_list.remove(phone_number)
 
     def add_opt_out(self, phone_number: str) -> bool:
-        """PutOptedOutNumber on the stack's opt-out list: idempotent, so a retry is safe."""
-        if not self._settings.opt_out_list_name:
-            return False
-        try:
-            self._client.put_opted_out_number(
-                OptOutListName=self._settings.opt_out_list_name, OptedOutNumber=phone_number
-            )
-        except ClientError as error:
-            if _code(error) == "ValidationException":
-                return False  # a number the platform will not list: retrying cannot help
-            raise DependencyUnavailable(
-                Dependency.SMS, f"PutOptedOutNumber failed: {_code(error)}"
-            ) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable(
-                Dependency.SMS, f"PutOptedOutNumber failed: {type(error).__name__}"
-            ) from error
-        return True
+        return self._opt_out_list.add(phone_number)
 
 
 def _send_error(error: ClientError) -> Exception:
     """What a SendTextMessage error means for the message (docs/decisions.md)."""
-    code, reason = _code(error), _reason(error)
+    code, reason = error_code(error), _reason(error)
     what = f"SendTextMessage failed: {code}" + (f" ({reason})" if reason else "")
     if code == "ConflictException" and reason == "DESTINATION_PHONE_NUMBER_OPTED_OUT":
-        return DestinationOptedOut()
+        return errors.DestinationOptedOut()
     if code == "ThrottlingException":
-        return SendThrottled(what)
+        return errors.SendThrottled(what)
     if code == "ServiceQuotaExceededException":
-        return SendQuotaExceeded(what, reason)
+        return errors.SendQuotaExceeded(what, reason)
     if code == "ValidationException" or (
         code == "ConflictException" and reason in _REFUSED_CONFLICTS
     ):
-        return SendRefused(what)
+        return errors.SendRefused(what)
     # Anything else (AccessDeniedException, ResourceNotFoundException, a server error,
     # expired credentials) refused the request as a whole: nothing left, and a later try
     # may work.
-    return DependencyUnavailable(Dependency.SMS, what)
+    return errors.DependencyUnavailable(errors.Dependency.SMS, what)
 
 
 class CarrierNumberLookup:
@@ -170,14 +133,14 @@ class CarrierNumberLookup:
         try:
             response = self._client.carrier_lookup(PhoneNumber=phone_number)
         except ClientError as error:
-            if _code(error) == "ValidationException":
+            if error_code(error) == "ValidationException":
                 return NumberFacts(number_type=INVALID)
-            raise DependencyUnavailable(
-                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {_code(error)}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {error_code(error)}"
             ) from error
         except BotoCoreError as error:
-            raise DependencyUnavailable(
-                Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {type(error).__name__}"
+            raise errors.DependencyUnavailable(
+                errors.Dependency.NUMBER_LOOKUP, f"CarrierLookup failed: {type(error).__name__}"
             ) from error
         return NumberFacts(
             number_type=str(response.get("PhoneNumberType") or "OTHER"),

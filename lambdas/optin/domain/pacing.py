@@ -79,15 +79,22 @@ def reserve(bucket: Bucket, now: datetime, parts: int, rate: int) -> Reservation
     )
 
 
-def most_parts_in_a_window(sends: list[tuple[datetime, int]], window: timedelta) -> int:
-    """The most parts sent inside any window of ``window`` (start included, end excluded):
-    what a carrier counts against a rate. ``sends`` are (when, parts)."""
+def window_totals(sends: list[tuple[datetime, int]], window: timedelta) -> list[int]:
+    """For each send in time order, the parts sent inside the window that ends with it
+    (its own included; the window's start included, its end excluded). ``sends`` are
+    (when, parts)."""
     ordered = sorted(sends)
-    most, total, first = 0, 0, 0
+    totals, total, first = [], 0, 0
     for at, parts in ordered:
         total += parts
         while ordered[first][0] <= at - window:
             total -= ordered[first][1]
             first += 1
-        most = max(most, total)
-    return most
+        totals.append(total)
+    return totals
+
+
+def most_parts_in_a_window(sends: list[tuple[datetime, int]], window: timedelta) -> int:
+    """The most parts sent inside any window of ``window``: what a carrier counts against
+    a rate."""
+    return max(window_totals(sends, window), default=0)

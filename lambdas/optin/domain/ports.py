@@ -373,7 +373,8 @@ class OperatorStore(SubscriberStore, Protocol):
 
 
 class OptOutList(Protocol):
-    def add(self, phone_number: str) -> None:
+    def add(self, phone_number: str) -> bool:
         """Put the number on the platform's opt-out list (idempotent): no sender in the
-        account can text it. Raises DependencyUnavailable."""
+        account can text it. False when the platform will not list the number.
+        Raises DependencyUnavailable."""
         ...

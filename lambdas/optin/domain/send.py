@@ -35,7 +35,13 @@ from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.opt_out import mark_platform_opted_out
 from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendRecord, SendState
 from optin.domain.parts import count_parts
-from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SendConflict
+from optin.domain.ports import (
+    MAX_ATTEMPTS,
+    AlreadyProcessed,
+    ConcurrentUpdate,
+    Ports,
+    SendConflict,
+)
 
 # A broadcast message reserves a slot only when the bucket is booked less than this far
 # ahead: otherwise broadcasts would book the next minutes, and a confirmation queued then
@@ -305,33 +311,9 @@ def _send(
         message_id = ports.sender.send(
             message.phone_number, message.body, kind=message.kind, key=message.key
         )
-    except SendThrottled as error:
+    except DependencyUnavailable as error:  # throttled, over a quota, or failing
         _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.THROTTLED,
-            message,
-            parts,
-            retry_after=retry_delay(receive_count),
-            reason=str(error),
-        )
-    except SendQuotaExceeded as error:
-        _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.QUOTA_EXCEEDED,
-            message,
-            parts,
-            retry_after=QUOTA_DELAY,
-            reason=error.reason or str(error),
-        )
-    except DependencyUnavailable as error:
-        _release(ports, message, claimed)
-        return SendResult(
-            SendOutcome.RETRY,
-            message,
-            parts,
-            retry_after=retry_delay(receive_count),
-            reason=str(error),
-        )
+        return _back_later(message, parts, error, receive_count)
     except DestinationOptedOut:
         via = "registration" if message.kind == Template.CONFIRMATION else "reply"
         mark_platform_opted_out(ports, message.phone_number, via=via)
@@ -349,11 +331,50 @@ def _send(
     )
     try:
         _settle(ports, message, claimed, SendState.SENT, [sent], message_id=message_id)
-    except (DependencyUnavailable, SendConflict):
+    except SendConflict:
+        return _settled_by_its_receipt(ports, message, parts, message_id, sent)
+    except DependencyUnavailable:
         # The SMS is out: never put it back. The record stays claimed, and the delivery
         # receipt (it carries the key) settles it later.
         return SendResult(SendOutcome.SENT, message, parts, message_id, sent_not_recorded=True)
     return SendResult(SendOutcome.SENT, message, parts, message_id)
+
+
+def _back_later(
+    message: OutboundMessage, parts: int, error: DependencyUnavailable, receive_count: int
+) -> SendResult:
+    """A send that did not leave goes back on the queue: a quota or the spend limit for
+    longer, a throttle or a failure by the growing delay of its receive count."""
+    if isinstance(error, SendQuotaExceeded):
+        return SendResult(
+            SendOutcome.QUOTA_EXCEEDED,
+            message,
+            parts,
+            retry_after=QUOTA_DELAY,
+            reason=error.reason or str(error),
+        )
+    outcome = SendOutcome.THROTTLED if isinstance(error, SendThrottled) else SendOutcome.RETRY
+    delay = retry_delay(receive_count)
+    return SendResult(outcome, message, parts, retry_after=delay, reason=str(error))
+
+
+def _settled_by_its_receipt(
+    ports: Ports, message: OutboundMessage, parts: int, message_id: str, sent: ConsentEvent
+) -> SendResult:
+    """The record changed between the claim and its settlement: its delivery receipt came
+    first and settled it as sent (receipts can be that fast). The ledger still gets the
+    sent event, once."""
+    result = SendResult(SendOutcome.SENT, message, parts, message_id)
+    try:
+        record = ports.store.send_record(message.key)
+        if record is None or record.message_id != message_id:
+            return replace(result, sent_not_recorded=True)
+        ports.store.append(message.phone_number, [sent], event_id=f"sent|{message.key}")
+    except AlreadyProcessed:
+        return result
+    except DependencyUnavailable:
+        return replace(result, sent_not_recorded=True)
+    return result
 
 
 def _refused(

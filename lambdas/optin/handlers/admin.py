@@ -35,7 +35,13 @@ from optin.domain.ports import (
     OperatorStore,
     SubscriberFilter,
 )
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.observability import (
+    Metric,
+    count,
+    count_unavailable,
+    entry_point,
+    logger,
+)
 
 # A page of the export stops before this many bytes (Lambda answers at most 6 MB).
 MAX_EXPORT_BYTES = 1_000_000
@@ -281,9 +287,7 @@ def _bug(error: Exception) -> Response[str]:
     return _error(500, "INTERNAL_ERROR", "Something went wrong on our side.")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
+@entry_point(correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     count(Metric.OPERATOR_REQUESTS)
     answer = app.resolve(event, context)

@@ -16,10 +16,16 @@ from typing import Any
 
 from optin import runtime
 from optin.domain.delivery import DeliveryOutcome, DeliveryResult, Receipt, record_delivery
-from optin.domain.errors import DependencyUnavailable
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.handlers.batch import handle_each
+from optin.observability import (
+    Metric,
+    count,
+    entry_point,
+    log_failure,
+    logger,
+)
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _OUTCOME_METRICS = {
@@ -111,16 +117,11 @@ def report(record: RecordResult) -> None:
         "eventType": record.receipt.event_type,
     }
     if record.error is not None:
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            fields["dependency"] = record.error.dependency.value
-        logger.error("delivery event failed", exc_info=record.error, extra=fields)
+        log_failure("delivery event failed", record.error, fields)
         return
     result = record.result
     assert result is not None
-    metric = _OUTCOME_METRICS.get(result.outcome)
-    if metric is not None:
-        count(metric)
+    count(_OUTCOME_METRICS.get(result.outcome))
     fields.update(
         outcome=result.outcome.value,
         kind=result.kind,
@@ -130,19 +131,8 @@ def report(record: RecordResult) -> None:
     logger.info("delivery event recorded", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    records = event.get("Records") if isinstance(event, dict) else None
-    batch = records if isinstance(records, list) else [event]
-    results = []
-    for record in batch:
-        result = record_handler(record, ports)
-        report(result)
-        results.append(result)
-    failures = [result.error for result in results if result.error is not None]
-    if failures:
-        raise failures[0]
+    results = handle_each(event, lambda record: record_handler(record, ports), report)
     return {"recorded": sum(result.result is not None for result in results)}

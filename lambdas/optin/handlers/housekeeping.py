@@ -11,15 +11,13 @@ from typing import Any, cast
 from optin import runtime
 from optin.domain.housekeeping import run_housekeeping
 from optin.domain.ports import OperatorStore
-from optin.observability import Metric, count, logger, metrics, traced
+from optin.observability import Metric, count, entry_point, logger
 
 # Start no new page with less time left than this (a page is at most 100 candidates).
 RESERVE_MILLISECONDS = 20_000
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: Any, context: Any) -> dict[str, Any]:
     current = runtime.current()
     remaining = getattr(context, "get_remaining_time_in_millis", None)

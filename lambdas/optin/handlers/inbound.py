@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from optin import runtime
-from optin.domain.errors import DependencyUnavailable
 from optin.domain.keywords import classify, encodable
 from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
 from optin.domain.reply import ReplyResult, receive_reply
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.handlers.batch import handle_each
+from optin.observability import (
+    Metric,
+    count,
+    entry_point,
+    log_failure,
+    logger,
+)
 
 MAX_BODY_CHARACTERS = 2000
 MAX_FIELD_CHARACTERS = 200  # ids, numbers and timestamps the ledger keeps beside the body
@@ -128,11 +134,7 @@ def report(record: RecordResult) -> None:
         return
     phone_number = mask(record.reply.phone_number)
     if record.error is not None:
-        extra = {"phoneNumber": phone_number}
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            extra["dependency"] = record.error.dependency.value
-        logger.error("inbound message failed", exc_info=record.error, extra=extra)
+        log_failure("inbound message failed", record.error, {"phoneNumber": phone_number})
         return
     result = record.result
     assert result is not None
@@ -140,9 +142,7 @@ def report(record: RecordResult) -> None:
     if result.queued_key:
         count(Metric.MESSAGES_QUEUED)
     if result.outcome is not None:
-        metric = _OUTCOME_METRICS.get(result.outcome)
-        if metric:
-            count(metric)
+        count(_OUTCOME_METRICS.get(result.outcome))
         fields.update(
             keyword=record.reply.keyword.value,
             outcome=result.outcome.value,
@@ -157,21 +157,15 @@ def report(record: RecordResult) -> None:
         logger.info("inbound message processed", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    records = event.get("Records") if isinstance(event, dict) else None
-    batch = records if isinstance(records, list) else [event]
-    count(Metric.INBOUND_MESSAGES, len(batch))
-    results = []
-    for record in batch:
-        result = record_handler(record, ports)
-        report(result)
-        results.append(result)
-    failures = [result.error for result in results if result.error is not None]
-    if failures:
-        count(Metric.INBOUND_FAILED, len(failures))
-        raise failures[0]
+    batch = event.get("Records") if isinstance(event, dict) else None
+    count(Metric.INBOUND_MESSAGES, len(batch) if isinstance(batch, list) else 1)
+    results = handle_each(
+        event,
+        lambda record: record_handler(record, ports),
+        report,
+        failed=lambda failures: count(Metric.INBOUND_FAILED, failures),
+    )
     return {"processed": sum(result.result is not None for result in results)}

@@ -40,9 +40,8 @@ from optin.observability import (
     count,
     count_rejection,
     count_unavailable,
+    entry_point,
     logger,
-    metrics,
-    traced,
 )
 
 Refusal = RegistrationError | DependencyUnavailable
@@ -52,9 +51,7 @@ Outcome = RegistrationResult | Refusal | Exception
 INTERNAL_ERROR = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@traced
+@entry_point(correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     current = runtime.current()
     correlation_id = logger.get_correlation_id() or getattr(context, "aws_request_id", "")

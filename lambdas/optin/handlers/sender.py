@@ -26,7 +26,14 @@ from optin.domain.outbound import PlanStep
 from optin.domain.phone import mask
 from optin.domain.ports import OperatorStore, Ports
 from optin.domain.send import SendOutcome, SendResult, retry_delay, send_queued
-from optin.observability import Metric, count, count_unavailable, logger, metrics, traced
+from optin.observability import (
+    Metric,
+    count,
+    count_unavailable,
+    entry_point,
+    log_failure,
+    logger,
+)
 
 # A broadcast waits this long while transactional messages are queued (they go first).
 BROADCAST_YIELD = timedelta(seconds=30)
@@ -117,11 +124,7 @@ def report(record: RecordResult) -> None:
         )
         return
     if record.error is not None:
-        extra: dict[str, Any] = {"sqsMessageId": record.message_id}
-        if isinstance(record.error, DependencyUnavailable):
-            count_unavailable(record.error.dependency)
-            extra["dependency"] = record.error.dependency.value
-        logger.error("queued message failed", exc_info=record.error, extra=extra)
+        log_failure("queued message failed", record.error, {"sqsMessageId": record.message_id})
         return
     if record.plan is not None:
         logger.info(
@@ -138,9 +141,7 @@ def report(record: RecordResult) -> None:
         return
     result = record.result
     assert result is not None
-    metric = _OUTCOME_METRICS.get(result.outcome)
-    if metric is not None:
-        count(metric)
+    count(_OUTCOME_METRICS.get(result.outcome))
     if result.outcome is SendOutcome.SENT and result.message.kind == Template.CONFIRMATION:
         count(Metric.CONFIRMATION_SENT)
     if result.outcome is SendOutcome.RETRY:
@@ -165,9 +166,7 @@ def report(record: RecordResult) -> None:
         logger.info("queued SMS handled", extra=fields)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@traced
+@entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     ports = runtime.current().ports
     records = event.get("Records") if isinstance(event, dict) else None
