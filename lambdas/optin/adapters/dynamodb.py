@@ -639,42 +639,45 @@ class DynamoSubscriberStore:
     def _forget_in_marker(self, message_id: str, placeholder: str) -> None:
         """An inbound marker (kept some days against redelivery) names the number: replace
         it, and drop any SMS still owed to it."""
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table_name,
-                Key=inbound_key(message_id),
-                UpdateExpression="SET phoneNumber = :erased REMOVE owedSms, claimedUntil",
-                ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-                ExpressionAttributeValues={":erased": {"S": placeholder}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise _unavailable(error) from error
+        self._update_if_present(
+            inbound_key(message_id),
+            "SET phoneNumber = :erased REMOVE owedSms, claimedUntil",
+            {},
+            {":erased": {"S": placeholder}},
+        )
 
     def _forget_in_send_record(self, message_key: str, placeholder: str) -> None:
         """A send record (kept some days against duplicates) names the number: replace it,
         and settle the record ERASED, so the message is never sent now and its receipts are
         not recorded."""
+        self._update_if_present(
+            send_key(message_key),
+            "SET phoneNumber = :erased, #state = :state, #version = #version + :one",
+            {"#state": "state", "#version": "version"},
+            {
+                ":erased": {"S": placeholder},
+                ":state": {"S": SendState.ERASED.value},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def _update_if_present(
+        self,
+        key: dict[str, Any],
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> None:
+        """Update the item at ``key`` if there is one; nothing when there is none."""
         try:
             self._call(
                 "update_item",
                 TableName=self.table_name,
-                Key=send_key(message_key),
-                UpdateExpression="SET phoneNumber = :erased, #state = :state, "
-                "#version = #version + :one",
+                Key=key,
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={
-                    "#pk": PARTITION_KEY,
-                    "#state": "state",
-                    "#version": "version",
-                },
-                ExpressionAttributeValues={
-                    ":erased": {"S": placeholder},
-                    ":state": {"S": SendState.ERASED.value},
-                    ":one": {"N": "1"},
-                },
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, **names},
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
