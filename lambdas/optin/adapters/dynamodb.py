@@ -293,14 +293,9 @@ class DynamoSubscriberStore:
         yet". The segment counters move from the state read at ``expected_version`` to the
         new one in the same transaction."""
         saved = replace(subscriber, version=(expected_version or 0) + 1)
-        before = self._counted_at(saved.phone_number, expected_version)
-        after = _segments(saved.status.value, saved.source, saved.country)
+        put, counters, after = self._profile_writes(saved, expected_version)
         event_puts = self._event_puts(saved.phone_number, events, event_id)
-        writes = [
-            self._subscriber_put(saved, expected_version or None),
-            *event_puts,
-            *self._counter_updates(before, after),
-        ]
+        writes = [put, *event_puts, *counters]
         once = tuple(range(1, 1 + len(event_puts))) if event_id is not None else ()
         if inbound is not None:
             once += (len(writes),)
@@ -485,13 +480,12 @@ class DynamoSubscriberStore:
         put.update(_version_condition(expected_version))
         writes = [{"Put": put}, *self._event_puts(record.phone_number, events)]
         profile_index = None
-        changed = replace(subscriber, version=subscriber.version + 1) if subscriber else None
-        if subscriber is not None and changed is not None:
-            before = self._counted_at(subscriber.phone_number, subscriber.version)
-            after = _segments(changed.status.value, changed.source, changed.country)
+        changed = None
+        if subscriber is not None:
+            changed = replace(subscriber, version=subscriber.version + 1)
+            put, counters, after = self._profile_writes(changed, subscriber.version)
             profile_index = len(writes)
-            writes.append(self._subscriber_put(changed, subscriber.version))
-            writes.extend(self._counter_updates(before, after))
+            writes += [put, *counters]
         try:
             self._transact(writes, profile_index=profile_index)
         except ConcurrentUpdate as conflict:
@@ -999,6 +993,17 @@ class DynamoSubscriberStore:
         response = self._call("get_item", TableName=self.table_name, Key=key, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+    def _profile_writes(
+        self, saved: Subscriber, expected_version: int | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], Segments]:
+        """The profile's put, conditional on ``expected_version`` (None or 0: it must not
+        exist yet), the counter updates that move it from where the version read is counted
+        to where ``saved`` is, and that new place."""
+        before = self._counted_at(saved.phone_number, expected_version)
+        after = _segments(saved.status.value, saved.source, saved.country)
+        put = self._subscriber_put(saved, expected_version or None)
+        return put, self._counter_updates(before, after), after
 
     def _subscriber_put(self, saved: Subscriber, expected_version: int | None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _subscriber_item(saved)}
