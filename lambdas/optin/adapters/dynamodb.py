@@ -297,14 +297,9 @@ class DynamoSubscriberStore:
         yet". The segment counters move from the state read at ``expected_version`` to the
         new one in the same transaction."""
         saved = replace(subscriber, version=(expected_version or 0) + 1)
-        before = self._counted_at(saved.phone_number, expected_version)
-        after = _segments(saved.status.value, saved.source, saved.country)
+        put, counters, after = self._profile_writes(saved, expected_version)
         event_puts = self._event_puts(saved.phone_number, events, event_id)
-        writes = [
-            self._subscriber_put(saved, expected_version or None),
-            *event_puts,
-            *self._counter_updates(before, after),
-        ]
+        writes = [put, *event_puts, *counters]
         once = tuple(range(1, 1 + len(event_puts))) if event_id is not None else ()
         if inbound is not None:
             once += (len(writes),)
@@ -492,13 +487,12 @@ class DynamoSubscriberStore:
         if tally:
             writes.append({"Update": self._tally_update(record.claim, tally)})
         profile_index = None
-        changed = replace(subscriber, version=subscriber.version + 1) if subscriber else None
-        if subscriber is not None and changed is not None:
-            before = self._counted_at(subscriber.phone_number, subscriber.version)
-            after = _segments(changed.status.value, changed.source, changed.country)
+        changed = None
+        if subscriber is not None:
+            changed = replace(subscriber, version=subscriber.version + 1)
+            put, counters, after = self._profile_writes(changed, subscriber.version)
             profile_index = len(writes)
-            writes.append(self._subscriber_put(changed, subscriber.version))
-            writes.extend(self._counter_updates(before, after))
+            writes += [put, *counters]
         try:
             self._transact(writes, profile_index=profile_index)
         except ConcurrentUpdate as conflict:
@@ -733,42 +727,45 @@ class DynamoSubscriberStore:
     def _forget_in_marker(self, message_id: str, placeholder: str) -> None:
         """An inbound marker (kept some days against redelivery) names the number: replace
         it, and drop any SMS still owed to it."""
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table_name,
-                Key=inbound_key(message_id),
-                UpdateExpression="SET phoneNumber = :erased REMOVE owedSms, claimedUntil",
-                ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
-                ExpressionAttributeValues={":erased": {"S": placeholder}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise _unavailable(error) from error
+        self._update_if_present(
+            inbound_key(message_id),
+            "SET phoneNumber = :erased REMOVE owedSms, claimedUntil",
+            {},
+            {":erased": {"S": placeholder}},
+        )
 
     def _forget_in_send_record(self, message_key: str, placeholder: str) -> None:
         """A send record (kept some days against duplicates) names the number: replace it,
         and settle the record ERASED, so the message is never sent now and its receipts are
         not recorded."""
+        self._update_if_present(
+            send_key(message_key),
+            "SET phoneNumber = :erased, #state = :state, #version = #version + :one",
+            {"#state": "state", "#version": "version"},
+            {
+                ":erased": {"S": placeholder},
+                ":state": {"S": SendState.ERASED.value},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def _update_if_present(
+        self,
+        key: dict[str, Any],
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> None:
+        """Update the item at ``key`` if there is one; nothing when there is none."""
         try:
             self._call(
                 "update_item",
                 TableName=self.table_name,
-                Key=send_key(message_key),
-                UpdateExpression="SET phoneNumber = :erased, #state = :state, "
-                "#version = #version + :one",
+                Key=key,
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={
-                    "#pk": PARTITION_KEY,
-                    "#state": "state",
-                    "#version": "version",
-                },
-                ExpressionAttributeValues={
-                    ":erased": {"S": placeholder},
-                    ":state": {"S": SendState.ERASED.value},
-                    ":one": {"N": "1"},
-                },
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, **names},
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -1090,6 +1087,17 @@ class DynamoSubscriberStore:
         response = self._call("get_item", TableName=self.table_name, Key=key, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+    def _profile_writes(
+        self, saved: Subscriber, expected_version: int | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], Segments]:
+        """The profile's put, conditional on ``expected_version`` (None or 0: it must not
+        exist yet), the counter updates that move it from where the version read is counted
+        to where ``saved`` is, and that new place."""
+        before = self._counted_at(saved.phone_number, expected_version)
+        after = _segments(saved.status.value, saved.source, saved.country)
+        put = self._subscriber_put(saved, expected_version or None)
+        return put, self._counter_updates(before, after), after
 
     def _subscriber_put(self, saved: Subscriber, expected_version: int | None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": _subscriber_item(saved)}

@@ -14,6 +14,12 @@ class Handled(Protocol):
 Result = TypeVar("Result", bound=Handled)
 
 
+def records_of(event: Any) -> list[Any]:
+    """The records of an SNS event, or the event itself when invoked with one message."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return records if isinstance(records, list) else [event]
+
+
 def handle_each(
     event: Any,
     handle: Callable[[Any], Result],
@@ -24,9 +30,8 @@ def handle_each(
     handled, then reported (its metrics and its one log line), in order. Then, if any
     failed, ``failed`` is told how many and the first failure is raised: SNS retries the
     event, and what was done is not done twice."""
-    records = event.get("Records") if isinstance(event, dict) else None
     results = []
-    for record in records if isinstance(records, list) else [event]:
+    for record in records_of(event):
         result = handle(record)
         report(result)
         results.append(result)

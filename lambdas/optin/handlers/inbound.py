@@ -20,7 +20,7 @@ from optin.domain.lifecycle import Reply, ReplyOutcome
 from optin.domain.phone import mask
 from optin.domain.ports import Ports
 from optin.domain.reply import ReplyResult, receive_reply
-from optin.handlers.batch import handle_each
+from optin.handlers.batch import handle_each, records_of
 from optin.observability import (
     Metric,
     count,
@@ -160,8 +160,7 @@ def report(record: RecordResult) -> None:
 @entry_point()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ports = runtime.current().ports
-    batch = event.get("Records") if isinstance(event, dict) else None
-    count(Metric.INBOUND_MESSAGES, len(batch) if isinstance(batch, list) else 1)
+    count(Metric.INBOUND_MESSAGES, len(records_of(event)))
     results = handle_each(
         event,
         lambda record: record_handler(record, ports),
