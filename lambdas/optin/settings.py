@@ -137,9 +137,12 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "confirmation_max_delay_seconds": Setting(
         "confirmationMaxDelaySeconds", integer(60, 86_400), 900, "CONFIRMATION_MAX_DELAY_SECONDS"
     ),
-    # Broadcasts (optin.domain.broadcast): the most parts a text may take, the least time
-    # between two broadcasts to one subscriber.
+    # Broadcasts (optin.domain.broadcast): the most parts a text may take, the characters
+    # a name is cut to in one, the least time between two broadcasts to one subscriber.
     "max_broadcast_parts": Setting("maxBroadcastParts", integer(1, 10), 3, "MAX_BROADCAST_PARTS"),
+    "broadcast_name_characters": Setting(
+        "broadcastNameCharacters", integer(1, 100), 20, "BROADCAST_NAME_CHARACTERS"
+    ),
     "broadcast_min_interval_hours": Setting(
         "broadcastMinIntervalHours", integer(0, 24 * 30), 12, "BROADCAST_MIN_INTERVAL_HOURS"
     ),
@@ -186,6 +189,7 @@ class Settings:
     send_rate_per_second: int
     confirmation_max_delay_seconds: int
     max_broadcast_parts: int
+    broadcast_name_characters: int
     broadcast_min_interval_hours: int
 
     @classmethod
@@ -221,6 +225,7 @@ class Settings:
                 send_rate=self.send_rate_per_second,
                 confirmation_max_delay=timedelta(seconds=self.confirmation_max_delay_seconds),
                 max_broadcast_parts=self.max_broadcast_parts,
+                broadcast_name_characters=self.broadcast_name_characters,
                 broadcast_min_interval=timedelta(hours=self.broadcast_min_interval_hours),
             ),
             texts=self.texts,

@@ -52,7 +52,7 @@ class FlakyQueue(MemoryQueue):
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.from_env({**BASE_ENV, "MAX_BROADCAST_PARTS": "7"})
+    return Settings.from_env(BASE_ENV)
 
 
 @pytest.fixture

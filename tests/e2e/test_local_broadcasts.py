@@ -29,7 +29,7 @@ TIMEOUT = 90.0  # a broadcast batch waits 30 s while transactional messages are 
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalMode]:
-    env = {"MAX_BROADCAST_PARTS": "7", "RESEND_COOLDOWN_SECONDS": "1", **NO_PREFIX_LIMITS}
+    env = {"RESEND_COOLDOWN_SECONDS": "1", **NO_PREFIX_LIMITS}
     OUTPUT.mkdir(exist_ok=True)
     with LocalMode(log_path=OUTPUT / "local-mode-broadcasts.log", env=env) as mode:
         for index, number in enumerate((*SPRING, ELSEWHERE)):

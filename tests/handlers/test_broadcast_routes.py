@@ -33,8 +33,8 @@ from tests.support.fakes import (
 
 @pytest.fixture
 def settings() -> Settings:
-    """A text with one name placeholder takes 4 parts at worst (see test_broadcast_text)."""
-    return Settings.from_env({**BASE_ENV, "MAX_BROADCAST_PARTS": "7"})
+    """The defaults: at most 3 parts, names cut to 20 characters."""
+    return Settings.from_env(BASE_ENV)
 
 
 @pytest.fixture
@@ -85,7 +85,8 @@ def test_a_dry_run_counts_renders_and_creates_nothing(deployed: Ports) -> None:
     assert answer["recipientsExact"] is True
     assert answer["broadcastId"] is None
     assert answer["encoding"] == "GSM-7"
-    assert answer["parts"] == 4  # a 100-character name of emoji: 200 UCS-2 units, and the text
+    # Names cut to 20 characters, each of which may be an emoji: UCS-2, 2 parts at worst.
+    assert answer["parts"] == 2
     assert answer["preview"] == "Hi Alex, ExampleCorp sale today. Reply STOP to opt out"
     assert queue_of(deployed).steps == []
     assert isinstance(deployed.store, DynamoSubscriberStore)
@@ -140,16 +141,21 @@ def test_an_unknown_placeholder_is_a_400_naming_it(deployed: Ports) -> None:
     assert "{{nickname}}" in answer["error"]["message"]
 
 
-def test_at_the_default_three_parts_a_name_placeholder_is_refused(
+def test_the_name_cut_decides_what_a_personalised_text_may_hold(
     deployed: Ports, settings: Settings
 ) -> None:
-    strict = Settings.from_env(BASE_ENV)
-    assert strict.max_broadcast_parts == 3
-    runtime.install(runtime.Runtime(strict, replace(deployed, rules=strict.rules)))
-    status, answer = create({"text": "Hi {{firstName}}", "dryRun": True})
+    """At the defaults (3 parts, names cut to 20 characters) a personalised text of 150
+    characters is accepted: its worst case is UCS-2, 3 parts. With names cut to 100
+    characters (the form's limit) the same text is refused."""
+    text = "Hi {{firstName}}, " + "s" * 100
+    assert (settings.max_broadcast_parts, settings.broadcast_name_characters) == (3, 20)
+    status, answer = create({"text": text, "dryRun": True})
+    assert (status, answer["parts"]) == (200, 3)
+    uncut = Settings.from_env({**BASE_ENV, "BROADCAST_NAME_CHARACTERS": "100"})
+    runtime.install(runtime.Runtime(uncut, replace(deployed, rules=uncut.rules)))
+    status, answer = create({"text": text, "dryRun": True})
     assert (status, answer["error"]["code"]) == (400, "TOO_MANY_PARTS")
-    status, answer = create({"text": "Sale today", "dryRun": True})
-    assert (status, answer["parts"]) == (200, 1)
+    assert "100 characters" in answer["error"]["message"]
 
 
 def test_too_many_parts_is_a_400(deployed: Ports) -> None:

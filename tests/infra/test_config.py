@@ -80,6 +80,7 @@ _DOCUMENTED_DEFAULTS = (
     "maxConfirmationsPerPrefixPerHour",
     "dailyConfirmationBudget",
     "maxBroadcastParts",
+    "broadcastNameCharacters",
     "broadcastMinIntervalHours",
     "phoneNumberCountry",
     "phoneNumberType",

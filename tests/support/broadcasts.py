@@ -51,18 +51,16 @@ def start(
     segment: Segment | None = None,
     *,
     send_at: datetime | None = None,
-    max_parts: int = 10,
 ) -> Broadcast:
     """A broadcast created as the operator API creates one (its first plan step queued)."""
     store: OperatorStore = ports.store  # type: ignore[assignment]
-    policy = BroadcastPolicy.of(ports.rules)
     made = broadcast.draft(
         store,
         text=text,
         segment=segment or Segment(),
         send_at=send_at,
         now=ports.clock(),
-        policy=BroadcastPolicy(max_parts, policy.min_interval, policy.brand),
+        policy=BroadcastPolicy.of(ports.rules),
         created_by="tests",
     )
     return broadcast.create(ports, store, made)

@@ -80,6 +80,7 @@ DOCUMENTED_DEFAULTS = {
     "max_confirmations_per_prefix_per_hour": 10,
     "daily_confirmation_budget": 1_000,
     "max_broadcast_parts": 3,
+    "broadcast_name_characters": 20,
     "broadcast_min_interval_hours": 12,
 }
 

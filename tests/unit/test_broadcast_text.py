@@ -10,6 +10,7 @@ from optin.domain.broadcast_text import (
     BroadcastTextError,
     canonical,
     check,
+    cut,
     preview,
     render,
     with_footer,
@@ -98,14 +99,11 @@ def test_the_part_count_is_the_worst_case_of_the_names() -> None:
     # 40 characters plus a name: a short name fits one part, the longest name does not.
     template = canonical(with_footer("Hi {{firstName}}, " + "a" * 10))
     assert count_parts(preview(template, BRAND)).count == 1
-    # 100 characters of two units each, and UCS-2 (67 units per part): 4 parts at least.
-    assert (
-        worst_parts(template, BRAND)
-        == count_parts(
-            render(template, first_name="\U0001f600" * 100, last_name="", brand=BRAND)
-        ).count
-    )
-    assert worst_parts(template, BRAND) >= 4
+    # 20 characters of two UTF-16 units each force UCS-2: 80 units, two parts.
+    worst = render(template, first_name="\U0001f600" * 20, last_name="", brand=BRAND)
+    assert worst_parts(template, BRAND) == count_parts(worst).count == 2
+    # Uncut, a 100-character name takes 200 units: 4 parts with the rest.
+    assert worst_parts(template, BRAND, name_characters=100) == 4
 
 
 def test_more_parts_than_allowed_is_refused() -> None:
@@ -114,14 +112,41 @@ def test_more_parts_than_allowed_is_refused() -> None:
     assert refused.value.code == "TOO_MANY_PARTS"
 
 
-def test_one_name_alone_can_take_three_ucs2_parts() -> None:
-    """A 100-character name of characters outside the BMP is 200 UTF-16 units: with any
-    other text, more than the default 3 parts (3 x 67 = 201 units)."""
+def test_names_are_cut_so_a_personalised_text_fits_the_default_parts() -> None:
+    """Names cut to 20 characters: a greeting with both names takes at worst 80 UTF-16
+    units for them, so a text of about 100 more characters still fits 3 UCS-2 parts. Uncut
+    (100 characters), one name alone is 200 units and any text with it is over 3 parts."""
+    assert check("Hi {{firstName}} {{lastName}}", brand=BRAND, max_parts=3).parts == 2
+    assert check("Hi {{firstName}}, " + "s" * 100, brand=BRAND, max_parts=3).parts == 3
     with pytest.raises(BroadcastTextError) as refused:
-        check("Hi {{firstName}}", brand=BRAND, max_parts=3)
+        check("Hi {{firstName}}", brand=BRAND, max_parts=3, name_characters=100)
     assert refused.value.code == "TOO_MANY_PARTS"
-    assert check("Hi {{firstName}}", brand=BRAND, max_parts=4).parts == 4
-    assert check("Hi {{firstName}} {{lastName}}", brand=BRAND, max_parts=10).parts == 7
+    assert check("Hi {{firstName}}", brand=BRAND, max_parts=4, name_characters=100).parts == 4
+
+
+def test_a_long_name_is_cut_and_a_short_one_is_kept() -> None:
+    template = canonical("Hi {{firstName}} {{lastName}}")
+    rendered = render(
+        template,
+        first_name="Maximiliana Alexandra Josephine",
+        last_name="Lima",
+        brand=BRAND,
+        name_characters=12,
+    )
+    # Cut to 12 characters, and the space the cut ends on dropped.
+    assert rendered == "Hi Maximiliana Lima"
+    assert cut("Ana", 1) == "A"
+    assert cut("Ana", 3) == "Ana"
+
+
+def test_a_message_never_takes_more_parts_than_its_worst_case() -> None:
+    """Whatever the names, the text a subscriber gets is within the checked worst case."""
+    checked = check(
+        "Hi {{firstName}} {{lastName}}, sale at {{brandName}}", brand=BRAND, max_parts=3
+    )
+    for name in ("Ana", "Zoë" * 30, "\U0001f600" * 50, "€" * 40, "李" * 99):
+        body = render(checked.template, first_name=name, last_name=name, brand=BRAND)
+        assert count_parts(body).count <= checked.parts
 
 
 def test_a_text_outside_gsm_is_ucs2() -> None:

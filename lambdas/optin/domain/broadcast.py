@@ -176,6 +176,7 @@ class BroadcastPolicy:
     max_parts: int
     min_interval: timedelta
     brand: str
+    name_characters: int
 
     @classmethod
     def of(cls, rules: Rules) -> BroadcastPolicy:
@@ -183,6 +184,7 @@ class BroadcastPolicy:
             max_parts=rules.policy.max_broadcast_parts,
             min_interval=rules.policy.broadcast_min_interval,
             brand=rules.texts.brand,
+            name_characters=rules.policy.broadcast_name_characters,
         )
 
 
@@ -271,7 +273,12 @@ def draft(
 ) -> Draft:
     """Check a request and estimate its audience; raises BroadcastTextError or
     BroadcastRequestError (400)."""
-    checked = check(text, brand=policy.brand, max_parts=policy.max_parts)
+    checked = check(
+        text,
+        brand=policy.brand,
+        max_parts=policy.max_parts,
+        name_characters=policy.name_characters,
+    )
     when = send_at or now
     if when > now + MAX_SCHEDULE:
         raise BroadcastRequestError("INVALID_FIELD", "sendAt is at most 30 days ahead.")

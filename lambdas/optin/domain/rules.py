@@ -25,9 +25,11 @@ class Policy:
     send_rate: int = 1  # message parts per second the origination identity may send
     # A confirmation still queued this long after its registration is dropped.
     confirmation_max_delay: timedelta = timedelta(seconds=900)
-    # Broadcasts: the most message parts a text may take (worst case of the names), and
-    # the least time between two broadcasts to one subscriber.
+    # Broadcasts: the most message parts a text may take (worst case of the names), the
+    # characters a name is cut to in one, and the least time between two broadcasts to one
+    # subscriber.
     max_broadcast_parts: int = 3
+    broadcast_name_characters: int = 20
     broadcast_min_interval: timedelta = timedelta(hours=12)
 
 

@@ -204,6 +204,7 @@ def _broadcast(
         first_name=subscriber.first_name,
         last_name=subscriber.last_name,
         brand=ports.rules.texts.brand,
+        name_characters=policy.broadcast_name_characters,
     )
     personal = replace(message, body=body)
     return _send_on_time(
