@@ -308,7 +308,6 @@ def _send(recipients: int) -> dict[str, Any]:
         {
             "SIMULATOR_MPS": str(MPS),
             "SEND_RATE_PER_SECOND": str(MPS),
-            "MAX_BROADCAST_PARTS": "4",
             **NO_PREFIX_LIMITS,
         }
     )
@@ -355,6 +354,7 @@ def _send(recipients: int) -> dict[str, Any]:
             }
         ).encode()
         started = time.monotonic()
+        created_at = datetime.now(UTC)
         status, _, text = service.admin("POST", "/admin/broadcasts", "", body)
         assert status == 201, text
         broadcast_id = json.loads(text)["broadcastId"]
@@ -396,7 +396,8 @@ def _send(recipients: int) -> dict[str, Any]:
             local = at.astimezone(ZoneInfo(zones[message["phoneNumber"]]))
             if not 8 <= local.hour < 21:
                 violations += 1
-        waits = []
+        waits: list[float] = []
+        when: list[float] = []  # seconds after the broadcast's creation
         for phone, registered_at in registrations:
             confirmations = [
                 m
@@ -405,6 +406,7 @@ def _send(recipients: int) -> dict[str, Any]:
             ]
             if confirmations:
                 waits.append((confirmations[0].at - registered_at).total_seconds())
+                when.append(round((registered_at - created_at).total_seconds(), 1))
         return {
             "recipients_in_hours": recipients,
             "recipients_out_of_hours": waiting,
@@ -423,6 +425,13 @@ def _send(recipients: int) -> dict[str, Any]:
             "confirmations_sent": len(waits),
             "confirmation_wait_p50_seconds": round(statistics.median(waits), 2) if waits else None,
             "confirmation_wait_max_seconds": round(max(waits), 2) if waits else None,
+            "slowest_confirmations": sorted(
+                (
+                    {"registered_after_seconds": at, "wait_seconds": round(wait, 2)}
+                    for at, wait in zip(when, waits, strict=True)
+                ),
+                key=lambda slow: -slow["wait_seconds"],
+            )[:5],
             "throttled": service.simulator.throttled,
         }
     finally:
