@@ -42,7 +42,7 @@ SOURCES = [f"/landing-{index:02d}" for index in range(20)]
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _quiet_environment() -> None:
+def quiet_environment() -> None:
     from tests.support.fakes import BASE_ENV, FAKE_AWS
 
     os.environ.update(FAKE_AWS)
@@ -291,6 +291,17 @@ def run_moto(count: int) -> dict[str, Any]:
             "export": export}  # fmt: skip
 
 
+def print_runs(
+    title: str, header: str, figures: dict[str, Any], row: Callable[[dict[str, Any]], str]
+) -> None:
+    """One line a run, in memory then on moto, under ``title`` and ``header``."""
+    print(f"\n{title}")
+    print(f"  store      {header}")
+    for backend in ("in_memory", "moto"):
+        for run in figures[backend]["runs"]:
+            print(f"  {backend:<9} {row(run)}")
+
+
 def growth(runs: list[dict[str, Any]], pick: Callable[[dict[str, Any]], float]) -> float | None:
     if len(runs) < 2 or not pick(runs[0]):
         return None
@@ -298,7 +309,7 @@ def growth(runs: list[dict[str, Any]], pick: Callable[[dict[str, Any]], float]) 
 
 
 def measure(memory_sizes: tuple[int, ...], moto_sizes: tuple[int, ...]) -> dict[str, Any]:
-    _quiet_environment()
+    quiet_environment()
     memory = []
     for count in memory_sizes:
         print(f"  operator API, in memory, {count:,} subscribers ...", file=sys.stderr, flush=True)
@@ -331,7 +342,7 @@ def measure(memory_sizes: tuple[int, ...], moto_sizes: tuple[int, ...]) -> dict[
     return summary
 
 
-def _sizes(text: str) -> tuple[int, ...]:
+def sizes(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
 
 
@@ -342,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--moto", default=",".join(map(str, MOTO_SIZES)), help="moto sizes")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(_sizes(args.memory), _sizes(args.moto)), indent=1))
+    print(json.dumps(measure(sizes(args.memory), sizes(args.moto)), indent=1))
     return 0
 
 

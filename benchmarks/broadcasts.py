@@ -40,6 +40,8 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+from benchmarks.admin import growth, print_runs, quiet_environment, sizes  # noqa: E402
+
 MEMORY_SIZES = (10_000, 100_000)
 # moto's Query walks the whole index on every call: a broadcast's planning costs it
 # O(N^2) (12 s at 1,000 here), so its sizes stay small.
@@ -66,15 +68,6 @@ CANDIDATE_ZONES = (
     "Pacific/Auckland",
 )
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _quiet_environment() -> None:
-    from tests.support.fakes import BASE_ENV, FAKE_AWS
-
-    os.environ.update(FAKE_AWS)
-    os.environ.update(BASE_ENV)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
 
 
 def number(index: int) -> str:
@@ -251,7 +244,7 @@ def plan(store: Any, count: int) -> dict[str, Any]:
 def measure_planning(memory_sizes: tuple[int, ...], moto_sizes: tuple[int, ...]) -> dict[str, Any]:
     from moto import mock_aws
 
-    _quiet_environment()
+    quiet_environment()
     figures: dict[str, Any] = {"in_memory": {"runs": []}, "moto": {"runs": []}}
     for size in memory_sizes:
         print(f"  planning {size:,} on the in-memory store ...", file=sys.stderr, flush=True)
@@ -262,17 +255,11 @@ def measure_planning(memory_sizes: tuple[int, ...], moto_sizes: tuple[int, ...])
             figures["moto"]["runs"].append(plan(moto_store(size), size))
     for backend in figures.values():
         runs = backend["runs"]
-        if len(runs) >= 2:
-            first, last = runs[0], runs[-1]
-            backend["growth"] = {
-                "subscribers": round(last["subscribers"] / first["subscribers"], 1),
-                "peak_memory": round(
-                    last["peak_kib_above_start"] / max(first["peak_kib_above_start"], 1), 2
-                ),
-                "recipients_per_second": round(
-                    last["recipients_per_second"] / first["recipients_per_second"], 2
-                ),
-            }
+        backend["growth"] = {
+            "subscribers": growth(runs, lambda run: run["subscribers"]),
+            "peak_memory": growth(runs, lambda run: run["peak_kib_above_start"]),
+            "recipients_per_second": growth(runs, lambda run: run["recipients_per_second"]),
+        }
     return figures
 
 
@@ -312,8 +299,8 @@ def _send(recipients: int) -> dict[str, Any]:
         }
     )
     from local.service import LocalService
-    from optin.domain.model import Status, Subscriber
     from optin.domain.quiet_hours import STRICT_AREA_CODES
+    from tests.support.broadcasts import confirmed
 
     service = LocalService(free_port(), printer=lambda *_args: None)
     try:
@@ -333,18 +320,7 @@ def _send(recipients: int) -> dict[str, Any]:
             ]
             zones[phone] = zone
             service.store.save(
-                Subscriber(
-                    phone_number=phone,
-                    status=Status.CONFIRMED,
-                    created_at=now - timedelta(days=2),
-                    updated_at=now - timedelta(days=1),
-                    confirmed_at=now - timedelta(days=1),
-                    first_name="Ada",
-                    last_name="Lovelace",
-                    source="/spring",
-                    country="US",
-                    timezone=zone,
-                ),
+                confirmed(phone, now, first_name="Ada", source="/spring", timezone=zone),
                 expected_version=None,
             )
         body = json.dumps(
@@ -450,20 +426,23 @@ def measure(
 
 
 def print_summary(figures: dict[str, Any]) -> None:
-    print("\nBroadcasts: planning (plan steps through the sender's use case)")
-    print("  store      subscribers  planned  recipients/s   seconds  peak memory")
+    planning = figures["planning"]
+    print_runs(
+        "Broadcasts: planning (plan steps through the sender's use case)",
+        "subscribers  planned  recipients/s   seconds  peak memory",
+        planning,
+        lambda run: (
+            f"{run['subscribers']:>12,} {run['planned']:>8,}"
+            f" {run['recipients_per_second']:>13,} {run['seconds']:>9.1f}"
+            f" {run['peak_kib_above_start']:>9.1f} KiB"
+        ),
+    )
     for backend in ("in_memory", "moto"):
-        for run in figures["planning"][backend]["runs"]:
+        grown = planning[backend].get("growth") or {}
+        if grown.get("subscribers"):
             print(
-                f"  {backend:<9} {run['subscribers']:>12,} {run['planned']:>8,}"
-                f" {run['recipients_per_second']:>13,} {run['seconds']:>9.1f}"
-                f" {run['peak_kib_above_start']:>9.1f} KiB"
-            )
-        growth = figures["planning"][backend].get("growth")
-        if growth:
-            print(
-                f"  {backend:<9} x{growth['subscribers']} subscribers: peak memory"
-                f" x{growth['peak_memory']}, rate x{growth['recipients_per_second']}"
+                f"  {backend:<9} x{grown['subscribers']} subscribers: peak memory"
+                f" x{grown['peak_memory']}, rate x{grown['recipients_per_second']}"
             )
     sending = figures["sending"]
     print(f"\nBroadcasts: sending in local mode (SIMULATOR_MPS={sending['simulator_mps']})")
@@ -488,8 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto", default=",".join(map(str, MOTO_SIZES)))
     parser.add_argument("--send", type=int, default=SEND_RECIPIENTS)
     args = parser.parse_args(argv)
-    sizes = [tuple(int(n) for n in text.split(",") if n) for text in (args.memory, args.moto)]
-    figures = measure(sizes[0], sizes[1], args.send)
+    figures = measure(sizes(args.memory), sizes(args.moto), args.send)
     print(json.dumps(figures, indent=1, default=str))
     print_summary(figures)
     return 0

@@ -234,15 +234,16 @@ def print_table(figures: dict[str, Any], budgets: list[dict[str, Any]]) -> None:
         f"  spread       {states['accepted_spread']:10.1%}      {states['refused_spread']:10.1%}"
         f"   same answers: {states['same_accepted_answer']} / {states['same_refused_answer']}"
     )
-    print("\nOperator API (through the admin function)")
-    print("  store      subscribers  segments p50   export: events    seconds  peak memory")
-    for backend in ("in_memory", "moto"):
-        for run in figures["operator_api"][backend]["runs"]:
-            print(
-                f"  {backend:<9} {run['subscribers']:>12,} {run['segments']['p50_ms']:>9.2f} ms"
-                f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
-                f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
-            )
+    admin.print_runs(
+        "Operator API (through the admin function)",
+        "subscribers  segments p50   export: events    seconds  peak memory",
+        figures["operator_api"],
+        lambda run: (
+            f"{run['subscribers']:>12,} {run['segments']['p50_ms']:>9.2f} ms"
+            f" {run['export']['events']:>15,} {run['export']['seconds']:>9.1f}"
+            f" {run['export']['peak_kib_above_start'] / 1024:>9.1f} MiB"
+        ),
+    )
     pumping.print_summary(figures["pumping"])
     broadcasts.print_summary(figures["broadcasts"])
     print("\nBudgets")

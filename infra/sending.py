@@ -125,24 +125,16 @@ class Sending(Construct):
 
     def grant_enqueue(self, role: iam.IRole) -> None:
         """Put transactional messages on the send queue (SSE-KMS: a data key per message)."""
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[self.transactional.queue.queue_arn]
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]
-            )
-        )
+        self._grant_send(role, self.transactional)
 
     def grant_plan(self, role: iam.IRole) -> None:
         """Put broadcast plan steps and messages on the broadcast queue: the operator API
         (a new broadcast's first step) and the sender (which runs the planner)."""
+        self._grant_send(role, self.broadcast)
+
+    def _grant_send(self, role: iam.IRole, send_queue: SendQueue) -> None:
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[self.broadcast.queue.queue_arn]
-            )
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[send_queue.queue.queue_arn])
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(

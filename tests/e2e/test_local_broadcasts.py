@@ -126,79 +126,35 @@ def test_a_broadcast_reaches_its_segment_with_each_name(local: LocalMode) -> Non
 
 def test_the_cli_creates_shows_follows_and_cancels(local: LocalMode) -> None:
     api = ["--api", local.base_url + "/admin"]
-    out = io.StringIO()
-    assert (
-        cli.main(
-            [*api, "broadcast", "create", "--text", "Sale", "--source", "/spring", "--dry-run"], out
-        )
-        == 0
-    )
-    assert "4 recipients" in out.getvalue()
-    assert "preview: Sale. Reply STOP to opt out" in out.getvalue()
-    # Nobody signed up on /nowhere: planned at once, done at once; --follow returns.
-    out = io.StringIO()
-    code = cli.main(
-        [
-            *api,
-            "broadcast",
-            "create",
-            "--text",
-            "Sale",
-            "--source",
-            "/nowhere",
-            "--follow",
-            "--interval",
-            "0.2",
-        ],
-        out,
-    )
+
+    def run(*arguments: str) -> tuple[int, str]:
+        out = io.StringIO()
+        code = cli.main([*api, *arguments], out)
+        return code, out.getvalue()
+
+    code, shown = run("broadcast", "create", "--text", "Sale", "--source", "/spring", "--dry-run")
     assert code == 0
-    assert ": DONE" in out.getvalue()
-    out = io.StringIO()
-    assert (
-        cli.main(
-            [
-                *api,
-                "--json",
-                "broadcast",
-                "create",
-                "--text",
-                "Spring sale, later",
-                "--source",
-                "/spring",
-                "--send-at",
-                "2099-01-01T00:00:00Z",
-            ],
-            out,
-        )
-        == 2
-    )
-    out = io.StringIO()
-    in_a_day = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    assert (
-        cli.main(
-            [
-                *api,
-                "--json",
-                "broadcast",
-                "create",
-                "--text",
-                "Spring sale soon",
-                "--source",
-                "/spring",
-                "--send-at",
-                in_a_day,
-            ],
-            out,
-        )
-        == 0
-    )
-    broadcast_id = json.loads(out.getvalue())["broadcastId"]
-    out = io.StringIO()
-    assert cli.main([*api, "broadcast", "show", broadcast_id], out) == 0
-    assert broadcast_id in out.getvalue()
-    assert "waitingQuietHours" in out.getvalue()
-    out = io.StringIO()
-    assert cli.main([*api, "broadcast", "cancel", broadcast_id], out) == 0
-    assert f"{broadcast_id}: CANCELLED" in out.getvalue()
+    assert "4 recipients" in shown
+    assert "preview: Sale. Reply STOP to opt out" in shown
+    # Nobody signed up on /nowhere: planned at once, done at once; --follow returns.
+    code, shown = run(
+        "broadcast", "create", "--text", "Sale", "--source", "/nowhere", "--follow",
+        "--interval", "0.2",
+    )  # fmt: skip
+    assert code == 0
+    assert ": DONE" in shown
+    later = ("--json", "broadcast", "create", "--text", "Spring sale", "--source", "/spring")
+    # More than 30 days ahead: refused, exit 2.
+    assert run(*later, "--send-at", "2099-01-01T00:00:00Z")[0] == 2
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    code, shown = run(*later, "--send-at", now)
+    assert code == 0
+    broadcast_id = json.loads(shown)["broadcastId"]
+    code, shown = run("broadcast", "show", broadcast_id)
+    assert code == 0
+    assert broadcast_id in shown
+    assert "waitingQuietHours" in shown
+    code, shown = run("broadcast", "cancel", broadcast_id)
+    assert code == 0
+    assert f"{broadcast_id}: CANCELLED" in shown
     assert cli.main([*api, "broadcast", "show", "b-" + "0" * 24], io.StringIO()) == 1

@@ -1,5 +1,5 @@
 """Broadcast helpers for tests and benchmarks: confirmed subscribers in bulk, a broadcast
-created through its use case."""
+created through its use case, the fakes of a test's ports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from optin.domain import broadcast
 from optin.domain.broadcast import Broadcast, BroadcastPolicy, Segment
 from optin.domain.model import Status, Subscriber
 from optin.domain.ports import OperatorStore, Ports
+from tests.support.fakes import FakeSender, MemoryQueue, MemoryStore
 
 # 212 (New York, not a stricter state): 15:00 UTC, the tests' clock, is 10:00 there.
 NEW_YORK_NUMBERS = "+1212555"
@@ -64,3 +65,18 @@ def start(
         created_by="tests",
     )
     return broadcast.create(ports, store, made)
+
+
+def store_of(ports: Ports) -> MemoryStore:
+    assert isinstance(ports.store, MemoryStore)
+    return ports.store
+
+
+def sms_of(ports: Ports) -> FakeSender:
+    assert isinstance(ports.sender, FakeSender)
+    return ports.sender
+
+
+def queue_of(ports: Ports) -> MemoryQueue:
+    assert isinstance(ports.queue, MemoryQueue)
+    return ports.queue

@@ -293,11 +293,7 @@ class MemoryStore:
             return saved
 
     def save_broadcast(
-        self,
-        broadcast: Broadcast,
-        *,
-        expected_version: int,
-        add: Mapping[str, int] | None = None,
+        self, broadcast: Broadcast, *, expected_version: int, add: Mapping[str, int] | None = None
     ) -> Broadcast:
         with self._lock:
             stored = self.broadcasts.get(broadcast.broadcast_id)

@@ -15,16 +15,8 @@ from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendState, me
 from optin.domain.ports import Ports
 from optin.domain.send import SendOutcome, send_queued
 from optin.settings import Settings
-from tests.support.broadcasts import add_confirmed, confirmed, start
-from tests.support.fakes import (
-    Clock,
-    FakeSender,
-    MemoryBucket,
-    MemoryQueue,
-    MemoryStore,
-    drain,
-    fake_ports,
-)
+from tests.support.broadcasts import add_confirmed, confirmed, queue_of, sms_of, start, store_of
+from tests.support.fakes import Clock, MemoryBucket, MemoryQueue, drain, fake_ports
 
 NEW_YORK = "+12125550123"  # 10:00 at the tests' 15:00 UTC
 SEATTLE = "+12065550142"  # 07:00 at 15:00 UTC: quiet hours until 16:00 UTC
@@ -33,21 +25,6 @@ SEATTLE = "+12065550142"  # 07:00 at 15:00 UTC: quiet hours until 16:00 UTC
 @pytest.fixture
 def ports(settings: Settings, clock: Clock) -> Ports:
     return fake_ports(settings.rules, clock, queue=MemoryQueue(clock), bucket=MemoryBucket())
-
-
-def store_of(ports: Ports) -> MemoryStore:
-    assert isinstance(ports.store, MemoryStore)
-    return ports.store
-
-
-def sms_of(ports: Ports) -> FakeSender:
-    assert isinstance(ports.sender, FakeSender)
-    return ports.sender
-
-
-def queue_of(ports: Ports) -> MemoryQueue:
-    assert isinstance(ports.queue, MemoryQueue)
-    return ports.queue
 
 
 def test_each_recipient_gets_the_text_with_their_names(ports: Ports) -> None:

@@ -523,11 +523,7 @@ class DynamoSubscriberStore:
         return saved
 
     def save_broadcast(
-        self,
-        broadcast: Broadcast,
-        *,
-        expected_version: int,
-        add: Mapping[str, int] | None = None,
+        self, broadcast: Broadcast, *, expected_version: int, add: Mapping[str, int] | None = None
     ) -> Broadcast:
         names = {"#version": "version"}
         values: dict[str, Any] = {

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from optin.domain.broadcast_text import check, preview
+from optin.domain.broadcast_text import BroadcastTextError, check, preview
 from optin.domain.model import Status, Subscriber
 from optin.domain.outbound import OutboundMessage, PlanStep, SendRecord, SendState
 from optin.domain.ports import (
@@ -244,11 +244,8 @@ def receipt_tally(delivered: bool, is_final: bool) -> dict[str, int]:
 # The operator's use cases ----------------------------------------------------------------
 
 
-class BroadcastRequestError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class BroadcastRequestError(BroadcastTextError):
+    """A request the operator API refuses (400) for more than its text, with its code."""
 
 
 @dataclass(frozen=True)

@@ -60,16 +60,10 @@ class OutboundMessage:
     ) -> OutboundMessage:
         """A transactional message, keyed by what decided it."""
         return cls(
-            key=message_key(kind.value, phone_number, claim),
-            kind=kind.value,
-            phone_number=phone_number,
-            body=body,
-            queued_at=now,
-            claim=claim,
-            correlation_id=correlation_id,
-            inbound_message_id=inbound_message_id,
+            message_key(kind.value, phone_number, claim), kind.value, phone_number, body, now,
+            claim=claim, correlation_id=correlation_id, inbound_message_id=inbound_message_id,
             list_after=list_after,
-        )
+        )  # fmt: skip
 
     @classmethod
     def for_broadcast(
@@ -77,14 +71,9 @@ class OutboundMessage:
     ) -> OutboundMessage:
         """A broadcast's message to one number: at most one per (broadcast, number). Its
         body is the broadcast's text with its placeholders: the sender fills them in."""
+        key = message_key(BROADCAST_KIND, phone_number, broadcast_id)
         return cls(
-            key=message_key(BROADCAST_KIND, phone_number, broadcast_id),
-            kind=BROADCAST_KIND,
-            phone_number=phone_number,
-            body=template,
-            queued_at=now,
-            claim=broadcast_id,
-            broadcast=True,
+            key, BROADCAST_KIND, phone_number, template, now, claim=broadcast_id, broadcast=True
         )
 
 

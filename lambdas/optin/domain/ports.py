@@ -178,11 +178,7 @@ class SubscriberStore(Protocol):
         ...
 
     def save_broadcast(
-        self,
-        broadcast: Broadcast,
-        *,
-        expected_version: int,
-        add: Mapping[str, int] | None = None,
+        self, broadcast: Broadcast, *, expected_version: int, add: Mapping[str, int] | None = None
     ) -> Broadcast:
         """Write the broadcast's plan and cancellation (version + 1) if it is still at
         ``expected_version``, adding ``add`` to its counters; its counters are otherwise

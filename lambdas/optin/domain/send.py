@@ -92,6 +92,14 @@ class SendOutcome(enum.StrEnum):
     UNKNOWN = "unknown"  # maybe sent: settled without sending again
 
 
+# What a skip comes to, by its reason (an opt-out otherwise: not CONFIRMED any more).
+_SKIP_OUTCOMES = {
+    lifecycle.SendBlocker.SUPERSEDED.value: SendOutcome.SKIPPED_SUPERSEDED,
+    broadcasts.SkipReason.FREQUENCY.value: SendOutcome.SKIPPED_FREQUENCY,
+    broadcasts.SkipReason.CANCELLED.value: SendOutcome.SKIPPED_CANCELLED,
+}
+
+
 @dataclass(frozen=True)
 class SendResult:
     outcome: SendOutcome
@@ -186,7 +194,7 @@ def _broadcast(
         # No trace in a ledger the broadcast never reached: a cancelled broadcast, a
         # number with no profile (never known, or erased since).
         quiet = skip is broadcasts.SkipReason.CANCELLED or subscriber is None
-        return _skip_broadcast(ports, message, record, skip, now, recorded=not quiet)
+        return _skip(ports, message, record, skip, now, recorded=not quiet)
     opens = quiet_hours.next_allowed_for(now, message.phone_number, subscriber.timezone)
     if opens > now:
         _write(
@@ -210,30 +218,6 @@ def _broadcast(
     return _send_on_time(
         ports, personal, record, count_parts(body).count, receive_count, subscriber=subscriber
     )
-
-
-def _skip_broadcast(
-    ports: Ports,
-    message: OutboundMessage,
-    record: SendRecord | None,
-    reason: broadcasts.SkipReason,
-    now: datetime,
-    *,
-    recorded: bool,
-) -> SendResult:
-    skipped = ConsentEvent(
-        type=EventType.SMS_SKIPPED,
-        at=now,
-        source=_source(message),
-        details={**_about(message), "reason": reason.value},
-    )
-    events = [skipped] if recorded else []
-    _write(ports, message, record, SendState.SKIPPED, now, events=events, reason=reason.value)
-    outcome = {
-        broadcasts.SkipReason.FREQUENCY: SendOutcome.SKIPPED_FREQUENCY,
-        broadcasts.SkipReason.CANCELLED: SendOutcome.SKIPPED_CANCELLED,
-    }.get(reason, SendOutcome.SKIPPED_OPTED_OUT)
-    return SendResult(outcome, message, reason=reason.value)
 
 
 def _send_on_time(
@@ -430,22 +414,25 @@ def _skip(
     ports: Ports,
     message: OutboundMessage,
     record: SendRecord | None,
-    blocker: lifecycle.SendBlocker,
+    reason: lifecycle.SendBlocker | broadcasts.SkipReason,
     now: datetime,
+    *,
+    recorded: bool = True,
 ) -> SendResult:
-    skipped = ConsentEvent(
-        type=EventType.SMS_SKIPPED,
-        at=now,
-        source=_source(message),
-        details={**_about(message), "reason": blocker.value},
-    )
-    _write(ports, message, record, SendState.SKIPPED, now, events=[skipped])
-    outcome = (
-        SendOutcome.SKIPPED_OPTED_OUT
-        if blocker is lifecycle.SendBlocker.OPTED_OUT
-        else SendOutcome.SKIPPED_SUPERSEDED
-    )
-    return SendResult(outcome, message, reason=blocker.value)
+    """Settle the record without sending, with an SMS_SKIPPED event unless not
+    ``recorded`` (nothing goes in a ledger the message never concerned)."""
+    events = [
+        ConsentEvent(
+            type=EventType.SMS_SKIPPED,
+            at=now,
+            source=_source(message),
+            details={**_about(message), "reason": reason.value},
+        )
+    ]
+    _write(ports, message, record, SendState.SKIPPED, now, events=events if recorded else [],
+           reason=reason.value)  # fmt: skip
+    outcome = _SKIP_OUTCOMES.get(reason.value, SendOutcome.SKIPPED_OPTED_OUT)
+    return SendResult(outcome, message, reason=reason.value)
 
 
 # Writes of the send record ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
 from optin.domain import broadcast, operator
-from optin.domain.broadcast import BroadcastPolicy, BroadcastRequestError, Segment
+from optin.domain.broadcast import BroadcastPolicy, Segment
 from optin.domain.broadcast_text import BroadcastTextError
 from optin.domain.erasure import erase_subscriber
 from optin.domain.errors import DependencyUnavailable
@@ -247,13 +247,8 @@ def _refused(error: AdminError) -> Response[str]:
     return _error(error.status, error.code, error.message)
 
 
-@app.exception_handler(BroadcastTextError)
-def _bad_text(error: BroadcastTextError) -> Response[str]:
-    return _error(400, error.code, error.message)
-
-
-@app.exception_handler(BroadcastRequestError)
-def _bad_broadcast(error: BroadcastRequestError) -> Response[str]:
+@app.exception_handler(BroadcastTextError)  # and BroadcastRequestError, its subclass
+def _bad_broadcast(error: BroadcastTextError) -> Response[str]:
     return _error(400, error.code, error.message)
 
 

@@ -13,7 +13,7 @@ cold start here, and a deferral needs each record's queue and receipt handle any
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -91,31 +91,19 @@ def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
         message = decode(str(record.get("body", "")))
     except MalformedQueueMessage as error:
         return RecordResult(message_id, receive_count, malformed=str(error))
-    if isinstance(message, PlanStep):
-        return _plan(message, message_id, receive_count, ports)
-    logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
+    done = RecordResult(message_id, receive_count)
     try:
+        if isinstance(message, PlanStep):
+            logger.set_correlation_id(message.broadcast_id)
+            plan = plan_step(message, ports, cast("OperatorStore", ports.store))
+            return replace(done, plan=plan, retry_after=plan.retry_after)
+        logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
         result = send_queued(message, ports, receive_count=receive_count)
+        return replace(done, result=result, retry_after=result.retry_after)
     except DependencyUnavailable as error:
-        return RecordResult(
-            message_id, receive_count, error=error, retry_after=retry_delay(receive_count)
-        )
-    except Exception as error:  # a bug: the message comes back after the visibility timeout
-        return RecordResult(message_id, receive_count, error=error)
-    return RecordResult(message_id, receive_count, result=result, retry_after=result.retry_after)
-
-
-def _plan(step: PlanStep, message_id: str, receive_count: int, ports: Ports) -> RecordResult:
-    logger.set_correlation_id(step.broadcast_id)
-    try:
-        plan = plan_step(step, ports, cast("OperatorStore", ports.store))
-    except DependencyUnavailable as error:
-        return RecordResult(
-            message_id, receive_count, error=error, retry_after=retry_delay(receive_count)
-        )
-    except Exception as error:  # a bug: the step comes back after the visibility timeout
-        return RecordResult(message_id, receive_count, error=error)
-    return RecordResult(message_id, receive_count, plan=plan, retry_after=plan.retry_after)
+        return replace(done, error=error, retry_after=retry_delay(receive_count))
+    except Exception as error:  # a bug: it comes back after the visibility timeout
+        return replace(done, error=error)
 
 
 def report(record: RecordResult) -> None:
