@@ -166,6 +166,9 @@ def test_list_filters_and_pages(deployed):
         ({"status": "SUBSCRIBED"}, "BAD_REQUEST"),
         ({"limit": "0"}, "BAD_REQUEST"),
         ({"limit": "501"}, "BAD_REQUEST"),
+        # Digits to str.isdigit, not to int(): a 400, not a 500 (found by the API fuzzer).
+        ({"limit": "\u00b9"}, "BAD_REQUEST"),
+        ({"limit": "\u0663"}, "BAD_REQUEST"),
         ({"country": "USA"}, "BAD_REQUEST"),
         ({"cursor": "not-ours"}, "INVALID_CURSOR"),
     ],

@@ -345,7 +345,8 @@ def _integer(name: str, default: int, highest: int) -> int:
     raw = _query(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= highest:
+    # ASCII digits only: "¹" is a digit to isdigit() and not a number to int().
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
         raise bad_request(f"{name} must be a whole number from 1 to {highest}.")
     return int(raw)
 
