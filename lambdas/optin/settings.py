@@ -35,6 +35,7 @@ from optin.configuration import (
 from optin.domain.housekeeping import HousekeepingPolicy
 from optin.domain.keywords import normalise_keyword
 from optin.domain.messages import Branding, TemplateError, Texts, check_templates
+from optin.domain.quiet_hours import LEGAL, Window, parse_quiet_hours
 from optin.domain.rules import Policy, Rules
 
 __all__ = ["ENVIRONMENT", "ENVIRONMENT_SETTINGS", "SETTINGS", "SettingError", "Settings"]
@@ -146,6 +147,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "broadcast_min_interval_hours": Setting(
         "broadcastMinIntervalHours", integer(0, 24 * 30), 12, "BROADCAST_MIN_INTERVAL_HOURS"
     ),
+    "quiet_hours": Setting("quietHours", parse_quiet_hours, LEGAL, "QUIET_HOURS"),
 }
 
 # Environment variable -> CDK context setting it comes from: every variable the functions
@@ -191,6 +193,7 @@ class Settings:
     max_broadcast_parts: int
     broadcast_name_characters: int
     broadcast_min_interval_hours: int
+    quiet_hours: Window
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -227,6 +230,7 @@ class Settings:
                 max_broadcast_parts=self.max_broadcast_parts,
                 broadcast_name_characters=self.broadcast_name_characters,
                 broadcast_min_interval=timedelta(hours=self.broadcast_min_interval_hours),
+                quiet_hours=self.quiet_hours,
             ),
             texts=self.texts,
             confirm_keywords=self.confirm_keywords,

@@ -49,6 +49,9 @@ def load_context(context: dict[str, Any]):
         ({"alarmEmail": "ops"}, "alarmEmail"),
         ({"stackName": "9lives"}, "stackName"),
         ({"formUrl": "http://shop.example/sms"}, "formUrl"),
+        ({"quietHours": "22:00-07:00"}, "quietHours"),  # shorter than the law's
+        ({"quietHours": "9pm-8am"}, "quietHours"),
+        ({"broadcastNameCharacters": 0}, "broadcastNameCharacters"),
     ],
 )
 def test_an_invalid_value_names_its_setting(changes: dict[str, Any], setting: str) -> None:
@@ -82,9 +85,16 @@ _DOCUMENTED_DEFAULTS = (
     "maxBroadcastParts",
     "broadcastNameCharacters",
     "broadcastMinIntervalHours",
+    "quietHours",
     "phoneNumberCountry",
     "phoneNumberType",
 )
+
+
+def test_longer_quiet_hours_reach_the_functions() -> None:
+    config = load_context(context_with(quietHours="20:00-09:30"))
+    assert config.settings_environment["QUIET_HOURS"] == "20:00-09:30"
+    assert str(config.checked.rules.policy.quiet_hours) == "20:00-09:30"
 
 
 def test_operators_raise_the_limits_across_numbers_with_context() -> None:

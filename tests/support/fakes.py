@@ -36,6 +36,7 @@ from optin.domain.ports import (
     SubscriberFilter,
     SubscriberStore,
 )
+from optin.domain.quiet_hours import LEGAL
 from optin.domain.rules import Rules
 from optin.domain.send import SendResult, send_queued
 from optin.settings import Settings
@@ -82,6 +83,7 @@ DOCUMENTED_DEFAULTS = {
     "max_broadcast_parts": 3,
     "broadcast_name_characters": 20,
     "broadcast_min_interval_hours": 12,
+    "quiet_hours": LEGAL,
 }
 
 # Fictional numbers (555-01xx) share one prefix per area code: a test or a benchmark about

@@ -16,7 +16,7 @@ from optin.domain.ports import Ports
 from optin.domain.send import SendOutcome, send_queued
 from optin.settings import Settings
 from tests.support.broadcasts import add_confirmed, confirmed, queue_of, sms_of, start, store_of
-from tests.support.fakes import Clock, MemoryBucket, MemoryQueue, drain, fake_ports
+from tests.support.fakes import BASE_ENV, Clock, MemoryBucket, MemoryQueue, drain, fake_ports
 
 NEW_YORK = "+12125550123"  # 10:00 at the tests' 15:00 UTC
 SEATTLE = "+12065550142"  # 07:00 at 15:00 UTC: quiet hours until 16:00 UTC
@@ -141,6 +141,18 @@ def test_quiet_hours_make_the_message_wait_and_count_it(ports: Ports, clock: Clo
     stored = store_of(ports).broadcasts[made.broadcast_id]
     assert stored.count(Tally.WAITING_QUIET_HOURS) == 0
     assert stored.count(Tally.SENT) == 1
+
+
+def test_the_operators_quiet_hours_hold_a_message_the_law_would_let_go(
+    settings: Settings, clock: Clock
+) -> None:
+    """quietHours "21:00-11:00": 10:00 in New York (15:00 UTC) waits for 11:00 (16:00 UTC)."""
+    longer = Settings.from_env({**BASE_ENV, "QUIET_HOURS": "21:00-11:00"})
+    ports = fake_ports(longer.rules, clock, queue=MemoryQueue(clock), bucket=MemoryBucket())
+    add_confirmed(ports.store, [confirmed(NEW_YORK, clock())])
+    start(ports)
+    drain(ports)
+    assert sms_of(ports).sent_at == [clock().replace(hour=16, minute=0)]
 
 
 def test_the_subscribers_own_timezone_decides(ports: Ports, clock: Clock) -> None:

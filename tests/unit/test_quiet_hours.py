@@ -3,20 +3,21 @@ area codes, with the clocks' DST changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from optin.domain.quiet_hours import (
-    END,
+    LEGAL,
     STRICT_AREA_CODES,
     STRICT_END,
+    Window,
     allowed_now,
     next_allowed,
     next_allowed_for,
+    parse_quiet_hours,
     strict_state,
-    window_end,
     zones_for,
 )
 
@@ -69,7 +70,7 @@ def test_the_subscribers_own_timezone_wins_over_the_number() -> None:
 
 def test_the_strict_end_follows_the_area_code_not_the_zone() -> None:
     """A Washington number living in New York keeps Washington's 20:00."""
-    assert window_end(SEATTLE) == STRICT_END
+    assert LEGAL.for_number(SEATTLE).closes == STRICT_END
     assert next_allowed_for(utc(2026, 11, 24, 1, 30), SEATTLE, "America/New_York") == utc(
         2026, 11, 24, 13, 0
     )
@@ -96,8 +97,8 @@ def test_fall_back_moves_the_morning_an_hour_later_in_utc() -> None:
 
 def test_dst_in_a_stricter_state() -> None:
     # Seattle on 2026-03-08 goes to UTC-7 at 10:00 UTC: 20:00 PDT is 03:00 UTC next day.
-    assert allowed_now(utc(2026, 3, 9, 2, 59), zones_for(SEATTLE), window_end(SEATTLE))
-    assert not allowed_now(utc(2026, 3, 9, 3, 0), zones_for(SEATTLE), window_end(SEATTLE))
+    assert allowed_now(utc(2026, 3, 9, 2, 59), zones_for(SEATTLE), LEGAL.for_number(SEATTLE))
+    assert not allowed_now(utc(2026, 3, 9, 3, 0), zones_for(SEATTLE), LEGAL.for_number(SEATTLE))
     # The day before, still UTC-8: 20:00 PST is 04:00 UTC.
     assert next_allowed_for(utc(2026, 3, 8, 3, 59), SEATTLE) == utc(2026, 3, 8, 3, 59)
     assert next_allowed_for(utc(2026, 3, 9, 3, 0), SEATTLE) == utc(2026, 3, 9, 15, 0)
@@ -106,10 +107,10 @@ def test_dst_in_a_stricter_state() -> None:
 def test_a_number_in_several_zones_waits_for_an_hour_allowed_in_each() -> None:
     zones = (ZoneInfo("America/New_York"), ZoneInfo("America/Los_Angeles"))
     # 13:00 UTC: 08:00 in New York, 05:00 in Los Angeles: wait for 08:00 there.
-    assert next_allowed(utc(2026, 11, 23, 13, 0), zones, END) == utc(2026, 11, 23, 16, 0)
+    assert next_allowed(utc(2026, 11, 23, 13, 0), zones) == utc(2026, 11, 23, 16, 0)
     # 02:00 UTC: 21:00 in New York (over), 18:00 in Los Angeles: wait for the next day.
-    assert next_allowed(utc(2026, 11, 24, 2, 0), zones, END) == utc(2026, 11, 24, 16, 0)
-    assert allowed_now(utc(2026, 11, 24, 1, 0), zones, END)
+    assert next_allowed(utc(2026, 11, 24, 2, 0), zones) == utc(2026, 11, 24, 16, 0)
+    assert allowed_now(utc(2026, 11, 24, 1, 0), zones)
 
 
 def test_a_number_nobody_can_place_uses_utc() -> None:
@@ -124,3 +125,38 @@ def test_the_strict_table_covers_the_five_states() -> None:
     assert strict_state("+14105550123") == "MD"
     assert strict_state(NEW_YORK) == ""
     assert strict_state("+442065550142") == ""  # 206 outside NANP is not Washington
+
+
+def test_quiet_hours_may_be_longer_than_the_law_never_shorter() -> None:
+    """The quietHours setting: quiet from the first time until the second, overnight."""
+    assert parse_quiet_hours("21:00-08:00") == LEGAL
+    assert str(LEGAL) == "21:00-08:00"
+    longer = parse_quiet_hours("19:30-09:15")
+    assert (longer.opens, longer.closes) == (time(9, 15), time(19, 30))
+    for shorter in ("22:00-08:00", "21:00-07:00", "23:00-06:00"):
+        with pytest.raises(ValueError, match="may only lengthen"):
+            parse_quiet_hours(shorter)
+    for malformed in ("9-19", "21:00", "25:00-08:00", "21:00 - 08:00x", ["21:00"]):
+        with pytest.raises(ValueError, match="HH:MM-HH:MM"):
+            parse_quiet_hours(malformed)
+    # Quiet all day: no hour left to send in.
+    for malformed in ("08:00-08:00", "21:00-21:00"):
+        with pytest.raises(ValueError, match="some hours to send"):
+            parse_quiet_hours(malformed)
+
+
+def test_longer_quiet_hours_apply_and_a_stricter_state_keeps_the_earlier_end() -> None:
+    window = parse_quiet_hours("20:30-09:00")
+    # 13:30 UTC is 08:30 in New York: allowed by the law, not by these quiet hours.
+    assert next_allowed_for(utc(2026, 11, 23, 13, 30), NEW_YORK, window=window) == utc(
+        2026, 11, 23, 14, 0
+    )
+    # 01:15 UTC is 20:15 in New York: before 20:30, allowed.
+    assert next_allowed_for(utc(2026, 11, 24, 1, 15), NEW_YORK, window=window) == utc(
+        2026, 11, 24, 1, 15
+    )
+    # Miami, Florida: 20:00 still closes it (earlier than 20:30).
+    assert window.for_number(MIAMI) == Window(opens=time(9, 0), closes=STRICT_END)
+    # An operator's end earlier than 20:00 applies to the stricter states too.
+    early = parse_quiet_hours("18:00-09:00")
+    assert early.for_number(MIAMI) == early

@@ -1,5 +1,6 @@
 """When a broadcast may reach a subscriber: 08:00 to 21:00 in their own time zone, 20:00
-where a state's law is stricter.
+where a state's law is stricter; the ``quietHours`` setting may make the window narrower,
+never wider.
 
 The time zone is the subscriber's ``timezone`` field, else what phonenumbers' metadata
 gives for the number. A number whose metadata names several zones (a Canadian number
@@ -14,7 +15,9 @@ here the day it is announced.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +25,48 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 START = time(8, 0)
 END = time(21, 0)
 STRICT_END = time(20, 0)
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The local hours a broadcast may reach a subscriber: from ``opens`` until
+    ``closes`` (08:00-21:00, the law's, unless the operator's quiet hours are longer)."""
+
+    opens: time = START
+    closes: time = END
+
+    def for_number(self, phone_number: str) -> Window:
+        """This window, closing at 20:00 at the latest for a stricter state's number."""
+        if strict_state(phone_number) and self.closes > STRICT_END:
+            return replace(self, closes=STRICT_END)
+        return self
+
+    def __str__(self) -> str:
+        """As the ``quietHours`` setting writes it: the quiet part, "21:00-08:00"."""
+        return f"{self.closes:%H:%M}-{self.opens:%H:%M}"
+
+
+LEGAL = Window()
+
+
+def parse_quiet_hours(value: object) -> Window:
+    """The ``quietHours`` setting, "HH:MM-HH:MM" (quiet from the first time until the
+    second, overnight): it may cover more than 21:00-08:00, never less."""
+    found = _HOURS.match(str(value).strip())
+    if not found:
+        raise ValueError(
+            f'must be "HH:MM-HH:MM" (quiet from, until), like "21:00-08:00"; got {value!r}'
+        )
+    start_hour, start_minute, end_hour, end_minute = map(int, found.groups())
+    window = Window(opens=time(end_hour, end_minute), closes=time(start_hour, start_minute))
+    if not START <= window.opens < window.closes <= END:
+        raise ValueError(
+            f"may only lengthen the quiet hours of 21:00-08:00 (when the law lets no "
+            f"broadcast reach a subscriber), and must leave some hours to send; got {value!r}"
+        )
+    return window
+
 
 # Area codes of the states whose telemarketing laws stop texts at 20:00 (Florida's
 # 501.059, Oklahoma's 15-775C, Maryland's Stop the Spam Calls Act, Washington's RCW
@@ -50,10 +95,6 @@ def strict_state(phone_number: str) -> str:
     if phone_number.startswith("+1") and len(phone_number) == 12:
         return STRICT_AREA_CODES.get(phone_number[2:5], "")
     return ""
-
-
-def window_end(phone_number: str) -> time:
-    return STRICT_END if strict_state(phone_number) else END
 
 
 def zones_for(phone_number: str, timezone: str = "") -> tuple[ZoneInfo, ...]:
@@ -88,31 +129,34 @@ def _number_zones(phone_number: str) -> tuple[ZoneInfo, ...]:
     return tuple(zone for zone in map(_zone, names) if zone is not None)
 
 
-def next_allowed(now: datetime, zones: tuple[ZoneInfo, ...], end: time = END) -> datetime:
+def next_allowed(now: datetime, zones: tuple[ZoneInfo, ...], window: Window = LEGAL) -> datetime:
     """``now`` when a message may leave now, else the first moment it may (UTC)."""
     moment = now
     for _ in range(_MAX_STEPS):
-        later = max(_next_in_zone(moment, zone, end) for zone in zones)
+        later = max(_next_in_zone(moment, zone, window) for zone in zones)
         if later == moment:
             return moment
         moment = later
-    return _next_in_zone(now, zones[0], end)
+    return _next_in_zone(now, zones[0], window)
 
 
-def allowed_now(now: datetime, zones: tuple[ZoneInfo, ...], end: time = END) -> bool:
-    return next_allowed(now, zones, end) == now
+def allowed_now(now: datetime, zones: tuple[ZoneInfo, ...], window: Window = LEGAL) -> bool:
+    return next_allowed(now, zones, window) == now
 
 
-def next_allowed_for(now: datetime, phone_number: str, timezone: str = "") -> datetime:
+def next_allowed_for(
+    now: datetime, phone_number: str, timezone: str = "", window: Window = LEGAL
+) -> datetime:
     """The moment a broadcast may reach this subscriber (``now`` if it may now)."""
-    return next_allowed(now, zones_for(phone_number, timezone), window_end(phone_number))
+    own = window.for_number(phone_number)
+    return next_allowed(now, zones_for(phone_number, timezone), own)
 
 
-def _next_in_zone(moment: datetime, zone: ZoneInfo, end: time) -> datetime:
+def _next_in_zone(moment: datetime, zone: ZoneInfo, window: Window) -> datetime:
     local = moment.astimezone(zone)
-    if START <= local.time() < end:
+    if window.opens <= local.time() < window.closes:
         return moment
-    day = local.date() if local.time() < START else local.date() + timedelta(days=1)
-    # 08:00 exists on every day of every zone in use (clocks change at night); were it in
-    # a gap, the offset before the change applies and the moment is just after the gap.
-    return datetime.combine(day, START, tzinfo=zone).astimezone(UTC)
+    day = local.date() if local.time() < window.opens else local.date() + timedelta(days=1)
+    # The opening hour exists on every day of every zone in use (clocks change at night);
+    # were it in a gap, the offset before the change applies: just after the gap.
+    return datetime.combine(day, window.opens, tzinfo=zone).astimezone(UTC)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from optin.domain.messages import Texts
+from optin.domain.quiet_hours import LEGAL, Window
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Policy:
     max_broadcast_parts: int = 3
     broadcast_name_characters: int = 20
     broadcast_min_interval: timedelta = timedelta(hours=12)
+    # The local hours a broadcast may reach a subscriber (quietHours; the law's by default).
+    quiet_hours: Window = LEGAL
 
 
 @dataclass(frozen=True)

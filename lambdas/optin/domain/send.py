@@ -195,7 +195,9 @@ def _broadcast(
         # number with no profile (never known, or erased since).
         quiet = skip is broadcasts.SkipReason.CANCELLED or subscriber is None
         return _skip(ports, message, record, skip, now, recorded=not quiet)
-    opens = quiet_hours.next_allowed_for(now, message.phone_number, subscriber.timezone)
+    opens = quiet_hours.next_allowed_for(
+        now, message.phone_number, subscriber.timezone, policy.quiet_hours
+    )
     if opens > now:
         _write(
             ports, message, record, SendState.RESERVED, now, parts=record.parts if record else 0,
