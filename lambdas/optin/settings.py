@@ -32,6 +32,7 @@ from optin.configuration import (
     text,
     text_map,
 )
+from optin.domain.broadcast_text import NAME_CHARACTERS
 from optin.domain.housekeeping import HousekeepingPolicy
 from optin.domain.keywords import normalise_keyword
 from optin.domain.messages import Branding, TemplateError, Texts, check_templates
@@ -142,7 +143,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     # a name is cut to in one, the least time between two broadcasts to one subscriber.
     "max_broadcast_parts": Setting("maxBroadcastParts", integer(1, 10), 3, "MAX_BROADCAST_PARTS"),
     "broadcast_name_characters": Setting(
-        "broadcastNameCharacters", integer(1, 100), 20, "BROADCAST_NAME_CHARACTERS"
+        "broadcastNameCharacters", integer(1, 100), NAME_CHARACTERS, "BROADCAST_NAME_CHARACTERS"
     ),
     "broadcast_min_interval_hours": Setting(
         "broadcastMinIntervalHours", integer(0, 24 * 30), 12, "BROADCAST_MIN_INTERVAL_HOURS"

@@ -14,6 +14,7 @@ import enum
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from optin.domain.messages import Template
 
@@ -59,11 +60,16 @@ class OutboundMessage:
         list_after: bool = False,
     ) -> OutboundMessage:
         """A transactional message, keyed by what decided it."""
-        return cls(
-            message_key(kind.value, phone_number, claim), kind.value, phone_number, body, now,
-            claim=claim, correlation_id=correlation_id, inbound_message_id=inbound_message_id,
+        return cls._keyed(
+            kind.value,
+            phone_number,
+            claim,
+            body,
+            now,
+            correlation_id=correlation_id,
+            inbound_message_id=inbound_message_id,
             list_after=list_after,
-        )  # fmt: skip
+        )
 
     @classmethod
     def for_broadcast(
@@ -71,9 +77,21 @@ class OutboundMessage:
     ) -> OutboundMessage:
         """A broadcast's message to one number: at most one per (broadcast, number). Its
         body is the broadcast's text with its placeholders: the sender fills them in."""
-        key = message_key(BROADCAST_KIND, phone_number, broadcast_id)
+        return cls._keyed(BROADCAST_KIND, phone_number, broadcast_id, template, now, broadcast=True)
+
+    @classmethod
+    def _keyed(
+        cls, kind: str, phone_number: str, claim: str, body: str, now: datetime, **more: Any
+    ) -> OutboundMessage:
+        """A message keyed by its kind, its number and its claim (``message_key``)."""
         return cls(
-            key, BROADCAST_KIND, phone_number, template, now, claim=broadcast_id, broadcast=True
+            key=message_key(kind, phone_number, claim),
+            kind=kind,
+            phone_number=phone_number,
+            body=body,
+            queued_at=now,
+            claim=claim,
+            **more,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from optin.domain.broadcast_text import NAME_CHARACTERS
 from optin.domain.messages import Texts
 from optin.domain.quiet_hours import LEGAL, Window
 
@@ -30,7 +31,7 @@ class Policy:
     # characters a name is cut to in one, and the least time between two broadcasts to one
     # subscriber.
     max_broadcast_parts: int = 3
-    broadcast_name_characters: int = 20
+    broadcast_name_characters: int = NAME_CHARACTERS
     broadcast_min_interval: timedelta = timedelta(hours=12)
     # The local hours a broadcast may reach a subscriber (quietHours; the law's by default).
     quiet_hours: Window = LEGAL

@@ -423,16 +423,14 @@ def _skip(
 ) -> SendResult:
     """Settle the record without sending, with an SMS_SKIPPED event unless not
     ``recorded`` (nothing goes in a ledger the message never concerned)."""
-    events = [
-        ConsentEvent(
-            type=EventType.SMS_SKIPPED,
-            at=now,
-            source=_source(message),
-            details={**_about(message), "reason": reason.value},
-        )
-    ]
-    _write(ports, message, record, SendState.SKIPPED, now, events=events if recorded else [],
-           reason=reason.value)  # fmt: skip
+    skipped = ConsentEvent(
+        type=EventType.SMS_SKIPPED,
+        at=now,
+        source=_source(message),
+        details={**_about(message), "reason": reason.value},
+    )
+    events = [skipped] if recorded else []
+    _write(ports, message, record, SendState.SKIPPED, now, events=events, reason=reason.value)
     outcome = _SKIP_OUTCOMES.get(reason.value, SendOutcome.SKIPPED_OPTED_OUT)
     return SendResult(outcome, message, reason=reason.value)
 

@@ -91,19 +91,19 @@ def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
         message = decode(str(record.get("body", "")))
     except MalformedQueueMessage as error:
         return RecordResult(message_id, receive_count, malformed=str(error))
-    done = RecordResult(message_id, receive_count)
+    blank = RecordResult(message_id, receive_count)
     try:
         if isinstance(message, PlanStep):
             logger.set_correlation_id(message.broadcast_id)
             plan = plan_step(message, ports, cast("OperatorStore", ports.store))
-            return replace(done, plan=plan, retry_after=plan.retry_after)
+            return replace(blank, plan=plan, retry_after=plan.retry_after)
         logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
         result = send_queued(message, ports, receive_count=receive_count)
-        return replace(done, result=result, retry_after=result.retry_after)
+        return replace(blank, result=result, retry_after=result.retry_after)
     except DependencyUnavailable as error:
-        return replace(done, error=error, retry_after=retry_delay(receive_count))
+        return replace(blank, error=error, retry_after=retry_delay(receive_count))
     except Exception as error:  # a bug: it comes back after the visibility timeout
-        return replace(done, error=error)
+        return replace(blank, error=error)
 
 
 def report(record: RecordResult) -> None:
