@@ -190,8 +190,8 @@ def moto_store(count: int) -> Any:
 
 
 def plan(store: Any, count: int) -> dict[str, Any]:
-    from optin.domain import broadcast
-    from optin.domain.broadcast import BroadcastPolicy, Segment
+    from optin.domain.broadcasts import broadcast
+    from optin.domain.broadcasts.model import BroadcastPolicy, Segment, Tally
     from optin.settings import Settings
     from tests.support.fakes import BASE_ENV, Clock, NoPace, fake_ports
 
@@ -223,7 +223,7 @@ def plan(store: Any, count: int) -> dict[str, Any]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     found = store.broadcast(created.broadcast_id)
-    from optin.domain.outbound import OutboundMessage
+    from optin.domain.sending.outbound import OutboundMessage
 
     expected = _key_sum(
         OutboundMessage.for_broadcast(created.broadcast_id, number(i), "", clock()).key
@@ -231,7 +231,7 @@ def plan(store: Any, count: int) -> dict[str, Any]:
     )
     return {
         "subscribers": count,
-        "planned": found.count(broadcast.Tally.RECIPIENTS),
+        "planned": found.count(Tally.RECIPIENTS),
         "enqueued": queue.messages,
         "keys_match": queue.key_sum == expected,
         "plan_steps": steps,
@@ -299,7 +299,7 @@ def _send(recipients: int) -> dict[str, Any]:
         }
     )
     from local.service import LocalService
-    from optin.domain.quiet_hours import STRICT_AREA_CODES
+    from optin.domain.broadcasts.quiet_hours import STRICT_AREA_CODES
     from tests.support.broadcasts import confirmed
 
     service = LocalService(free_port(), printer=lambda *_args: None)

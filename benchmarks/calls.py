@@ -61,7 +61,7 @@ def measure() -> dict[str, Any]:
 
     from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
     from optin import runtime
-    from optin.domain import limits
+    from optin.domain.subscribers import limits
     from optin.handlers import inbound, registration
 
     env = {**BASE_ENV, "NUMBER_LOOKUP": "carrier"}

@@ -27,7 +27,7 @@ for entry in (str(ROOT / "lambdas"), str(ROOT)):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from optin.domain.limits import number_prefix  # noqa: E402
+from optin.domain.subscribers.limits import number_prefix  # noqa: E402
 from tests.support.local_mode import LocalMode  # noqa: E402
 
 RANGE_PREFIX = "+1206555"

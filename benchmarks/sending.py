@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from optin.domain.pacing import most_parts_in_a_window, window_totals
-from optin.domain.parts import count_parts
+from optin.domain.sending.pacing import most_parts_in_a_window, window_totals
+from optin.domain.sending.parts import count_parts
 from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode

@@ -27,7 +27,7 @@ from constructs import Construct, IConstruct
 from infra import functions, names
 from infra.config import AdoptedIdentity, DeployConfig, NewPhoneNumber
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 
 # Codes phonenumbers knows that are not ISO 3166-1 assignments; End User Messaging
 # country rules take ISO codes only.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optin.domain.keywords import PLATFORM_HELP_KEYWORDS, PLATFORM_OPT_OUT_KEYWORDS
+from optin.domain.language.keywords import PLATFORM_HELP_KEYWORDS, PLATFORM_OPT_OUT_KEYWORDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"

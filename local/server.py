@@ -212,7 +212,7 @@ class LocalHandler(BaseHTTPRequestHandler):
 
     def _number_in(self, body: bytes) -> str | None:
         """The E.164 number a registration names, for the console only (masked)."""
-        from optin.domain.phone import normalise
+        from optin.domain.subscribers.phone import normalise
 
         try:
             document = json.loads(body)
@@ -456,7 +456,7 @@ def _code_of(body: str) -> str:
 
 
 def _masked(number: str | None) -> str:
-    from optin.domain.phone import mask
+    from optin.domain.subscribers.phone import mask
 
     return mask(number) if number else "-"
 

@@ -357,7 +357,7 @@ class LocalService:
             self._invoke_locked(inbound.handler, sns_event(message))
 
     def describe(self, phone_number: str) -> dict[str, Any] | None:
-        from optin.domain.operator import describe_subscriber
+        from optin.domain.operator.views import describe_subscriber
         from optin.handlers.admin import plain_json
 
         with self._lock:

@@ -25,15 +25,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from optin.domain.keywords import (
+from optin.domain.language.keywords import (
     PLATFORM_HELP_KEYWORDS,
     PLATFORM_OPT_OUT_KEYWORDS,
     is_exact_keyword,
 )
-from optin.domain.messages import Template
-from optin.domain.outbound import OutboundMessage
-from optin.domain.parts import count_parts
-from optin.domain.phone import LANDLINE, NumberFacts, OfflineLookup, mask, mask_in_text
+from optin.domain.language.messages import Template
+from optin.domain.sending.outbound import OutboundMessage
+from optin.domain.sending.parts import count_parts
+from optin.domain.subscribers.phone import (
+    LANDLINE,
+    NumberFacts,
+    OfflineLookup,
+    mask,
+    mask_in_text,
+)
 from optin.settings import Settings
 
 # AWS's SMS simulator destination whose messages fail: accepted, then reported undelivered.

@@ -147,7 +147,7 @@ def expect(answer: Answer, phone_number: str | None = None) -> Any:
     """The answer's JSON; a refusal raised as one line (a 404 for a number names it,
     masked, as the logs do)."""
     if answer.status == 404 and phone_number is not None:
-        from optin.domain.phone import mask
+        from optin.domain.subscribers.phone import mask
 
         raise Failure(f"no subscriber {mask(phone_number)}", NOT_FOUND)
     if answer.status != 200:

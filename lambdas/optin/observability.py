@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from optin.configuration import XRAY_SDK_TRACING, Reader
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.phone import mask_in_text
+from optin.domain.subscribers.phone import mask_in_text
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "SmsOptIn")
 

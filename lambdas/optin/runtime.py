@@ -45,7 +45,7 @@ def from_environment() -> Runtime:
     from optin.adapters.queue import SqsSendQueue
     from optin.adapters.secrets import SecretKey
     from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, sms_client
-    from optin.domain.phone import OfflineLookup
+    from optin.domain.subscribers.phone import OfflineLookup
 
     settings = Settings.from_env()
     client = sms_client()

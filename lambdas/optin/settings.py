@@ -32,12 +32,12 @@ from optin.configuration import (
     text,
     text_map,
 )
-from optin.domain.broadcast_text import NAME_CHARACTERS
-from optin.domain.housekeeping import HousekeepingPolicy
-from optin.domain.keywords import normalise_keyword
-from optin.domain.messages import Branding, TemplateError, Texts, check_templates
-from optin.domain.quiet_hours import LEGAL, Window, parse_quiet_hours
+from optin.domain.broadcasts.quiet_hours import LEGAL, Window, parse_quiet_hours
+from optin.domain.broadcasts.text import NAME_CHARACTERS
+from optin.domain.language.keywords import normalise_keyword
+from optin.domain.language.messages import Branding, TemplateError, Texts, check_templates
 from optin.domain.rules import Policy, Rules
+from optin.domain.subscribers.housekeeping import HousekeepingPolicy
 
 __all__ = ["ENVIRONMENT", "ENVIRONMENT_SETTINGS", "SETTINGS", "SettingError", "Settings"]
 
@@ -109,7 +109,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "max_confirmations_per_day": Setting(
         "maxConfirmationsPerDay", integer(1, 100), 3, "MAX_CONFIRMATIONS_PER_DAY"
     ),
-    # Against SMS pumping (optin.domain.limits): registrations per number prefix per UTC
+    # Against SMS pumping (optin.domain.subscribers.limits): registrations per number prefix per UTC
     # hour, and per UTC day across every number; operators raise them on purpose.
     "max_confirmations_per_prefix_per_hour": Setting(
         "maxConfirmationsPerPrefixPerHour",
@@ -139,7 +139,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "confirmation_max_delay_seconds": Setting(
         "confirmationMaxDelaySeconds", integer(60, 86_400), 900, "CONFIRMATION_MAX_DELAY_SECONDS"
     ),
-    # Broadcasts (optin.domain.broadcast): the most parts a text may take, the characters
+    # Broadcasts (optin.domain.broadcasts.broadcast): the most parts a text may take, the characters
     # a name is cut to in one, the least time between two broadcasts to one subscriber.
     "max_broadcast_parts": Setting("maxBroadcastParts", integer(1, 10), 3, "MAX_BROADCAST_PARTS"),
     "broadcast_name_characters": Setting(

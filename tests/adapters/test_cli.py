@@ -177,7 +177,7 @@ def test_export_writes_every_page_into_one_file(ports, api, capsys, tmp_path, fo
 
 
 def test_export_follows_the_cursor(ports, api, capsys, tmp_path, monkeypatch):
-    from optin.domain import operator
+    from optin.domain.operator import views as operator
 
     monkeypatch.setattr(operator, "DEFAULT_EXPORT_PAGE", 2)
     arrange(ports, "CONFIRMED")

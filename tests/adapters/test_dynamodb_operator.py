@@ -14,9 +14,9 @@ import pytest
 
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.schema import COUNTED_ATTRIBUTE, segment_partition
-from optin.domain.erasure import erase_subscriber
-from optin.domain.model import EventType, Status
-from optin.domain.ports import Dimension, InvalidCursor, Ports, SubscriberFilter
+from optin.domain.model import Dimension, EventType, Status, SubscriberFilter
+from optin.domain.ports import InvalidCursor, Ports
+from optin.domain.subscribers.erasure import erase_subscriber
 from optin.settings import Settings
 from tests.support.fakes import (
     BASE_ENV,

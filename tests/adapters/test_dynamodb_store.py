@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.adapters.schema import TTL_ATTRIBUTE, subscriber_key
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 

@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 from local.service import LockedClient
 from optin.adapters.dynamodb import LIMIT_COUNTER_DAYS, DynamoSubscriberStore
 from optin.adapters.schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, limit_counter_key
-from optin.domain import limits
 from optin.domain.errors import DependencyUnavailable
+from optin.domain.subscribers import limits
 from tests.support.harness import all_at_once
 
 NOW = datetime(2026, 11, 23, 15, 20, tzinfo=UTC)

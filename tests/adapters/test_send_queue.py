@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from optin.adapters.queue import MalformedQueueMessage, SqsSendQueue, decode, encode
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.messages import Template
-from optin.domain.outbound import OutboundMessage
+from optin.domain.language.messages import Template
+from optin.domain.sending.outbound import OutboundMessage
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 NUMBER = "+12065550142"
@@ -141,7 +141,7 @@ def test_the_encoding_keeps_every_field() -> None:
 def test_a_page_of_broadcast_messages_goes_in_batches_to_the_broadcast_queue(
     queue: SqsSendQueue, sqs: Any
 ) -> None:
-    from optin.domain.outbound import OutboundMessage as Message
+    from optin.domain.sending.outbound import OutboundMessage as Message
 
     page = [
         Message.for_broadcast("b-" + "1" * 24, f"+1212555{n:04d}", "Hi {{firstName}}", NOW)
@@ -165,7 +165,7 @@ def test_a_page_of_broadcast_messages_goes_in_batches_to_the_broadcast_queue(
 
 
 def test_a_plan_step_round_trips_through_the_broadcast_queue(queue: SqsSendQueue, sqs: Any) -> None:
-    from optin.domain.outbound import PlanStep
+    from optin.domain.sending.outbound import PlanStep
 
     for step in (
         PlanStep("b-" + "2" * 24, 0, None, NOW),

@@ -13,9 +13,9 @@ from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.schema import rate_key, send_key
 from optin.domain.errors import DependencyUnavailable
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
-from optin.domain.outbound import SendRecord, SendState
-from optin.domain.pacing import reserve
 from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, SendConflict
+from optin.domain.sending.outbound import SendRecord, SendState
+from optin.domain.sending.pacing import reserve
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 NUMBER = "+12065550142"

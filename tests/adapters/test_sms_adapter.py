@@ -8,7 +8,7 @@ from botocore.stub import ANY, Stubber
 
 from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender
 from optin.domain.errors import DependencyUnavailable, DestinationOptedOut
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 import pytest
 
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.domain.broadcast import PlanResult, Tally, document, plan_step
+from optin.domain.broadcasts.broadcast import PlanResult, document, plan_step
+from optin.domain.broadcasts.model import Tally
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.outbound import OutboundMessage, PlanStep
 from optin.domain.ports import Ports
+from optin.domain.sending.outbound import OutboundMessage, PlanStep
 from optin.settings import Settings
 from tests.support.broadcasts import add_confirmed, confirmed, numbers, start
 from tests.support.fakes import BASE_ENV, Clock, FakeSender, MemoryBucket, MemoryQueue, fake_ports

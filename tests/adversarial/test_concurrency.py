@@ -20,8 +20,8 @@ import pytest
 from local.events import LambdaContext, api_gateway_event, sns_event, two_way_message
 from local.service import LockedClient
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.domain import limits
 from optin.domain.model import EventType, Status
+from optin.domain.subscribers import limits
 from optin.handlers import inbound, registration
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS, Clock

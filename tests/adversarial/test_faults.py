@@ -22,8 +22,8 @@ from optin.adapters.dynamodb import DynamoSubscriberStore
 from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventType, Status
 from optin.domain.ports import Ports
-from optin.domain.reply import receive_reply
-from optin.domain.send import SEND_LEASE
+from optin.domain.sending.send import SEND_LEASE
+from optin.domain.subscribers.reply import receive_reply
 from optin.handlers import inbound, registration
 from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.fakes import fake_ports
@@ -240,9 +240,9 @@ def test_ledger_write_failing_after_the_sms_went_out_is_never_a_second_sms(real,
 
 def _confirmation_of(real: Any) -> Any:
     """The confirmation the subscriber's current claim queued (a second copy of it)."""
-    from optin.domain import lifecycle
-    from optin.domain.messages import Template
-    from optin.domain.outbound import OutboundMessage
+    from optin.domain.language.messages import Template
+    from optin.domain.sending.outbound import OutboundMessage
+    from optin.domain.subscribers import lifecycle
 
     subscriber = real.store.get(NUMBER)
     return OutboundMessage.decided(
@@ -426,8 +426,8 @@ def test_the_domain_keeps_no_module_state():
 
     import optin.domain
 
-    for module_info in pkgutil.iter_modules(optin.domain.__path__):
-        module = importlib.import_module(f"optin.domain.{module_info.name}")
+    for module_info in pkgutil.walk_packages(optin.domain.__path__, "optin.domain."):
+        module = importlib.import_module(module_info.name)
         state = {
             name: value
             for name, value in vars(module).items()

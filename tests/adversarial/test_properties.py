@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from local.events import LambdaContext, api_gateway_event, sns_event
 from optin.domain.errors import InvalidPhoneNumber, TooManyRequests, UnsupportedCountry
-from optin.domain.keywords import Keyword, classify, has_opt_out_word
-from optin.domain.messages import Template
-from optin.domain.phone import normalise
+from optin.domain.language.keywords import Keyword, classify, has_opt_out_word
+from optin.domain.language.messages import Template
+from optin.domain.subscribers.phone import normalise
 from optin.handlers import inbound, registration
 from tests.support.errors import REFUSAL_STATUS, codes_by_status
 from tests.support.harness import fictional_numbers

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from local.events import LambdaContext, sns_event, two_way_message
 from optin.adapters.dynamodb import DynamoSubscriberStore
-from optin.domain.keywords import Keyword, classify, is_exact_keyword, normalise_reply
+from optin.domain.language.keywords import Keyword, classify, is_exact_keyword, normalise_reply
 from optin.domain.model import Status
 from optin.domain.ports import Ports
 from optin.handlers import inbound

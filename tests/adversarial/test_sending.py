@@ -19,13 +19,13 @@ from local.events import LambdaContext, delivery_event, sns_event
 from local.service import LockedClient
 from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.sms import EndUserMessagingSender
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import EventType, Status
-from optin.domain.outbound import OutboundMessage, SendState
-from optin.domain.pacing import most_parts_in_a_window
-from optin.domain.parts import count_parts
 from optin.domain.ports import Ports, utc_now
-from optin.domain.send import SEND_LEASE, SendOutcome, send_queued
+from optin.domain.sending.outbound import OutboundMessage, SendState
+from optin.domain.sending.pacing import most_parts_in_a_window
+from optin.domain.sending.parts import count_parts
+from optin.domain.sending.send import SEND_LEASE, SendOutcome, send_queued
 from optin.handlers import delivery
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, Clock, FakeLookup, MemoryQueue

@@ -135,7 +135,7 @@ def test_the_cli_works_against_local_mode(local_mode, new_number, tmp_path, caps
 
 
 def mask(number: str) -> str:
-    from optin.domain.phone import mask as masked
+    from optin.domain.subscribers.phone import mask as masked
 
     return masked(number)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from optin import cli
-from optin.domain.quiet_hours import next_allowed_for
+from optin.domain.broadcasts.quiet_hours import next_allowed_for
 from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.local_mode import OUTPUT, LocalMode, wait_until
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from optin.domain.pacing import most_parts_in_a_window
+from optin.domain.sending.pacing import most_parts_in_a_window
 from tests.support.fakes import NO_PREFIX_LIMITS
 from tests.support.harness import fictional_numbers
 from tests.support.local_mode import LocalMode, wait_until

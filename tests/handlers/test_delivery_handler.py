@@ -12,8 +12,8 @@ import pytest
 from local.events import LambdaContext, delivery_event, sns_event
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.model import EventType
-from optin.domain.outbound import SendRecord, SendState
 from optin.domain.ports import Ports
+from optin.domain.sending.outbound import SendRecord, SendState
 from optin.handlers import delivery
 from tests.support.lifecycle import claimed, confirmation_of
 

@@ -14,7 +14,7 @@ from optin import runtime
 from optin.adapters.sms import EndUserMessagingSender
 from optin.domain import errors
 from optin.domain.errors import Dependency, DependencyUnavailable, SendThrottled
-from optin.domain.phone import NumberFacts
+from optin.domain.subscribers.phone import NumberFacts
 from optin.handlers import registration
 from tests.support.errors import UNAVAILABLE, status_and_code
 from tests.support.fakes import drain

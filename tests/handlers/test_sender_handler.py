@@ -18,10 +18,10 @@ from optin.adapters.dynamodb import DynamoRateBucket, DynamoSubscriberStore
 from optin.adapters.queue import SqsSendQueue
 from optin.adapters.sms import EndUserMessagingSender
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendState
 from optin.domain.ports import Ports
+from optin.domain.sending.outbound import OutboundMessage, SendState
 from optin.handlers import sender
 from optin.settings import Settings
 from tests.support.fakes import Clock, FakeLookup, installed

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from optin.domain import broadcast
-from optin.domain.broadcast import Broadcast, BroadcastPolicy, Segment
+from optin.domain.broadcasts import broadcast
+from optin.domain.broadcasts.model import Broadcast, BroadcastPolicy, Segment
 from optin.domain.model import Status, Subscriber
 from optin.domain.ports import OperatorStore, Ports
 from tests.support.fakes import FakeSender, MemoryQueue, MemoryStore

@@ -14,17 +14,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from optin.domain.broadcast import Broadcast, PlanResult, plan_step
+from optin.domain.broadcasts.broadcast import PlanResult, plan_step
+from optin.domain.broadcasts.model import Broadcast
+from optin.domain.broadcasts.quiet_hours import LEGAL
 from optin.domain.errors import Dependency, DependencyUnavailable, DestinationOptedOut
-from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, PlanStep, SendRecord, SendState
-from optin.domain.pacing import Bucket
-from optin.domain.phone import NumberFacts, offline_facts
+from optin.domain.language.messages import Template
+from optin.domain.model import (
+    ConsentEvent,
+    Dimension,
+    ErasedNumber,
+    Status,
+    Subscriber,
+    SubscriberFilter,
+)
 from optin.domain.ports import (
     AlreadyProcessed,
     ConcurrentUpdate,
-    Dimension,
     InboundMarker,
     InvalidCursor,
     LedgerEntry,
@@ -33,12 +38,13 @@ from optin.domain.ports import (
     Ports,
     RateBucket,
     SendConflict,
-    SubscriberFilter,
     SubscriberStore,
 )
-from optin.domain.quiet_hours import LEGAL
 from optin.domain.rules import Rules
-from optin.domain.send import SendResult, send_queued
+from optin.domain.sending.outbound import OutboundMessage, PlanStep, SendRecord, SendState
+from optin.domain.sending.pacing import Bucket
+from optin.domain.sending.send import SendResult, send_queued
+from optin.domain.subscribers.phone import NumberFacts, offline_facts
 from optin.settings import Settings
 
 # Never reach a real AWS endpoint from a test or a benchmark, whatever the machine's setup.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from optin.domain import lifecycle
-from optin.domain import register as registering
-from optin.domain import reply as replying
-from optin.domain.keywords import classify
-from optin.domain.lifecycle import Reply
-from optin.domain.messages import Template
+from optin.domain.language.keywords import classify
+from optin.domain.language.messages import Template
 from optin.domain.model import Status, Subscriber
-from optin.domain.outbound import OutboundMessage
 from optin.domain.ports import Ports, SubscriberStore
-from optin.domain.registration import RegistrationRequest
+from optin.domain.sending.outbound import OutboundMessage
+from optin.domain.subscribers import lifecycle
+from optin.domain.subscribers import register as registering
+from optin.domain.subscribers import reply as replying
+from optin.domain.subscribers.lifecycle import Reply
+from optin.domain.subscribers.registration import RegistrationRequest
 from tests.support.fakes import Clock
 
 NUMBER = "+12065550142"

@@ -210,7 +210,7 @@ class LocalMode:
 def _e164(raw: str) -> str | None:
     """The number a registration names, as the service normalises it (None: not one)."""
     from optin.domain.errors import RegistrationError
-    from optin.domain.phone import normalise
+    from optin.domain.subscribers.phone import normalise
 
     try:
         return normalise(raw, "US", ("US", "CA")).e164

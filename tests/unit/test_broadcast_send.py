@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from optin.domain.broadcast import Tally, document
+from optin.domain.broadcasts.broadcast import document
+from optin.domain.broadcasts.model import Tally
 from optin.domain.model import EventType, Status
-from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendState, message_key
 from optin.domain.ports import Ports
-from optin.domain.send import SendOutcome, send_queued
+from optin.domain.sending.outbound import BROADCAST_KIND, OutboundMessage, SendState, message_key
+from optin.domain.sending.send import SendOutcome, send_queued
 from optin.settings import Settings
 from tests.support.broadcasts import add_confirmed, confirmed, queue_of, sms_of, start, store_of
 from tests.support.fakes import BASE_ENV, Clock, MemoryBucket, MemoryQueue, drain, fake_ports
@@ -206,7 +207,7 @@ def test_broadcasts_never_book_the_pace_far_ahead_of_a_confirmation(
 ) -> None:
     """Slots are taken in order: were broadcast messages to reserve the next ten seconds
     at one part per second, a confirmation queued then would wait behind them all."""
-    from optin.domain.send import reserve_slot
+    from optin.domain.sending.send import reserve_slot
 
     ports = fake_ports(settings.rules, clock, queue=MemoryQueue(clock), bucket=MemoryBucket())
     ports.sleep = lambda seconds: None  # the clock stands still: every message comes now
@@ -221,7 +222,7 @@ def test_broadcasts_never_book_the_pace_far_ahead_of_a_confirmation(
 
 
 def test_delivery_receipts_count_as_delivered_or_failed_once(ports: Ports) -> None:
-    from optin.domain.delivery import Receipt, record_delivery
+    from optin.domain.sending.delivery import Receipt, record_delivery
 
     add_confirmed(
         ports.store,

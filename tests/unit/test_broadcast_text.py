@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from optin.domain.broadcast_text import (
+from optin.domain.broadcasts.text import (
     FOOTER,
     BroadcastTextError,
     canonical,
@@ -16,7 +16,7 @@ from optin.domain.broadcast_text import (
     with_footer,
     worst_parts,
 )
-from optin.domain.parts import Encoding, count_parts
+from optin.domain.sending.parts import Encoding, count_parts
 
 BRAND = "ExampleCorp"
 

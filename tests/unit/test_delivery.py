@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from optin.domain import lifecycle
-from optin.domain.delivery import (
+from optin.domain.errors import SendOutcomeUnknown
+from optin.domain.language.messages import Template
+from optin.domain.model import EventType
+from optin.domain.ports import Ports
+from optin.domain.sending.delivery import (
     DELIVERED_TYPES,
     IN_PROGRESS_TYPES,
     PERMANENT_FAILURE_TYPES,
@@ -18,12 +21,9 @@ from optin.domain.delivery import (
     classify,
     record_delivery,
 )
-from optin.domain.errors import SendOutcomeUnknown
-from optin.domain.messages import Template
-from optin.domain.model import EventType
-from optin.domain.outbound import SendState
-from optin.domain.ports import Ports
-from optin.domain.send import SendOutcome, send_queued
+from optin.domain.sending.outbound import SendState
+from optin.domain.sending.send import SendOutcome, send_queued
+from optin.domain.subscribers import lifecycle
 from tests.support.fakes import Clock, FakeSender
 from tests.unit.test_send import NUMBER, confirmation, erase, make_ports, pending, reply, sms_of
 

@@ -37,7 +37,9 @@ def forbidden(module: str) -> bool:
     return any(module == name or module.startswith(f"{name}.") for name in FORBIDDEN)
 
 
-@pytest.mark.parametrize("path", sorted(DOMAIN.glob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", sorted(DOMAIN.rglob("*.py")), ids=lambda path: str(path.relative_to(DOMAIN))
+)
 def test_domain_module_imports_nothing_outside_the_domain(path: Path) -> None:
     assert sorted(filter(forbidden, imported_modules(path))) == []
 

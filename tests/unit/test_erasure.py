@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from optin.domain.erasure import erase_subscriber, kept_status, scrub
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.lifecycle import RegistrationOutcome
-from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Subscriber
-from optin.domain.ports import Dimension
+from optin.domain.language.messages import Template
+from optin.domain.model import ConsentEvent, Dimension, ErasedNumber, EventType, Status, Subscriber
+from optin.domain.subscribers.erasure import erase_subscriber, kept_status, scrub
+from optin.domain.subscribers.lifecycle import RegistrationOutcome
 from tests.support.fakes import MemoryStore
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 

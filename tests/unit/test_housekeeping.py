@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from optin.domain.housekeeping import HousekeepingPolicy, run_housekeeping
 from optin.domain.model import EventType, Status
+from optin.domain.subscribers.housekeeping import HousekeepingPolicy, run_housekeeping
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, NO_PREFIX_LIMITS
 from tests.support.lifecycle import NUMBER, arrange, register, reply

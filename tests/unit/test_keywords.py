@@ -1,6 +1,6 @@
 import pytest
 
-from optin.domain.keywords import Keyword, classify, normalise_keyword
+from optin.domain.language.keywords import Keyword, classify, normalise_keyword
 
 CONFIRM = ("YES",)
 

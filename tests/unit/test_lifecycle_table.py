@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from optin.domain import lifecycle
 from optin.domain.errors import TooManyRequests
 from optin.domain.model import EventSource, EventType, Status
+from optin.domain.subscribers import lifecycle
 from tests.support.lifecycle import (
     NUMBER,
     arrange,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from optin.domain import lifecycle, limits
 from optin.domain.errors import (
     BudgetExhausted,
     Dependency,
@@ -18,6 +17,7 @@ from optin.domain.errors import (
 )
 from optin.domain.ports import CounterKind, LimitCounter
 from optin.domain.rules import Policy
+from optin.domain.subscribers import lifecycle, limits
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, MemoryStore
 

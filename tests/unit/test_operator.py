@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from optin.domain import operator
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.model import EventType, Status
-from optin.domain.ports import Dimension, SubscriberFilter
+from optin.domain.model import Dimension, EventType, Status, SubscriberFilter
+from optin.domain.operator import views as operator
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 from tests.unit.test_erasure import RecordingOptOutList
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optin.domain.pacing import (
+from optin.domain.sending.pacing import (
     LATENESS,
     WINDOW,
     Bucket,

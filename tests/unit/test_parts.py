@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from optin.domain.messages import Branding, Template, Texts
-from optin.domain.parts import Encoding, count_parts
+from optin.domain.language.messages import Branding, Template, Texts
+from optin.domain.sending.parts import Encoding, count_parts
 
 
 @pytest.mark.parametrize(

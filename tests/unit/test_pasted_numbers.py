@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
-from optin.domain.phone import INVALID, MOBILE, mask_in_text, normalise, offline_facts
+from optin.domain.subscribers.phone import INVALID, MOBILE, mask_in_text, normalise, offline_facts
 
 ALLOWED = ("US", "CA")
 

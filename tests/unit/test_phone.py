@@ -1,7 +1,7 @@
 import pytest
 
 from optin.domain.errors import InvalidPhoneNumber, UnsupportedCountry
-from optin.domain.phone import (
+from optin.domain.subscribers.phone import (
     INVALID,
     LANDLINE,
     MOBILE,

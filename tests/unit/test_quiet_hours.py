@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from optin.domain.quiet_hours import (
+from optin.domain.broadcasts.quiet_hours import (
     LEGAL,
     STRICT_AREA_CODES,
     STRICT_END,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from optin.domain import limits
 from optin.domain.errors import (
     BudgetExhausted,
     Dependency,
@@ -17,9 +16,10 @@ from optin.domain.errors import (
     PrefixLimitReached,
     TooManyRequests,
 )
-from optin.domain.phone import LANDLINE, NumberFacts
 from optin.domain.ports import ConcurrentUpdate, Ports
-from optin.domain.send import SendOutcome
+from optin.domain.sending.send import SendOutcome
+from optin.domain.subscribers import limits
+from optin.domain.subscribers.phone import LANDLINE, NumberFacts
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, Clock, MemoryQueue, MemoryStore, drain, fake_ports
 from tests.support.lifecycle import arrange, register

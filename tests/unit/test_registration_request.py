@@ -5,7 +5,7 @@ import pytest
 
 from optin.domain import errors
 from optin.domain.errors import RegistrationError
-from optin.domain.registration import parse_registration
+from optin.domain.subscribers.registration import parse_registration
 from optin.handlers.http import json_document
 
 VALID = {

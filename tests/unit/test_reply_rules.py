@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from optin.domain.errors import Dependency, DependencyUnavailable, SendThrottled
-from optin.domain.keywords import Keyword
+from optin.domain.language.keywords import Keyword
 from optin.domain.model import EventType, Status
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, drain

@@ -2,7 +2,7 @@
 
 import pytest
 
-from optin.domain.keywords import (
+from optin.domain.language.keywords import (
     Keyword,
     classify,
     is_exact_keyword,

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from optin.domain import lifecycle
-from optin.domain.erasure import erase_subscriber
 from optin.domain.errors import (
     Dependency,
     DependencyUnavailable,
@@ -18,12 +16,12 @@ from optin.domain.errors import (
     SendRefused,
     SendThrottled,
 )
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import EventType, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, SendRecord, SendState, message_key
-from optin.domain.pacing import LATENESS, most_parts_in_a_window
 from optin.domain.ports import Ports
-from optin.domain.send import (
+from optin.domain.sending.outbound import OutboundMessage, SendRecord, SendState, message_key
+from optin.domain.sending.pacing import LATENESS, most_parts_in_a_window
+from optin.domain.sending.send import (
     QUOTA_DELAY,
     SEND_LEASE,
     WAIT_HORIZON,
@@ -31,6 +29,8 @@ from optin.domain.send import (
     reserve_slot,
     send_queued,
 )
+from optin.domain.subscribers import lifecycle
+from optin.domain.subscribers.erasure import erase_subscriber
 from optin.settings import Settings
 from tests.support.fakes import (
     BASE_ENV,

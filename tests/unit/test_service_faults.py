@@ -15,8 +15,8 @@ from optin.domain.errors import (
     TooManyRequests,
 )
 from optin.domain.model import EventType, Status
-from optin.domain.outbound import SendState
-from optin.domain.phone import LANDLINE, VOIP, NumberFacts
+from optin.domain.sending.outbound import SendState
+from optin.domain.subscribers.phone import LANDLINE, VOIP, NumberFacts
 from optin.settings import Settings
 from tests.support.fakes import BASE_ENV, drain
 from tests.support.lifecycle import NUMBER, past_cooldown, register, reply

@@ -117,8 +117,8 @@ def test_the_failure_number_accepts_then_reports_an_undelivered_message(clock):
 
 
 def test_a_queued_message_shows_its_way_to_the_phone(clock):
-    from optin.domain.messages import Template
-    from optin.domain.outbound import OutboundMessage
+    from optin.domain.language.messages import Template
+    from optin.domain.sending.outbound import OutboundMessage
 
     now = clock()
     events = []

@@ -55,24 +55,30 @@ from optin.adapters.schema import (
     subscriber_key,
     subscriber_partition,
 )
-from optin.domain.broadcast import Broadcast, Segment
+from optin.domain.broadcasts.model import Broadcast, Segment
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Subscriber
-from optin.domain.outbound import SendRecord, SendState
-from optin.domain.pacing import Bucket
+from optin.domain.language.messages import Template
+from optin.domain.model import (
+    ConsentEvent,
+    Dimension,
+    ErasedNumber,
+    EventType,
+    Status,
+    Subscriber,
+    SubscriberFilter,
+)
 from optin.domain.ports import (
     AlreadyProcessed,
     ConcurrentUpdate,
-    Dimension,
     InboundMarker,
     InvalidCursor,
     LedgerEntry,
     LimitCounter,
     Page,
     SendConflict,
-    SubscriberFilter,
 )
+from optin.domain.sending.outbound import SendRecord, SendState
+from optin.domain.sending.pacing import Bucket
 
 INBOUND_MARKER_DAYS = 30
 LIMIT_COUNTER_DAYS = 1  # a limit's counter is kept a day past its period, then expires

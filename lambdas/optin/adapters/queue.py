@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from optin.adapters.aws import failure_name
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.outbound import OutboundMessage, PlanStep
+from optin.domain.sending.outbound import OutboundMessage, PlanStep
 
 # The longest SQS keeps a message invisible (12 hours).
 MAX_VISIBILITY = timedelta(hours=12)

@@ -17,7 +17,7 @@ from botocore.exceptions import (
 from optin.adapters.aws import error_code
 from optin.adapters.opt_out_list import PlatformOptOutList
 from optin.domain import errors
-from optin.domain.phone import INVALID, NumberFacts, offline_facts
+from optin.domain.subscribers.phone import INVALID, NumberFacts, offline_facts
 from optin.settings import Settings
 
 SERVICE = "pinpoint-sms-voice-v2"

@@ -116,3 +116,18 @@ class ErasedNumber:
     status: Status | None  # None: nothing but ledger events was stored for the number
     erased_at: datetime
     opted_out_at: datetime | None = None
+
+
+class Dimension(enum.StrEnum):
+    """What subscribers are counted by (the segments)."""
+
+    STATUS = "status"
+    SOURCE = "source"
+    COUNTRY = "country"
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    status: Status | None = None
+    source: str | None = None
+    country: str | None = None

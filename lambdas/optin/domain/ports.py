@@ -7,17 +7,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from optin.domain.messages import Template
-from optin.domain.model import ConsentEvent, ErasedNumber, Status, Subscriber
-from optin.domain.outbound import OutboundMessage, PlanStep, SendRecord
-from optin.domain.pacing import Bucket
-from optin.domain.phone import NumberFacts
+from optin.domain.broadcasts.model import Broadcast
+from optin.domain.language.messages import Template
+from optin.domain.model import (
+    ConsentEvent,
+    Dimension,
+    ErasedNumber,
+    Status,
+    Subscriber,
+    SubscriberFilter,
+)
 from optin.domain.rules import Rules
-
-if TYPE_CHECKING:
-    from optin.domain.broadcast import Broadcast
+from optin.domain.sending.outbound import OutboundMessage, PlanStep, SendRecord
+from optin.domain.sending.pacing import Bucket
+from optin.domain.subscribers.phone import NumberFacts
 
 # How many times a use case reads again and decides again after a lost race.
 MAX_ATTEMPTS = 5
@@ -60,7 +65,7 @@ class CounterKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class LimitCounter:
-    """One count a limit across numbers keeps (``optin.domain.limits``)."""
+    """One count a limit across numbers keeps (``optin.domain.subscribers.limits``)."""
 
     kind: CounterKind
     scope: str  # the number prefix ("+1206555"); "" for the day's budget
@@ -169,7 +174,7 @@ class SubscriberStore(Protocol):
         SendConflict, or ConcurrentUpdate when the subscriber changed."""
         ...
 
-    # Broadcasts (``optin.domain.broadcast``)
+    # Broadcasts (``optin.domain.broadcasts.broadcast``)
 
     def broadcast(self, broadcast_id: str) -> Broadcast | None: ...
 
@@ -283,14 +288,6 @@ class Ports:
 T = TypeVar("T")
 
 
-class Dimension(enum.StrEnum):
-    """What subscribers are counted by (the segments)."""
-
-    STATUS = "status"
-    SOURCE = "source"
-    COUNTRY = "country"
-
-
 class InvalidCursor(ValueError):
     """A paging cursor this store did not hand out."""
 
@@ -300,13 +297,6 @@ class Page(Generic[T]):
     items: list[T]
     cursor: str | None  # where the next page starts; None after the last one
     progress: float | None = None  # share of the whole walk done after this page, if known
-
-
-@dataclass(frozen=True)
-class SubscriberFilter:
-    status: Status | None = None
-    source: str | None = None
-    country: str | None = None
 
 
 @dataclass(frozen=True)

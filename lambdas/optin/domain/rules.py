@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from optin.domain.broadcast_text import NAME_CHARACTERS
-from optin.domain.messages import Texts
-from optin.domain.quiet_hours import LEGAL, Window
+from optin.domain.broadcasts.quiet_hours import LEGAL, Window
+from optin.domain.broadcasts.text import NAME_CHARACTERS
+from optin.domain.language.messages import Texts
 
 
 @dataclass(frozen=True)

@@ -21,20 +21,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from optin import runtime
-from optin.domain import broadcast, operator
-from optin.domain.broadcast import BroadcastPolicy, Segment
-from optin.domain.broadcast_text import BroadcastTextError
-from optin.domain.erasure import erase_subscriber
+from optin.domain.broadcasts import broadcast
+from optin.domain.broadcasts.model import BroadcastPolicy, Segment
+from optin.domain.broadcasts.text import BroadcastTextError
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.model import Status
-from optin.domain.phone import mask
-from optin.domain.ports import (
-    ConcurrentUpdate,
-    Dimension,
-    InvalidCursor,
-    OperatorStore,
-    SubscriberFilter,
-)
+from optin.domain.model import Dimension, Status, SubscriberFilter
+from optin.domain.operator import views as operator
+from optin.domain.ports import ConcurrentUpdate, InvalidCursor, OperatorStore
+from optin.domain.subscribers.erasure import erase_subscriber
+from optin.domain.subscribers.phone import mask
 from optin.observability import (
     Metric,
     count,

@@ -15,9 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from optin import runtime
-from optin.domain.delivery import DeliveryOutcome, DeliveryResult, Receipt, record_delivery
-from optin.domain.phone import mask
 from optin.domain.ports import Ports
+from optin.domain.sending.delivery import (
+    DeliveryOutcome,
+    DeliveryResult,
+    Receipt,
+    record_delivery,
+)
+from optin.domain.subscribers.phone import mask
 from optin.handlers.batch import handle_each
 from optin.observability import (
     Metric,

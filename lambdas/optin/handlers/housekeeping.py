@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from optin import runtime
-from optin.domain.housekeeping import run_housekeeping
 from optin.domain.ports import OperatorStore
+from optin.domain.subscribers.housekeeping import run_housekeeping
 from optin.observability import Metric, count, entry_point, logger
 
 # Start no new page with less time left than this (a page is at most 100 candidates).

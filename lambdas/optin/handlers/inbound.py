@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from optin import runtime
-from optin.domain.keywords import classify, encodable
-from optin.domain.lifecycle import Reply, ReplyOutcome
-from optin.domain.phone import mask
+from optin.domain.language.keywords import classify, encodable
 from optin.domain.ports import Ports
-from optin.domain.reply import ReplyResult, receive_reply
+from optin.domain.subscribers.lifecycle import Reply, ReplyOutcome
+from optin.domain.subscribers.phone import mask
+from optin.domain.subscribers.reply import ReplyResult, receive_reply
 from optin.handlers.batch import handle_each, records_of
 from optin.observability import (
     Metric,

@@ -19,12 +19,12 @@ from optin.domain.errors import (
     PrefixLimitReached,
     RegistrationError,
 )
-from optin.domain.lifecycle import RegistrationOutcome
-from optin.domain.messages import Texts
-from optin.domain.phone import mask, mask_in_text
+from optin.domain.language.messages import Texts
 from optin.domain.ports import Ports
-from optin.domain.register import RegistrationResult, register
-from optin.domain.registration import parse_registration
+from optin.domain.subscribers.lifecycle import RegistrationOutcome
+from optin.domain.subscribers.phone import mask, mask_in_text
+from optin.domain.subscribers.register import RegistrationResult, register
+from optin.domain.subscribers.registration import parse_registration
 from optin.handlers.http import (
     HttpRequest,
     decode_request,

@@ -1,7 +1,7 @@
 """The send queues' consumer: SQS event in, partial batch failures out (docs/decisions.md).
 
 The broadcast queue also carries the broadcasts' plan steps: this function runs them too
-(``optin.domain.broadcast.plan_step``), one page of recipients each.
+(``optin.domain.broadcasts.broadcast.plan_step``), one page of recipients each.
 
 Each record is sent (or settled) by ``record_handler``; ``report`` turns what it came to
 into metrics and one log line. A message that must wait (its slot is later, the platform
@@ -19,13 +19,13 @@ from typing import Any, cast
 
 from optin import runtime
 from optin.adapters.queue import MalformedQueueMessage, decode
-from optin.domain.broadcast import PlanResult, plan_step
+from optin.domain.broadcasts.broadcast import PlanResult, plan_step
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.messages import Template
-from optin.domain.outbound import PlanStep
-from optin.domain.phone import mask
+from optin.domain.language.messages import Template
 from optin.domain.ports import OperatorStore, Ports
-from optin.domain.send import SendOutcome, SendResult, retry_delay, send_queued
+from optin.domain.sending.outbound import PlanStep
+from optin.domain.sending.send import SendOutcome, SendResult, retry_delay, send_queued
+from optin.domain.subscribers.phone import mask
 from optin.observability import (
     Metric,
     count,
@@ -37,7 +37,7 @@ from optin.observability import (
 
 # A broadcast batch goes back for this long while transactional messages are queued (they
 # go first). Short: a broadcast message books at most a second of the pace ahead anyway
-# (optin.domain.send), and at 30 s a registration every two seconds kept a 1,000-message
+# (optin.domain.sending.send), and at 30 s a registration every two seconds kept a 1,000-message
 # broadcast at six times its ideal time (docs/performance.md).
 BROADCAST_YIELD = timedelta(seconds=2)
 # Below this much time left in the invocation, the rest of the batch goes back at once.

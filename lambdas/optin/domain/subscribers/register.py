@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from optin.domain import lifecycle, limits
-from optin.domain.erasure import erased_subscriber
 from optin.domain.errors import DependencyUnavailable, TooManyRequests
-from optin.domain.lifecycle import Evidence, RegistrationOutcome
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Subscriber
-from optin.domain.outbound import OutboundMessage
-from optin.domain.phone import NumberFacts, PhoneNumber, normalise
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports
-from optin.domain.registration import RegistrationRequest
+from optin.domain.sending.outbound import OutboundMessage
+from optin.domain.subscribers import lifecycle, limits
+from optin.domain.subscribers.erasure import erased_subscriber
+from optin.domain.subscribers.lifecycle import Evidence, RegistrationOutcome
+from optin.domain.subscribers.phone import NumberFacts, PhoneNumber, normalise
+from optin.domain.subscribers.registration import RegistrationRequest
 
 
 @dataclass(frozen=True)

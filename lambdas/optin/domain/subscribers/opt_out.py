@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from optin.domain import lifecycle
 from optin.domain.model import ConsentEvent, EventType, Subscriber
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SubscriberStore
+from optin.domain.subscribers import lifecycle
 
 
 def mark_platform_opted_out(ports: Ports, e164: str, *, via: str) -> None:

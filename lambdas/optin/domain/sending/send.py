@@ -18,9 +18,9 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from optin.domain import broadcast as broadcasts
-from optin.domain import lifecycle, limits, pacing, quiet_hours
-from optin.domain.broadcast_text import render
+from optin.domain.broadcasts import broadcast as broadcasts
+from optin.domain.broadcasts import quiet_hours
+from optin.domain.broadcasts.text import render
 from optin.domain.errors import (
     Dependency,
     DependencyUnavailable,
@@ -30,11 +30,8 @@ from optin.domain.errors import (
     SendRefused,
     SendThrottled,
 )
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventType, Subscriber
-from optin.domain.opt_out import mark_platform_opted_out
-from optin.domain.outbound import BROADCAST_KIND, OutboundMessage, SendRecord, SendState
-from optin.domain.parts import count_parts
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     AlreadyProcessed,
@@ -42,6 +39,11 @@ from optin.domain.ports import (
     Ports,
     SendConflict,
 )
+from optin.domain.sending import pacing
+from optin.domain.sending.outbound import BROADCAST_KIND, OutboundMessage, SendRecord, SendState
+from optin.domain.sending.parts import count_parts
+from optin.domain.subscribers import lifecycle, limits
+from optin.domain.subscribers.opt_out import mark_platform_opted_out
 
 # A broadcast message reserves a slot only when the bucket is booked less than this far
 # ahead: otherwise broadcasts would book the next minutes, and a confirmation queued then

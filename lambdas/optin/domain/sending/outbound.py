@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 
 # The kind of a broadcast's messages (every other kind is a Template value).
 BROADCAST_KIND = "broadcast"

@@ -7,18 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from optin.domain import lifecycle
-from optin.domain.model import ConsentEvent, EventType, Subscriber
-from optin.domain.opt_out import opt_out
-from optin.domain.ports import (
-    Dimension,
-    LedgerEntry,
-    OperatorStore,
-    OptOutList,
-    SubscriberFilter,
-    SubscriberStore,
-    utc_now,
-)
+from optin.domain.model import ConsentEvent, Dimension, EventType, Subscriber, SubscriberFilter
+from optin.domain.ports import LedgerEntry, OperatorStore, OptOutList, SubscriberStore, utc_now
+from optin.domain.subscribers import lifecycle
+from optin.domain.subscribers.opt_out import opt_out
 
 # Ledger details that name the disclosure a person was shown.
 DISCLOSURE_DETAILS = ("disclosureVersion", "formDisclosureVersion")

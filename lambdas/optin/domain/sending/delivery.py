@@ -13,12 +13,19 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from optin.domain import lifecycle
-from optin.domain.broadcast import Tally, receipt_tally
-from optin.domain.messages import Template
+from optin.domain.broadcasts.broadcast import receipt_tally
+from optin.domain.broadcasts.model import Tally
+from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventType
-from optin.domain.outbound import BROADCAST_KIND, SendRecord, SendState
-from optin.domain.ports import MAX_ATTEMPTS, AlreadyProcessed, ConcurrentUpdate, Ports, SendConflict
+from optin.domain.ports import (
+    MAX_ATTEMPTS,
+    AlreadyProcessed,
+    ConcurrentUpdate,
+    Ports,
+    SendConflict,
+)
+from optin.domain.sending.outbound import BROADCAST_KIND, SendRecord, SendState
+from optin.domain.subscribers import lifecycle
 
 # End User Messaging's SMS event types ("Event types for SMS, MMS, and voice").
 DELIVERED_TYPES = frozenset(("TEXT_DELIVERED", "TEXT_SUCCESSFUL"))

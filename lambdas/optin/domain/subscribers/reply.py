@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from optin.domain import lifecycle
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.lifecycle import Reply, ReplyOutcome
-from optin.domain.messages import Template
-from optin.domain.outbound import OutboundMessage
+from optin.domain.language.messages import Template
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     AlreadyProcessed,
@@ -23,6 +20,9 @@ from optin.domain.ports import (
     InboundMarker,
     Ports,
 )
+from optin.domain.sending.outbound import OutboundMessage
+from optin.domain.subscribers import lifecycle
+from optin.domain.subscribers.lifecycle import Reply, ReplyOutcome
 
 
 @dataclass(frozen=True)

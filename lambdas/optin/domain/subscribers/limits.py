@@ -25,9 +25,9 @@ from optin.domain.errors import (
     PrefixLimitReached,
     TooManyRequests,
 )
-from optin.domain.lifecycle import LIMIT_MESSAGE, seconds_up
 from optin.domain.ports import CounterKind, LimitCounter, SubscriberStore
 from optin.domain.rules import Policy
+from optin.domain.subscribers.lifecycle import LIMIT_MESSAGE, seconds_up
 
 # Digits kept after the country code: an exchange in North America (+1 NPA NXX), where
 # numbers are handed out by the thousand and by the ten thousand; four digits elsewhere.

@@ -12,12 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from optin.domain.errors import (
-    ConsentRequired,
-    InvalidField,
-    MissingField,
-    UnsupportedCountry,
-)
+from optin.domain.errors import ConsentRequired, InvalidField, MissingField, UnsupportedCountry
 
 MAX_NAME_LENGTH = 100
 MAX_SOURCE_LENGTH = 200

@@ -13,18 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from optin.domain.errors import NotAMobileNumber, TooManyRequests
-from optin.domain.keywords import (
+from optin.domain.language.keywords import (
     PLATFORM_HELP_KEYWORDS,
     PLATFORM_OPT_OUT_KEYWORDS,
     Keyword,
     is_exact_keyword,
 )
-from optin.domain.messages import Template
+from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
-from optin.domain.outbound import BROADCAST_KIND
-from optin.domain.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
-from optin.domain.registration import RegistrationRequest
 from optin.domain.rules import Policy
+from optin.domain.sending.outbound import BROADCAST_KIND
+from optin.domain.subscribers.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
+from optin.domain.subscribers.registration import RegistrationRequest
 
 ONE_DAY = timedelta(days=1)
 

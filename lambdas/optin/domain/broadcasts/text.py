@@ -12,7 +12,7 @@ outside the GSM alphabet turns the whole text into UCS-2, so the worst case rend
 name placeholder as that many such characters. Without the cut, one 100-character name
 alone would be 200 UCS-2 units, three parts, and every personalised text would be refused
 at the default of 3 parts. Parts are counted by the send queue's counter
-(``optin.domain.parts``), the one the pace uses.
+(``optin.domain.sending.parts``), the one the pace uses.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from optin.domain.parts import Encoding, count_parts
+from optin.domain.sending.parts import Encoding, count_parts
 
 FOOTER = "Reply STOP to opt out"
 NAME_CHARACTERS = 20  # a name in a broadcast is cut to this many characters by default

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Subscriber
-from optin.domain.phone import PhoneNumber
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     ConcurrentUpdate,
@@ -25,6 +24,7 @@ from optin.domain.ports import (
     OptOutList,
     SubscriberStore,
 )
+from optin.domain.subscribers.phone import PhoneNumber
 
 # Ledger details an erased event keeps: states, keyword classes, versions and ids. Anything
 # else (names, IP, user agent, raw text, free-text reasons, any detail added later) goes.
