@@ -22,10 +22,11 @@ from constructs import Construct
 from infra import functions, names
 from infra.config import DeployConfig
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
+from optin.domain.subscribers.fields import FIELDS
 
 BODY_BUDGET = 4096
 WAF_TOKEN_HEADER = "x-aws-waf-token"  # noqa: S105 (a header name, not a secret)
-_STRING_FIELDS = ("phoneNumber", "destinationNumber", "country", "firstName", "lastName", "source")
+_STRING_FIELDS = ("phoneNumber", "destinationNumber", "country", *(field.key for field in FIELDS))
 
 
 def _error_body(code: str, message: str) -> str:

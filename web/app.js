@@ -17,8 +17,7 @@
     DE: "01512 3456789", AU: "0412 345 678", IE: "085 012 3456", MX: "222 123 4567"
   };
   var FIELD_LABELS = {
-    firstName: "first name", lastName: "last name", phoneNumber: "mobile phone number",
-    country: "country", consent: "consent checkbox"
+    phoneNumber: "mobile phone number", country: "country", consent: "consent checkbox"
   };
   var FIELD_ALIASES = { destinationNumber: "phoneNumber" };
   // A name needs a letter, and nothing in it may be invisible, as the API rules: controls,
@@ -34,7 +33,6 @@
   var FORMAT_CHARACTERS = /\p{Cf}/gu;
   var DASHES = /[\u2010-\u2015\u2212\ufe58\ufe63]/g;
   var SPACES = /\s/g;
-  var NAME_MAX = 100;
   var PHONE_MAX = 32;
   var TIMEOUT_MS = 20000;
 
@@ -73,9 +71,9 @@
       case "INVALID_JSON":
         return "Your browser sent the form in a way we could not read. Please reload the page and try again.";
       case "MISSING_FIELD":
-        return "Please fill in your " + (FIELD_LABELS[field] || "details") + ".";
+        return "Please fill in your " + labelOf(field) + ".";
       case "INVALID_FIELD":
-        return "Please check your " + (FIELD_LABELS[field] || "details") +
+        return "Please check your " + labelOf(field) +
           ": use 1 to 100 letters, without special characters.";
       case "INVALID_PHONE_NUMBER":
         return "This is not a valid phone number. Check the number and the country.";
@@ -107,14 +105,27 @@
 
   function characters(text) { return Array.from(text).length; }
 
-  function checkName(name, value) {
+  // A declared field (config.fields): within its length, nothing invisible, and a name
+  // needs a letter, as the API rules.
+  function checkField(field, value) {
     var text = value.trim();
-    if (!text) return { code: "MISSING_FIELD", field: name };
+    if (!text) return field.required ? { code: "MISSING_FIELD", field: field.key } : null;
     var invisible = INVISIBLE.test(text.replace(JOINER_BETWEEN_LETTERS, "$1"));
-    if (characters(text) > NAME_MAX || invisible || !LETTER.test(text)) {
-      return { code: "INVALID_FIELD", field: name };
+    var letterless = field.kind === "name" && !LETTER.test(text);
+    if (characters(text) > field.maxLength || invisible || letterless) {
+      return { code: "INVALID_FIELD", field: field.key };
     }
     return null;
+  }
+
+  function labelOf(key) {
+    if (FIELD_LABELS[key]) return FIELD_LABELS[key];
+    var declared = (config && config.fields || []).filter(function (f) { return f.key === key; })[0];
+    return declared ? declared.label.toLowerCase() : "details";
+  }
+
+  function formFields() {
+    return (config.fields || []).filter(function (field) { return field.onForm; });
   }
 
   function pastedNumber(value) {
@@ -157,8 +168,10 @@
 
   function validate(values) {
     var problems = [];
-    [checkName("firstName", values.firstName), checkName("lastName", values.lastName)]
-      .forEach(function (p) { if (p) problems.push(p); });
+    formFields().forEach(function (field) {
+      var problem = checkField(field, values[field.key]);
+      if (problem) problems.push(problem);
+    });
     if (config.allowedCountries.indexOf(values.country) < 0) {
       problems.push({ code: "UNSUPPORTED_COUNTRY", field: "country" });
     } else {
@@ -306,24 +319,25 @@
   }
 
   function readValues() {
-    return {
-      firstName: el.firstName.value,
-      lastName: el.lastName.value,
+    var values = {
       country: el.country.value,
       phoneNumber: el.phoneNumber.value,
       consent: el.consent.checked
     };
+    formFields().forEach(function (field) { values[field.key] = $(field.key).value; });
+    return values;
   }
 
   function payload(values) {
     var body = {
-      firstName: values.firstName.trim(),
-      lastName: values.lastName.trim(),
       phoneNumber: values.phoneNumber.trim(),
       country: values.country,
-      source: window.location.pathname.slice(0, 200),
       disclosureVersion: config.disclosureVersion
     };
+    (config.fields || []).forEach(function (field) {
+      if (field.onForm) body[field.key] = values[field.key].trim();
+      else if (field.key === "source") body.source = window.location.pathname.slice(0, field.maxLength);
+    });
     if (config.requireConsentCheckbox) body.consent = values.consent;
     return body;
   }
@@ -445,6 +459,13 @@
   }
 
   function renderConfig() {
+    formFields().forEach(function (field) {
+      var input = $(field.key);
+      if (input) {
+        input.maxLength = field.maxLength;
+        input.required = field.required;
+      }
+    });
     document.title = "Sign up for " + config.brandName + " text messages";
     $("brand-name").textContent = config.brandName;
     $("title").textContent = "Get " + config.brandName + " text messages";
@@ -483,7 +504,7 @@
     el.result = $("result");
     el.submit = $("submit");
     el.submitLabel = $("submit-label");
-    ["firstName", "lastName", "country", "phoneNumber", "consent"].forEach(function (id) {
+    ["country", "phoneNumber", "consent"].forEach(function (id) {
       el[id] = $(id);
     });
     el.form.addEventListener("submit", onSubmit);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from optin.domain.subscribers.fields import FIELDS
 from optin.settings import Settings
 
 
@@ -25,4 +26,15 @@ def form_config(settings: Settings, api_url: str) -> dict[str, Any]:
         "requireConsentCheckbox": settings.require_consent_checkbox,
         "disclosure": texts.disclosure,
         "disclosureVersion": texts.disclosure_version,
+        "fields": [
+            {
+                "key": field.key,
+                "label": field.label,
+                "kind": field.kind.value,
+                "maxLength": field.max_length,
+                "required": field.required,
+                "onForm": field.on_form,
+            }
+            for field in FIELDS
+        ],
     }

@@ -10,6 +10,7 @@ from typing import Any
 from optin.domain.model import ConsentEvent, Dimension, EventType, Subscriber, SubscriberFilter
 from optin.domain.ports import LedgerEntry, OperatorStore, OptOutList, SubscriberStore, utc_now
 from optin.domain.subscribers import lifecycle
+from optin.domain.subscribers.fields import FIELDS
 from optin.domain.subscribers.opt_out import opt_out
 
 # Ledger details that name the disclosure a person was shown.
@@ -53,9 +54,11 @@ def representation(subscriber: Subscriber) -> dict[str, Any]:
         "phoneNumber": subscriber.phone_number,
         "status": subscriber.status.value,
         "optOut": subscriber.opt_out,
-        "firstName": subscriber.first_name,
-        "lastName": subscriber.last_name,
-        "source": subscriber.source,
+        **{
+            field.key: getattr(subscriber, field.attribute)
+            for field in FIELDS
+            if field.operator_view
+        },
         "country": subscriber.country,
         "timezone": subscriber.timezone,
         "carrier": subscriber.carrier,

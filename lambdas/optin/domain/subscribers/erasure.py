@@ -24,11 +24,13 @@ from optin.domain.ports import (
     OptOutList,
     SubscriberStore,
 )
+from optin.domain.subscribers.fields import KEPT_EVIDENCE
 from optin.domain.subscribers.phone import PhoneNumber
 
-# Ledger details an erased event keeps: states, keyword classes, versions and ids. Anything
-# else (names, IP, user agent, raw text, free-text reasons, any detail added later) goes.
-KEPT_DETAILS = frozenset(
+# Ledger details an erased event keeps: states, keyword classes, versions and ids, and the
+# subscriber fields declared as kept. Anything else (names, IP, user agent, raw text,
+# free-text reasons, any detail added later) goes.
+KEPT_DETAILS = KEPT_EVIDENCE | frozenset(
     {
         "fromStatus",
         "toStatus",

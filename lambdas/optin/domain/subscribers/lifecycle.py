@@ -23,6 +23,7 @@ from optin.domain.language.messages import Template
 from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
 from optin.domain.rules import Policy
 from optin.domain.sending.outbound import BROADCAST_KIND
+from optin.domain.subscribers.fields import FIELDS
 from optin.domain.subscribers.phone import INVALID, LANDLINE, VOIP, NumberFacts, PhoneNumber
 from optin.domain.subscribers.registration import RegistrationRequest
 
@@ -125,13 +126,11 @@ def check_mobile(facts: NumberFacts, policy: Policy) -> None:
 
 def _registration_details(request: RegistrationRequest, evidence: Evidence) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "page": request.source,
         "ip": evidence.ip,
         "userAgent": evidence.user_agent,
         "disclosureVersion": evidence.disclosure_version,
         "correlationId": evidence.correlation_id,
-        "firstName": request.first_name,
-        "lastName": request.last_name,
+        **{field.evidence_key: getattr(request, field.attribute) for field in FIELDS},
         "consentCheckbox": request.consent,
     }
     if request.form_disclosure_version:
@@ -155,9 +154,7 @@ def claim_confirmation(
         base,
         status=Status.PENDING,
         updated_at=now,
-        first_name=request.first_name,
-        last_name=request.last_name,
-        source=request.source,
+        **{field.attribute: getattr(request, field.attribute) for field in FIELDS},
         country=phone.country,
         timezone=facts.timezone or base.timezone,
         carrier=facts.carrier or base.carrier,

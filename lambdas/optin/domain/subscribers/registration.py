@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from optin.domain.errors import ConsentRequired, InvalidField, MissingField, UnsupportedCountry
+from optin.domain.subscribers.fields import FIELDS, FieldKind, SubscriberField
 
-MAX_NAME_LENGTH = 100
-MAX_SOURCE_LENGTH = 200
 _DISCLOSURE_VERSION = re.compile(r"^d-[0-9a-f]{12}$")
 # Refused anywhere in a name or the page: controls (Cc), format characters (Cf: zero-width
 # marks, bidirectional overrides, BOM), unpaired surrogates (Cs), private use (Co),
@@ -49,10 +48,8 @@ def parse_registration(
 ) -> RegistrationRequest:
     """Check the form's fields; raise the RegistrationError of the first problem found."""
     phone = _phone_field(document)
-    first_name = _name(document, "firstName")
-    last_name = _name(document, "lastName")
+    values = {field.attribute: _field(document, field) for field in FIELDS}
     country = _country(document.get("country"), default_country, allowed_countries)
-    source = _text(document, "source", MAX_SOURCE_LENGTH, required=False)
     consent = document.get("consent")
     if consent is not None and not isinstance(consent, bool):
         raise InvalidField("consent must be true or false.", "consent")
@@ -65,9 +62,7 @@ def parse_registration(
     return RegistrationRequest(
         phone_number=phone,
         country=country,
-        first_name=first_name,
-        last_name=last_name,
-        source=source,
+        **values,
         consent=consent is True,
         form_disclosure_version=form_version,
     )
@@ -91,31 +86,30 @@ def _phone_field(document: Mapping[str, Any]) -> str:
     return distinct.pop()
 
 
-def _text(document: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str:
+def _field(document: Mapping[str, Any], field: SubscriberField) -> str:
+    """One declared field: NFC text within its length, no invisible characters; a name has
+    at least one letter (category L*)."""
+    name, label = field.key, field.label
     value = document.get(name)
     if value is None:
-        if required:
-            raise MissingField(f"{_label(name)} is required.", name)
+        if field.required:
+            raise MissingField(f"{label} is required.", name)
         return ""
     if not isinstance(value, str):
-        raise InvalidField(f"{_label(name)} must be text.", name)
+        raise InvalidField(f"{label} must be text.", name)
     text = unicodedata.normalize("NFC", value).strip()
     if not text:
-        if required:
-            raise MissingField(f"{_label(name)} is required.", name)
+        if field.required:
+            raise MissingField(f"{label} is required.", name)
         return ""
-    if len(text) > limit:
-        raise InvalidField(f"{_label(name)} must be at most {limit} characters.", name)
+    if len(text) > field.max_length:
+        raise InvalidField(f"{label} must be at most {field.max_length} characters.", name)
     if any(_refused(text, index) for index in range(len(text))):
-        raise InvalidField(f"{_label(name)} contains invisible or control characters.", name)
-    return text
-
-
-def _name(document: Mapping[str, Any], name: str) -> str:
-    """A first or last name: text as above, with at least one letter (category L*)."""
-    text = _text(document, name, MAX_NAME_LENGTH, required=True)
-    if not any(unicodedata.category(c).startswith("L") for c in text):
-        raise InvalidField(f"{_label(name)} must contain a letter.", name)
+        raise InvalidField(f"{label} contains invisible or control characters.", name)
+    if field.kind is FieldKind.NAME and not any(
+        unicodedata.category(c).startswith("L") for c in text
+    ):
+        raise InvalidField(f"{label} must contain a letter.", name)
     return text
 
 
@@ -132,10 +126,6 @@ def _refused(text: str, index: int) -> bool:
 
 def _letter_or_mark(character: str) -> bool:
     return unicodedata.category(character)[0] in "LM"
-
-
-def _label(name: str) -> str:
-    return {"firstName": "First name", "lastName": "Last name", "source": "source"}.get(name, name)
 
 
 def _country(value: Any, default: str, allowed: tuple[str, ...]) -> str:
