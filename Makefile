@@ -38,7 +38,13 @@ $(LOCAL_VENV)/.installed: requirements-local.txt | python-version
 	$(LOCAL_VENV)/bin/python -m pip install --quiet --no-compile -r requirements-local.txt
 	touch $@
 
-local-venv: $(LOCAL_VENV)/.installed
+# The operator's `optin` command (pyproject.toml's console script) in the same venv: an
+# editable install of this checkout with no dependencies (botocore is there already).
+$(LOCAL_VENV)/bin/optin: pyproject.toml $(LOCAL_VENV)/.installed
+	$(LOCAL_VENV)/bin/python -m pip install --quiet --no-compile --no-deps -e .
+	touch $@
+
+local-venv: $(LOCAL_VENV)/.installed $(LOCAL_VENV)/bin/optin
 
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:

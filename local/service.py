@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -150,8 +150,10 @@ class LocalService:
             self.settings.table_name, client=dynamodb, erasure_key=lambda: erasure_key
         )
         self._events: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        self.clock = clock_from(os.environ.get("LOCAL_CLOCK_START"))
         self.simulator = PhoneSimulator(
             self.settings,
+            clock=self.clock,
             printer=printer,
             mps=_positive(os.environ.get("SIMULATOR_MPS"), DEFAULT_MPS),
             events=lambda event: self._events.put((time.monotonic() + DELIVERY_DELAY, event)),
@@ -168,6 +170,7 @@ class LocalService:
             bucket=DynamoRateBucket(
                 self.settings.table_name, self.settings.origination_identity, dynamodb
             ),
+            clock=self.clock,
         )
         opt_out_list = PlatformOptOutList(sms, self.settings.opt_out_list_name)
         runtime.install(runtime.Runtime(self.settings, ports, opt_out_list))
@@ -499,6 +502,24 @@ class _ShownQueue:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._queue, name)
+
+
+def clock_from(start: str | None) -> Callable[[], datetime]:
+    """Local mode's clock: the real one, or, with ``LOCAL_CLOCK_START`` (an ISO 8601
+    moment), one that reads that moment when local mode starts and runs on at the real
+    pace from there (to try quiet hours, or a test that must not depend on the hour)."""
+    if not start:
+        return lambda: datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(start.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(
+            f"LOCAL_CLOCK_START must be an ISO 8601 moment like 2026-06-15T01:30:00Z; got {start!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    offset = moment - datetime.now(UTC)
+    return lambda: datetime.now(UTC) + offset
 
 
 def _positive(value: str | None, default: int) -> int:

@@ -1,14 +1,17 @@
 """Operator commands: a thin client of the operator API (docs/operator.md).
 
-    python -m optin.cli --api URL show +12065550142
-    python -m optin.cli --api URL list --status CONFIRMED
-    python -m optin.cli --api URL segments --by country
-    python -m optin.cli --api URL export --format csv --out ledger.csv
-    python -m optin.cli --api URL opt-out +12065550142 --reason "asked by e-mail"
-    python -m optin.cli --api URL erase +12065550142
-    python -m optin.cli --api URL broadcast create --text "Hi {{firstName}}" --source /spring
-    python -m optin.cli --api URL broadcast show b-0123... --follow
-    python -m optin.cli --api URL broadcast cancel b-0123...
+``pip install .`` (or ``pipx install .``) puts them on the PATH as ``optin``; ``make dev``
+as ``.venv-local/bin/optin``; ``python -m optin.cli`` is the same command.
+
+    optin --api URL show +12065550142
+    optin --api URL list --status CONFIRMED
+    optin --api URL segments --by country
+    optin --api URL export --format csv --out ledger.csv
+    optin --api URL opt-out +12065550142 --reason "asked by e-mail"
+    optin --api URL erase +12065550142
+    optin --api URL broadcast create --text "Hi {{firstName}}" --source /spring
+    optin --api URL broadcast show b-0123... --follow
+    optin --api URL broadcast cancel b-0123...
 
 ``URL`` is the stack's ``AdminApiUrl`` output (requests are signed with SigV4 from your
 AWS credentials, service ``execute-api``, the region taken from the URL), or local mode's
@@ -36,6 +39,7 @@ from urllib.parse import quote, urlencode, urlsplit
 NOT_FOUND = 1
 FAILED = 2
 PROG = "python -m optin.cli"
+COMMAND = "optin"  # the console script `pip install .` puts on the PATH
 STATUSES = ("PENDING", "CONFIRMED", "OPTED_OUT", "EXPIRED")
 DIMENSIONS = ("status", "source", "country")
 TIMEOUT_SECONDS = 60
@@ -481,8 +485,8 @@ def _header(answer: Answer, name: str) -> str | None:
 # Entry point -----------------------------------------------------------------------------
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+def parser(prog: str = PROG) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     top.add_argument(
         "--api",
         default=os.environ.get("OPTIN_API_URL", ""),
@@ -533,23 +537,28 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    arguments = parser()
+def main(argv: list[str] | None = None, out: TextIO | None = None, prog: str = PROG) -> int:
+    arguments = parser(prog)
     args = arguments.parse_args(argv)
     if not args.api:
         arguments.error("--api (or OPTIN_API_URL) is required")
     try:
         COMMANDS[args.command](AdminApi(args.api), args, out or sys.stdout)
     except Failure as failure:
-        print(f"{PROG}: {failure}", file=sys.stderr)
+        print(f"{prog}: {failure}", file=sys.stderr)
         return failure.status
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return FAILED
     except OSError as error:
-        print(f"{PROG}: {error.strerror or error}", file=sys.stderr)
+        print(f"{prog}: {error.strerror or error}", file=sys.stderr)
         return FAILED
     return 0
+
+
+def command() -> int:
+    """The installed ``optin`` command (pyproject.toml's [project.scripts])."""
+    return main(prog=COMMAND)
 
 
 if __name__ == "__main__":

@@ -370,3 +370,32 @@ def test_the_api_url_is_required():
     result = cli_process({}, "segments")
     assert result.returncode == 2
     assert "--api (or OPTIN_API_URL) is required" in result.stderr
+
+
+def test_the_optin_command_reads_the_shell_arguments_and_names_itself(
+    ports, api, capsys, monkeypatch
+):
+    """The console script's entry point, in process: sys.argv, stdout, its own name."""
+    arrange(ports, "CONFIRMED")
+    monkeypatch.setattr(sys, "argv", ["optin", "--api", api.url, "show", NUMBER])
+    assert cli.command() == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == f"{NUMBER}  CONFIRMED (optOut NONE)"
+    assert captured.err == ""
+    monkeypatch.setattr(sys, "argv", ["optin", "--api", api.url, "show", "+14165550142"])
+    assert cli.command() == 1
+    assert capsys.readouterr().err.splitlines() == ["optin: no subscriber +1******0142"]
+
+
+def test_the_cli_needs_no_phone_number_library(capsys, monkeypatch):
+    """Installed on its own (pip install .), the CLI has botocore only: a number it masks
+    in a message does not import phonenumbers."""
+    server = Server("127.0.0.1", lambda *request: (404, {}, '{"error": {"code": "NOT_FOUND"}}'))
+    try:
+        monkeypatch.setitem(sys.modules, "phonenumbers", None)  # import phonenumbers fails
+        monkeypatch.setattr(sys, "argv", ["optin", "--api", server.url, "show", NUMBER])
+        assert cli.command() == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capsys.readouterr().err.splitlines() == ["optin: no subscriber +1******0142"]
