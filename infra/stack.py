@@ -155,7 +155,7 @@ class OptInStack(Stack):
             (
                 names.OUTPUT_ADMIN_API_URL,
                 self.api.admin_url,
-                "The operator API: python -m optin.cli --api <this URL> (SigV4)",
+                "The operator API: optin --api <this URL> (SigV4)",
             ),
             (
                 names.OUTPUT_OPERATOR_POLICY_ARN,
