@@ -14,7 +14,7 @@ import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -27,7 +27,7 @@ from optin.domain.broadcasts.text import BroadcastTextError
 from optin.domain.errors import DependencyUnavailable
 from optin.domain.model import Dimension, Status, SubscriberFilter
 from optin.domain.operator import views as operator
-from optin.domain.ports import ConcurrentUpdate, InvalidCursor, OperatorStore
+from optin.domain.ports import ConcurrentUpdate, InvalidCursor, Store
 from optin.domain.subscribers.erasure import erase_subscriber
 from optin.domain.subscribers.phone import mask
 from optin.observability import (
@@ -298,8 +298,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # Request pieces --------------------------------------------------------------------------
 
 
-def _store() -> OperatorStore:
-    return cast("OperatorStore", runtime.current().ports.store)
+def _store() -> Store:
+    return runtime.current().ports.store
 
 
 def _identity(event: dict[str, Any]) -> str:
