@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from optin.domain.broadcasts.model import Broadcast
-from optin.domain.ports import (
-    ConcurrentUpdate,
-)
+from optin.domain.ports import ConcurrentUpdate
 
 
 class MemoryBroadcasts:

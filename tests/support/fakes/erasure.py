@@ -7,13 +7,8 @@ import hmac
 from collections.abc import Callable
 from dataclasses import replace
 
-from optin.domain.model import (
-    ConsentEvent,
-    ErasedNumber,
-)
-from optin.domain.ports import (
-    ConcurrentUpdate,
-)
+from optin.domain.model import ConsentEvent, ErasedNumber
+from optin.domain.ports import ConcurrentUpdate
 from optin.domain.sending.outbound import SendState
 from tests.support.fakes.subscribers import MemorySubscribers
 

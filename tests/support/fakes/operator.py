@@ -5,17 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from optin.domain.model import (
-    Dimension,
-    Status,
-    Subscriber,
-    SubscriberFilter,
-)
-from optin.domain.ports import (
-    InvalidCursor,
-    LedgerEntry,
-    Page,
-)
+from optin.domain.model import Dimension, Status, Subscriber, SubscriberFilter
+from optin.domain.ports import InvalidCursor, LedgerEntry, Page
 from tests.support.fakes.subscribers import MemorySubscribers
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from optin.domain.ports import (
-    Ports,
-    RateBucket,
-    Store,
-)
+from optin.domain.ports import Ports, RateBucket, Store
 from optin.domain.rules import Rules
 from optin.settings import Settings
 from tests.support.fakes.environment import Clock

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from optin.domain.broadcasts.broadcast import PlanResult, plan_step
-from optin.domain.ports import (
-    Ports,
-)
+from optin.domain.ports import Ports
 from optin.domain.sending.outbound import OutboundMessage, PlanStep
 from optin.domain.sending.send import SendResult, send_queued
 from tests.support.fakes.environment import Clock

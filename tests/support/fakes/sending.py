@@ -7,15 +7,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from optin.domain.model import (
-    ConsentEvent,
-    Subscriber,
-)
-from optin.domain.ports import (
-    ConcurrentUpdate,
-    LimitCounter,
-    SendConflict,
-)
+from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.ports import ConcurrentUpdate, LimitCounter, SendConflict
 from optin.domain.sending.outbound import SendRecord
 from optin.domain.sending.pacing import Bucket
 from tests.support.fakes.broadcasts import MemoryBroadcasts

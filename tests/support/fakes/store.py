@@ -9,16 +9,8 @@ from datetime import datetime
 
 from optin.domain.broadcasts.model import Broadcast
 from optin.domain.language.messages import Template
-from optin.domain.model import (
-    ConsentEvent,
-    Dimension,
-    ErasedNumber,
-    Subscriber,
-)
-from optin.domain.ports import (
-    InboundMarker,
-    LimitCounter,
-)
+from optin.domain.model import ConsentEvent, Dimension, ErasedNumber, Subscriber
+from optin.domain.ports import InboundMarker, LimitCounter
 from optin.domain.sending.outbound import SendRecord
 from tests.support.fakes.erasure import MemoryErasure
 from tests.support.fakes.operator import MemoryOperator

@@ -9,16 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from optin.domain.language.messages import Template
-from optin.domain.model import (
-    ConsentEvent,
-    Dimension,
-    Subscriber,
-)
-from optin.domain.ports import (
-    AlreadyProcessed,
-    ConcurrentUpdate,
-    InboundMarker,
-)
+from optin.domain.model import ConsentEvent, Dimension, Subscriber
+from optin.domain.ports import AlreadyProcessed, ConcurrentUpdate, InboundMarker
 
 
 class MemorySubscribers:

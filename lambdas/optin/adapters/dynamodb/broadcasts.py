@@ -15,14 +15,9 @@ from optin.adapters.dynamodb.codec import (
     broadcast_item,
     format_time,
 )
-from optin.adapters.schema import (
-    PARTITION_KEY,
-    broadcast_key,
-)
+from optin.adapters.schema import PARTITION_KEY, broadcast_key
 from optin.domain.broadcasts.model import Broadcast
-from optin.domain.ports import (
-    ConcurrentUpdate,
-)
+from optin.domain.ports import ConcurrentUpdate
 
 
 class BroadcastTable(TableStore):

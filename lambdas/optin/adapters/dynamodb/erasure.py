@@ -33,10 +33,7 @@ from optin.adapters.schema import (
     subscriber_key,
     subscriber_partition,
 )
-from optin.domain.model import (
-    ConsentEvent,
-    ErasedNumber,
-)
+from optin.domain.model import ConsentEvent, ErasedNumber
 from optin.domain.sending.outbound import SendState
 
 # Ledger events moved per transaction by an erasure (a put and a delete each: 100 actions).

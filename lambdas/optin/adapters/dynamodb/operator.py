@@ -32,18 +32,8 @@ from optin.adapters.schema import (
     segment_value,
     subscriber_key,
 )
-from optin.domain.model import (
-    Dimension,
-    Status,
-    Subscriber,
-    SubscriberFilter,
-)
-from optin.domain.ports import (
-    ConcurrentUpdate,
-    InvalidCursor,
-    LedgerEntry,
-    Page,
-)
+from optin.domain.model import Dimension, Status, Subscriber, SubscriberFilter
+from optin.domain.ports import ConcurrentUpdate, InvalidCursor, LedgerEntry, Page
 
 # The ledger export reads the table in this many scan segments, one after the other: how
 # many are done is the export's progress.

@@ -11,27 +11,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from optin.adapters.dynamodb.base import unavailable, version_condition
 from optin.adapters.dynamodb.broadcasts import tally_update
-from optin.adapters.dynamodb.codec import (
-    send_record_from_item,
-    send_record_item,
-)
+from optin.adapters.dynamodb.codec import send_record_from_item, send_record_item
 from optin.adapters.dynamodb.subscribers import SubscriberTable
-from optin.adapters.schema import (
-    TTL_ATTRIBUTE,
-    limit_counter_key,
-    rate_key,
-    send_key,
-)
+from optin.adapters.schema import TTL_ATTRIBUTE, limit_counter_key, rate_key, send_key
 from optin.domain.errors import Dependency, DependencyUnavailable
-from optin.domain.model import (
-    ConsentEvent,
-    Subscriber,
-)
-from optin.domain.ports import (
-    ConcurrentUpdate,
-    LimitCounter,
-    SendConflict,
-)
+from optin.domain.model import ConsentEvent, Subscriber
+from optin.domain.ports import ConcurrentUpdate, LimitCounter, SendConflict
 from optin.domain.sending.outbound import SendRecord
 from optin.domain.sending.pacing import Bucket
 

@@ -45,15 +45,8 @@ from optin.adapters.schema import (
     subscriber_partition,
 )
 from optin.domain.language.messages import Template
-from optin.domain.model import (
-    ConsentEvent,
-    Dimension,
-    Subscriber,
-)
-from optin.domain.ports import (
-    ConcurrentUpdate,
-    InboundMarker,
-)
+from optin.domain.model import ConsentEvent, Dimension, Subscriber
+from optin.domain.ports import ConcurrentUpdate, InboundMarker
 
 DAILY_ANSWER_WINDOW = timedelta(days=1)
 _MAX_SEEN = 1024  # profiles remembered for their segment counters (one container)
