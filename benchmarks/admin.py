@@ -124,7 +124,7 @@ def fill_memory(count: int) -> Any:
 
 def fill_moto(client: Any, table: str, count: int) -> None:
     """The items the adapter writes, in batches of 25, and the counters they add up to."""
-    from optin.adapters import dynamodb as adapter
+    from optin.adapters.dynamodb import codec
     from optin.adapters.schema import segment_key
 
     counters: dict[tuple[str, str], dict[str, int]] = {}
@@ -139,9 +139,9 @@ def fill_moto(client: Any, table: str, count: int) -> None:
     for index in range(count):
         subscriber, events = subscriber_and_events(index)
         saved = subscriber.__class__(**{**subscriber.__dict__, "version": 1})
-        batch.append(adapter._subscriber_item(saved))
+        batch.append(codec.subscriber_item(saved))
         for position, event in enumerate(events):
-            batch.append(adapter._event_item(saved.phone_number, event, f"{index:020d}", position))
+            batch.append(codec.event_item(saved.phone_number, event, f"{index:020d}", position))
             if len(batch) == 25:
                 flush()
         for dimension, value in (

@@ -166,7 +166,7 @@ def paged_memory_store(count: int) -> Any:
 def moto_store(count: int) -> Any:
     import boto3
 
-    from optin.adapters import dynamodb as adapter
+    from optin.adapters.dynamodb import DynamoSubscriberStore, codec
     from optin.adapters.schema import table_definition
 
     client = boto3.client("dynamodb", region_name="us-east-1")
@@ -181,12 +181,12 @@ def moto_store(count: int) -> Any:
 
     for index in range(count):
         saved = subscriber(index).__class__(**{**subscriber(index).__dict__, "version": 1})
-        batch.append(adapter._subscriber_item(saved))
+        batch.append(codec.subscriber_item(saved))
         if len(batch) == 25:
             flush()
     if batch:
         flush()
-    return adapter.DynamoSubscriberStore("subscribers", client=client)
+    return DynamoSubscriberStore("subscribers", client=client)
 
 
 def plan(store: Any, count: int) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     """The first invocation of each handler: a new registration, and the YES that
     confirms a pending number (whose item the local DynamoDB answer returns)."""
     from local.events import api_gateway_event, sns_event, two_way_message
-    from optin.adapters.dynamodb import _subscriber_item
+    from optin.adapters.dynamodb.codec import subscriber_item
     from optin.settings import Settings
     from tests.support.lifecycle import register
 
@@ -74,7 +74,7 @@ def _events(directory: Path) -> dict[str, dict[str, str]]:
     register(ports, PENDING_NUMBER)
     subscriber = ports.store.get(PENDING_NUMBER)
     assert subscriber is not None
-    item = json.dumps(_subscriber_item(subscriber))
+    item = json.dumps(subscriber_item(subscriber))
     return {
         "registration": {"BENCH_EVENT_FILE": str(registration_file)},
         "inbound": {"BENCH_EVENT_FILE": str(inbound_file), "BENCH_SUBSCRIBER_ITEM": item},

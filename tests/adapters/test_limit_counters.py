@@ -9,7 +9,8 @@ import pytest
 from botocore.stub import Stubber
 
 from local.service import LockedClient
-from optin.adapters.dynamodb import LIMIT_COUNTER_DAYS, DynamoSubscriberStore
+from optin.adapters.dynamodb import DynamoSubscriberStore
+from optin.adapters.dynamodb.sending import LIMIT_COUNTER_DAYS
 from optin.adapters.schema import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, limit_counter_key
 from optin.domain.errors import DependencyUnavailable
 from optin.domain.subscribers import limits

@@ -10,7 +10,7 @@ from typing import Any
 from optin.domain.broadcasts import broadcast
 from optin.domain.broadcasts.model import Broadcast, BroadcastPolicy, Segment
 from optin.domain.model import Status, Subscriber
-from optin.domain.ports import OperatorStore, Ports
+from optin.domain.ports import Ports
 from tests.support.fakes import FakeSender, MemoryQueue, MemoryStore
 
 # 212 (New York, not a stricter state): 15:00 UTC, the tests' clock, is 10:00 there.
@@ -54,9 +54,8 @@ def start(
     send_at: datetime | None = None,
 ) -> Broadcast:
     """A broadcast created as the operator API creates one (its first plan step queued)."""
-    store: OperatorStore = ports.store  # type: ignore[assignment]
     made = broadcast.draft(
-        store,
+        ports.store,
         text=text,
         segment=segment or Segment(),
         send_at=send_at,
@@ -64,7 +63,7 @@ def start(
         policy=BroadcastPolicy.of(ports.rules),
         created_by="tests",
     )
-    return broadcast.create(ports, store, made)
+    return broadcast.create(ports, ports.store, made)
 
 
 def store_of(ports: Ports) -> MemoryStore:

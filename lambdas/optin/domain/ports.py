@@ -74,6 +74,9 @@ class LimitCounter:
 
 
 class SubscriberStore(Protocol):
+    """Profiles, their consent ledger, inbound markers, daily answers, disclosures, and
+    what stays of erased numbers: what the use cases read and write about one number."""
+
     def get(self, phone_number: str) -> Subscriber | None: ...
 
     def save(
@@ -105,15 +108,6 @@ class SubscriberStore(Protocol):
         ...
 
     def events(self, phone_number: str) -> list[ConsentEvent]: ...
-
-    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
-        """Add one to the counter if it is below ``limit``, atomically; False when it is
-        not (nothing changes then)."""
-        ...
-
-    def give_back_unit(self, counter: LimitCounter) -> None:
-        """Take one off the counter, never below zero."""
-        ...
 
     def inbound_marker(self, message_id: str) -> InboundMarker | None: ...
 
@@ -152,8 +146,24 @@ class SubscriberStore(Protocol):
         Called on every registration: the store remembers what it already kept."""
         ...
 
+    def disclosure(self, version: str) -> str | None: ...
+
     def erased_number(self, phone_number: str) -> ErasedNumber | None:
         """What stays of this number if it was erased (looked up by its keyed hash)."""
+        ...
+
+
+class SendStore(Protocol):
+    """Send records (``optin.domain.sending``) and the counters of the limits across
+    numbers (``optin.domain.subscribers.limits``)."""
+
+    def take_unit(self, counter: LimitCounter, limit: int) -> bool:
+        """Add one to the counter if it is below ``limit``, atomically; False when it is
+        not (nothing changes then)."""
+        ...
+
+    def give_back_unit(self, counter: LimitCounter) -> None:
+        """Take one off the counter, never below zero."""
         ...
 
     def send_record(self, key: str) -> SendRecord | None: ...
@@ -174,7 +184,9 @@ class SubscriberStore(Protocol):
         SendConflict, or ConcurrentUpdate when the subscriber changed."""
         ...
 
-    # Broadcasts (``optin.domain.broadcasts.broadcast``)
+
+class BroadcastStore(Protocol):
+    """Broadcasts (``optin.domain.broadcasts.broadcast``)."""
 
     def broadcast(self, broadcast_id: str) -> Broadcast | None: ...
 
@@ -274,7 +286,7 @@ class Ports:
     clock, and a way to wait (the sender waits for its slot)."""
 
     rules: Rules
-    store: SubscriberStore
+    store: Store
     sender: SmsSender
     lookup: NumberLookup
     queue: SendQueue
@@ -309,10 +321,8 @@ class LedgerEntry:
     cursor: str  # a page starting here resumes right after this entry
 
 
-class OperatorStore(SubscriberStore, Protocol):
-    """What the operator API and housekeeping read and write besides the use cases' store."""
-
-    def disclosure(self, version: str) -> str | None: ...
+class OperatorStore(Protocol):
+    """What the operator API and housekeeping read and write besides the use cases."""
 
     def list_subscribers(
         self, where: SubscriberFilter, *, limit: int, cursor: str | None
@@ -356,6 +366,10 @@ class OperatorStore(SubscriberStore, Protocol):
         """Add profiles written before the segment counters existed to them, ``limit`` at
         a time across calls; True once every profile is counted."""
         ...
+
+
+class Store(SubscriberStore, SendStore, BroadcastStore, OperatorStore, Protocol):
+    """The whole store on one table, as the composition root builds it (``Ports.store``)."""
 
 
 class OptOutList(Protocol):

@@ -12,7 +12,7 @@ import csv
 import json
 import logging
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,7 +25,7 @@ from optin.domain.errors import DependencyUnavailable
 from optin.domain.model import Status
 from optin.domain.operator import requests
 from optin.domain.operator import views as operator
-from optin.domain.ports import ConcurrentUpdate, InvalidCursor, OperatorStore
+from optin.domain.ports import ConcurrentUpdate, InvalidCursor, Store
 from optin.domain.subscribers.erasure import erase_subscriber
 from optin.domain.subscribers.phone import mask
 from optin.observability import (
@@ -246,8 +246,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # Request pieces --------------------------------------------------------------------------
 
 
-def _store() -> OperatorStore:
-    return cast("OperatorStore", runtime.current().ports.store)
+def _store() -> Store:
+    return runtime.current().ports.store
 
 
 def _identity(event: dict[str, Any]) -> str:

@@ -6,10 +6,9 @@ the next run goes on from there."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from optin import runtime
-from optin.domain.ports import OperatorStore
 from optin.domain.subscribers.housekeeping import run_housekeeping
 from optin.observability import Metric, count, entry_point, logger
 
@@ -26,7 +25,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return remaining is None or remaining() > RESERVE_MILLISECONDS
 
     result = run_housekeeping(
-        cast("OperatorStore", current.ports.store),
+        current.ports.store,
         current.settings.housekeeping,
         current.ports.clock,
         time_left=time_left,

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from optin import runtime
 from optin.adapters.queue import MalformedQueueMessage, decode
 from optin.domain.broadcasts.broadcast import PlanResult, plan_step
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.language.messages import Template
-from optin.domain.ports import OperatorStore, Ports
+from optin.domain.ports import Ports
 from optin.domain.sending.outbound import PlanStep
 from optin.domain.sending.send import SendOutcome, SendResult, retry_delay, send_queued
 from optin.domain.subscribers.phone import mask
@@ -95,7 +95,7 @@ def record_handler(record: dict[str, Any], ports: Ports) -> RecordResult:
     try:
         if isinstance(message, PlanStep):
             logger.set_correlation_id(message.broadcast_id)
-            plan = plan_step(message, ports, cast("OperatorStore", ports.store))
+            plan = plan_step(message, ports, ports.store)
             return replace(blank, plan=plan, retry_after=plan.retry_after)
         logger.set_correlation_id(message.correlation_id or message.inbound_message_id or None)
         result = send_queued(message, ports, receive_count=receive_count)

@@ -34,7 +34,14 @@ from optin.domain.broadcasts.model import (
 )
 from optin.domain.broadcasts.text import BroadcastTextError, check, preview
 from optin.domain.model import Dimension, Status, Subscriber
-from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, OperatorStore, Ports
+from optin.domain.ports import (
+    MAX_ATTEMPTS,
+    BroadcastStore,
+    ConcurrentUpdate,
+    OperatorStore,
+    Ports,
+    Store,
+)
 from optin.domain.sending.outbound import OutboundMessage, PlanStep, SendRecord, SendState
 
 # Subscribers one plan step reads (and messages it enqueues) at most.
@@ -184,7 +191,7 @@ def _confirmed(store: OperatorStore, dimension: Dimension, value: str) -> int:
     return int(counts.get(Status.CONFIRMED.value, 0))
 
 
-def create(ports: Ports, store: OperatorStore, made: Draft) -> Broadcast:
+def create(ports: Ports, store: BroadcastStore, made: Draft) -> Broadcast:
     """Enqueue the first plan step, then store the broadcast (a step that finds no broadcast
     yet looks again a little later), so a failure leaves nothing half made."""
     broadcast = made.broadcast
@@ -192,7 +199,7 @@ def create(ports: Ports, store: OperatorStore, made: Draft) -> Broadcast:
     return store.create_broadcast(broadcast)
 
 
-def cancel(store: OperatorStore, broadcast_id: str, now: datetime) -> Broadcast | None:
+def cancel(store: BroadcastStore, broadcast_id: str, now: datetime) -> Broadcast | None:
     """Cancel what has not left (the sender skips it); None for an unknown broadcast."""
     for _ in range(MAX_ATTEMPTS):
         broadcast = store.broadcast(broadcast_id)
@@ -262,7 +269,7 @@ def message_for(broadcast: Broadcast, subscriber: Subscriber, now: datetime) -> 
 
 
 def plan_step(
-    step: PlanStep, ports: Ports, store: OperatorStore, *, page_size: int = PAGE_SIZE
+    step: PlanStep, ports: Ports, store: Store, *, page_size: int = PAGE_SIZE
 ) -> PlanResult:
     """Plan one page of a broadcast's recipients, at most once, and hand the next page on
     (``store`` is the ports' store, as the operator reads it: it lists subscribers)."""

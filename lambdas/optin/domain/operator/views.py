@@ -84,7 +84,7 @@ def describe_subscriber(store: SubscriberStore, phone_number: str) -> dict[str, 
     }
 
 
-def proof_of_consent(store: OperatorStore, phone_number: str) -> dict[str, Any] | None:
+def proof_of_consent(store: SubscriberStore, phone_number: str) -> dict[str, Any] | None:
     """The representation plus the full text of every disclosure version its events cite:
     what the person was shown, beside what they did."""
     described = describe_subscriber(store, phone_number)

@@ -20,8 +20,8 @@ from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Su
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     ConcurrentUpdate,
-    OperatorStore,
     OptOutList,
+    Store,
     SubscriberStore,
 )
 from optin.domain.subscribers.fields import KEPT_EVIDENCE
@@ -84,7 +84,7 @@ class Erasure:
 
 
 def erase_subscriber(
-    store: OperatorStore,
+    store: Store,
     phone_number: str,
     *,
     requested_by: str,

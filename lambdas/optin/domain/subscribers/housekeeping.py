@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
-from optin.domain.ports import ConcurrentUpdate, OperatorStore
+from optin.domain.ports import ConcurrentUpdate, OperatorStore, Store, SubscriberStore
 from optin.domain.subscribers.erasure import erase_subscriber
 
 PAGE_SIZE = 100
@@ -63,7 +63,7 @@ def never_confirmed_since(cutoff: datetime) -> Callable[[Subscriber | None], boo
 
 
 def run_housekeeping(
-    store: OperatorStore,
+    store: Store,
     policy: HousekeepingPolicy,
     clock: Callable[[], datetime],
     *,
@@ -120,7 +120,7 @@ class _Stale:
 
 
 def _expire_one(
-    store: OperatorStore, phone_number: str, clock: Callable[[], datetime], window: timedelta
+    store: SubscriberStore, phone_number: str, clock: Callable[[], datetime], window: timedelta
 ) -> bool:
     """Expire the number if it is still pending past its window; a lost race is left to
     the next run (the reply or registration that won decided its state)."""

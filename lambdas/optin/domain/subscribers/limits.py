@@ -4,7 +4,7 @@ and a budget of confirmations per UTC day for the whole service.
 A pumper makes the form text a range of numbers it is paid for (``+1 206 342 0000``,
 ``0001``...): every number is new, so the per-number cool-down and daily cap never see it.
 These limits do. They are counted in the store with conditional updates
-(``SubscriberStore.take_unit``): however many registrations race, no counter ever passes
+(``SendStore.take_unit``): however many registrations race, no counter ever passes
 its limit.
 
 A registration takes one unit of each counter once the per-number rules have let it
@@ -25,7 +25,7 @@ from optin.domain.errors import (
     PrefixLimitReached,
     TooManyRequests,
 )
-from optin.domain.ports import CounterKind, LimitCounter, SubscriberStore
+from optin.domain.ports import CounterKind, LimitCounter, SendStore
 from optin.domain.rules import Policy
 from optin.domain.subscribers.lifecycle import LIMIT_MESSAGE, seconds_up
 
@@ -82,9 +82,7 @@ def refusal(counter: LimitCounter, now: datetime) -> TooManyRequests:
     return PrefixLimitReached(LIMIT_MESSAGE, wait)
 
 
-def take(
-    store: SubscriberStore, e164: str, now: datetime, policy: Policy
-) -> tuple[LimitCounter, ...]:
+def take(store: SendStore, e164: str, now: datetime, policy: Policy) -> tuple[LimitCounter, ...]:
     """Take one unit of each counter, or none: raises TooManyRequests (BudgetExhausted for
     the day's budget) after giving back what it took."""
     taken: list[LimitCounter] = []
@@ -96,7 +94,7 @@ def take(
     return tuple(taken)
 
 
-def give_back(store: SubscriberStore, taken: Sequence[LimitCounter]) -> None:
+def give_back(store: SendStore, taken: Sequence[LimitCounter]) -> None:
     """Best effort: a unit that cannot be given back (the table is down) stays taken, and
     the limit refuses a little sooner that hour, never later."""
     for counter in taken:
@@ -106,7 +104,7 @@ def give_back(store: SubscriberStore, taken: Sequence[LimitCounter]) -> None:
             continue
 
 
-def give_back_confirmation(store: SubscriberStore, e164: str, claimed_at: datetime) -> None:
+def give_back_confirmation(store: SendStore, e164: str, claimed_at: datetime) -> None:
     """Give back the units of a confirmation that will never be sent (the send queue dropped
     it): ``claimed_at`` is the subscriber's ``confirmation_sent_at`` from the claim."""
     give_back(store, counters(e164, claimed_at))
@@ -120,7 +118,7 @@ class Units:
     that they always count in the period of the write that follows.
     """
 
-    def __init__(self, store: SubscriberStore, policy: Policy) -> None:
+    def __init__(self, store: SendStore, policy: Policy) -> None:
         self._store = store
         self._policy = policy
         self.held: tuple[LimitCounter, ...] = ()
