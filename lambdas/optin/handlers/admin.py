@@ -25,7 +25,7 @@ from optin.domain.broadcasts import broadcast
 from optin.domain.broadcasts.model import BroadcastPolicy, Segment
 from optin.domain.broadcasts.text import BroadcastTextError
 from optin.domain.errors import DependencyUnavailable
-from optin.domain.model import Dimension, Status, SubscriberFilter
+from optin.domain.model import Dimension, EventSource, Status, SubscriberFilter
 from optin.domain.operator import views as operator
 from optin.domain.ports import ConcurrentUpdate, InvalidCursor, OperatorStore
 from optin.domain.subscribers.erasure import erase_subscriber
@@ -165,7 +165,7 @@ def erase(phone_number: str) -> Response[str]:
         _store(),
         number,
         requested_by=_caller(),
-        source="operator",
+        source=EventSource.OPERATOR,
         clock=current.ports.clock,
         opt_out_list=current.opt_out_list,
     )
