@@ -23,7 +23,7 @@ import pytest
 from local.events import LambdaContext
 from local.service import admin_event, proxy_answer
 from optin import cli
-from optin.domain.model import EventType, Status
+from optin.domain.model import Dimension, EventType, Status
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -370,3 +370,23 @@ def test_the_api_url_is_required():
     result = cli_process({}, "segments")
     assert result.returncode == 2
     assert "--api (or OPTIN_API_URL) is required" in result.stderr
+
+
+def test_the_cli_takes_its_statuses_and_dimensions_from_the_model_and_stays_light():
+    assert tuple(status.value for status in Status) == cli.STATUSES
+    assert tuple(dimension.value for dimension in Dimension) == cli.DIMENSIONS
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, optin.cli; print(sorted(m for m in sys.modules"
+            " if m.split('.')[0] in ('boto3', 'botocore', 'aws_lambda_powertools')))",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "lambdas")},
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip() == "[]"
