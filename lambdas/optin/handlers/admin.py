@@ -24,7 +24,7 @@ from optin import runtime
 from optin.domain.broadcasts import broadcast
 from optin.domain.broadcasts.model import BroadcastPolicy, Segment
 from optin.domain.broadcasts.text import BroadcastTextError
-from optin.domain.errors import DependencyUnavailable
+from optin.domain.errors import AdminErrorCode, DependencyUnavailable
 from optin.domain.model import Dimension, EventSource, Status, SubscriberFilter
 from optin.domain.operator import views as operator
 from optin.domain.ports import ConcurrentUpdate, InvalidCursor, OperatorStore
@@ -60,7 +60,7 @@ logging.getLogger("aws_lambda_powertools.event_handler").setLevel(logging.INFO)
 class AdminError(Exception):
     """A request the operator API refuses: its status, code and message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: AdminErrorCode, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -68,10 +68,10 @@ class AdminError(Exception):
 
 
 def not_found(message: str = "No subscriber with this number.") -> AdminError:
-    return AdminError(404, "NOT_FOUND", message)
+    return AdminError(404, AdminErrorCode.NOT_FOUND, message)
 
 
-def bad_request(message: str, code: str = "BAD_REQUEST") -> AdminError:
+def bad_request(message: str, code: AdminErrorCode = AdminErrorCode.BAD_REQUEST) -> AdminError:
     return AdminError(400, code, message)
 
 
@@ -140,7 +140,9 @@ def opt_out(phone_number: str) -> Response[str]:
     number = _phone(phone_number)
     reason = _body().get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise bad_request('Give a reason: {"reason": "asked by e-mail"}.', "MISSING_REASON")
+        raise bad_request(
+            'Give a reason: {"reason": "asked by e-mail"}.', AdminErrorCode.MISSING_REASON
+        )
     if len(reason) > operator.MAX_REASON_CHARACTERS:
         raise bad_request(f"reason is at most {operator.MAX_REASON_CHARACTERS} characters.")
     current = runtime.current()
@@ -181,15 +183,15 @@ def create_broadcast() -> Response[str]:
     request = _body(MAX_BROADCAST_BODY_BYTES)
     unknown = sorted(set(request) - _BROADCAST_FIELDS)
     if unknown:
-        raise bad_request(f"Unknown field {unknown[0]!r}.", "INVALID_FIELD")
+        raise bad_request(f"Unknown field {unknown[0]!r}.", AdminErrorCode.INVALID_FIELD)
     dry_run = request.get("dryRun", False)
     if not isinstance(dry_run, bool):
-        raise bad_request("dryRun must be true or false.", "INVALID_FIELD")
+        raise bad_request("dryRun must be true or false.", AdminErrorCode.INVALID_FIELD)
     current = runtime.current()
     now = current.ports.clock()
     send_at = _instant(request.get("sendAt"), "sendAt")
     if send_at is not None and send_at < now - timedelta(minutes=5):
-        raise bad_request("sendAt is in the past.", "INVALID_FIELD")
+        raise bad_request("sendAt is in the past.", AdminErrorCode.INVALID_FIELD)
     made = broadcast.draft(
         _store(),
         text=request.get("text"),
@@ -249,7 +251,7 @@ def _bad_broadcast(error: BroadcastTextError) -> Response[str]:
 
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return _error(400, "INVALID_CURSOR", "cursor is not one this API handed out.")
+    return _error(400, AdminErrorCode.INVALID_CURSOR, "cursor is not one this API handed out.")
 
 
 @app.exception_handler(DependencyUnavailable)
@@ -258,23 +260,23 @@ def _unavailable(error: DependencyUnavailable) -> Response[str]:
     logger.warning(
         "operator request: dependency unavailable", extra={"dependency": error.dependency.value}
     )
-    return _error(503, "UNAVAILABLE", f"{error} Nothing was changed by halves: retry.")
+    return _error(503, AdminErrorCode.UNAVAILABLE, f"{error} Nothing was changed by halves: retry.")
 
 
 @app.exception_handler(ConcurrentUpdate)
 def _conflict(error: ConcurrentUpdate) -> Response[str]:
-    return _error(409, "CONFLICT", "The subscriber kept changing meanwhile: retry.")
+    return _error(409, AdminErrorCode.CONFLICT, "The subscriber kept changing meanwhile: retry.")
 
 
 @app.not_found
 def _no_route(error: Exception) -> Response[str]:
-    return _error(404, "NOT_FOUND", "No such route.")
+    return _error(404, AdminErrorCode.NOT_FOUND, "No such route.")
 
 
 @app.exception_handler(Exception)
 def _bug(error: Exception) -> Response[str]:
     logger.error("operator request failed unexpectedly", exc_info=error)
-    return _error(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+    return _error(500, AdminErrorCode.INTERNAL_ERROR, "Something went wrong on our side.")
 
 
 @entry_point(correlation_paths.API_GATEWAY_REST)
@@ -311,7 +313,7 @@ def _caller() -> str:
     """Who acts: the IAM caller (the method is IAM-authorised), "local" in local mode."""
     caller = _identity(app.current_event.raw_event)
     if not caller:
-        raise AdminError(403, "FORBIDDEN", "The request carries no caller identity.")
+        raise AdminError(403, AdminErrorCode.FORBIDDEN, "The request carries no caller identity.")
     return caller
 
 
@@ -326,7 +328,8 @@ def _phone(raw: str) -> str:
     number = _decoded(raw)
     if not _E164.match(number):
         raise bad_request(
-            "The path must end with an E.164 number, like +12065550142.", "INVALID_PHONE_NUMBER"
+            "The path must end with an E.164 number, like +12065550142.",
+            AdminErrorCode.INVALID_PHONE_NUMBER,
         )
     return number
 
@@ -356,24 +359,30 @@ def _segment(raw: Any) -> Segment:
     if raw is None:
         return Segment()
     if not isinstance(raw, dict):
-        raise bad_request("segment must be a JSON object.", "INVALID_FIELD")
+        raise bad_request("segment must be a JSON object.", AdminErrorCode.INVALID_FIELD)
     unknown = sorted(set(raw) - _SEGMENT_FIELDS)
     if unknown:
         raise bad_request(
             f"Unknown segment field {unknown[0]!r}: use {', '.join(sorted(_SEGMENT_FIELDS))}.",
-            "INVALID_FIELD",
+            AdminErrorCode.INVALID_FIELD,
         )
     source, country = raw.get("source"), raw.get("country")
     if source is not None and (not isinstance(source, str) or not source):
-        raise bad_request("segment.source must be a non-empty string.", "INVALID_FIELD")
+        raise bad_request(
+            "segment.source must be a non-empty string.", AdminErrorCode.INVALID_FIELD
+        )
     if country is not None and (
         not isinstance(country, str) or not _COUNTRY.match(country.upper())
     ):
-        raise bad_request("segment.country must be an ISO 3166-1 alpha-2 code.", "INVALID_FIELD")
+        raise bad_request(
+            "segment.country must be an ISO 3166-1 alpha-2 code.", AdminErrorCode.INVALID_FIELD
+        )
     after = _instant(raw.get("confirmedAfter"), "segment.confirmedAfter")
     before = _instant(raw.get("confirmedBefore"), "segment.confirmedBefore")
     if after is not None and before is not None and after >= before:
-        raise bad_request("confirmedAfter must be before confirmedBefore.", "INVALID_FIELD")
+        raise bad_request(
+            "confirmedAfter must be before confirmedBefore.", AdminErrorCode.INVALID_FIELD
+        )
     return Segment(
         source=source,
         country=country.upper() if isinstance(country, str) else None,
@@ -387,11 +396,13 @@ def _instant(raw: Any, name: str) -> datetime | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD")
+        raise bad_request(f"{name} must be an ISO 8601 date-time.", AdminErrorCode.INVALID_FIELD)
     try:
         return _parse_moment(raw, name)
     except (AdminError, OverflowError):
-        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD") from None
+        raise bad_request(
+            f"{name} must be an ISO 8601 date-time.", AdminErrorCode.INVALID_FIELD
+        ) from None
 
 
 def _moment(name: str) -> datetime | None:
@@ -417,13 +428,15 @@ def _parse_moment(raw: str, name: str) -> datetime:
 def _body(max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     raw = app.current_event.decoded_body or ""
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise AdminError(413, "PAYLOAD_TOO_LARGE", f"The body is at most {max_bytes} bytes.")
+        raise AdminError(
+            413, AdminErrorCode.PAYLOAD_TOO_LARGE, f"The body is at most {max_bytes} bytes."
+        )
     try:
         document = json.loads(raw) if raw.strip() else {}
     except ValueError:
-        raise bad_request("The body is not valid JSON.", "INVALID_JSON") from None
+        raise bad_request("The body is not valid JSON.", AdminErrorCode.INVALID_JSON) from None
     if not isinstance(document, dict):
-        raise bad_request("The body must be a JSON object.", "INVALID_JSON")
+        raise bad_request("The body must be a JSON object.", AdminErrorCode.INVALID_JSON)
     return document
 
 
