@@ -22,6 +22,7 @@ from constructs import Construct
 from infra import functions, names
 from infra.config import DeployConfig
 from infra.functions import FunctionFactory, OptInFunction, operational_log_group
+from optin.domain import errors
 from optin.domain.subscribers.fields import FIELDS
 
 BODY_BUDGET = 4096
@@ -35,26 +36,10 @@ def _error_body(code: str, message: str) -> str:
 
 # Errors API Gateway answers itself, in the API's error shape (docs/api.md).
 GATEWAY_ERRORS = {
-    apigateway.ResponseType.BAD_REQUEST_BODY: (
-        "400",
-        "INVALID_JSON",
-        "The request body must be a JSON object of at most 4 KiB.",
-    ),
-    apigateway.ResponseType.REQUEST_TOO_LARGE: (
-        "413",
-        "PAYLOAD_TOO_LARGE",
-        "The request body must be at most 4 KiB.",
-    ),
-    apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE: (
-        "415",
-        "UNSUPPORTED_MEDIA_TYPE",
-        "Send the request body as application/json.",
-    ),
-    apigateway.ResponseType.THROTTLED: (
-        "429",
-        "TOO_MANY_REQUESTS",
-        "Too many requests; retry in a moment.",
-    ),
+    apigateway.ResponseType.BAD_REQUEST_BODY: errors.BODY_NOT_JSON,
+    apigateway.ResponseType.REQUEST_TOO_LARGE: errors.BODY_TOO_LARGE,
+    apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE: errors.NOT_JSON_MEDIA_TYPE,
+    apigateway.ResponseType.THROTTLED: errors.THROTTLED,
 }
 
 
@@ -147,16 +132,16 @@ class Api(Construct):
             request_models={"application/json": self._request_model()},
         )
         cors = {"Access-Control-Allow-Origin": f"'{site_origin}'", "Vary": "'Origin'"}
-        for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        for response_type, answer in GATEWAY_ERRORS.items():
             headers = dict(cors)
-            if status == "429":
+            if answer.status == 429:
                 headers["Retry-After"] = "'1'"
             self.rest_api.add_gateway_response(
-                f"{code.title().replace('_', '')}Response",
+                f"{answer.code.title().replace('_', '')}Response",
                 type=response_type,
-                status_code=status,
+                status_code=str(answer.status),
                 response_headers=headers,
-                templates={"application/json": _error_body(code, message)},
+                templates={"application/json": _error_body(answer.code, answer.message)},
             )
         for response_type, name in (
             (apigateway.ResponseType.DEFAULT_4_XX, "Default4xx"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import phonenumbers
@@ -28,7 +28,6 @@ from optin.configuration import (
     matching,
     one_of,
     one_of_numbers,
-    text,
 )
 from optin.settings import ENVIRONMENT_SETTINGS, SETTINGS, Settings
 
@@ -68,11 +67,15 @@ _VERSION = re.compile(r"^(latest|\d+\.\d+\.\d+)$")
 
 # The infrastructure's own settings (CDK context only): key, parser, default.
 STACK_NAME = Setting("stackName", matching(_STACK_NAME), names.DEFAULT_STACK_NAME)
-ORIGINATION_IDENTITY = Setting("originationIdentity", text, "")
-ORIGINATION_NUMBER = Setting("originationNumber", text, "")
+# The origination identity and the opt-out list are the functions' settings (optin.settings,
+# their one declaration), read here from context: the stack fills the functions' variables.
+# In context an empty originationIdentity asks for a new number, an empty optOutListName for
+# a new opt-out list, and a list named there must be a valid End User Messaging name.
+ORIGINATION_IDENTITY = replace(SETTINGS["origination_identity"], default="")
+ORIGINATION_NUMBER = SETTINGS["origination_number"]
+OPT_OUT_LIST_NAME = replace(SETTINGS["opt_out_list_name"], parse=matching(_NAME))
 PHONE_NUMBER_COUNTRY = Setting("phoneNumberCountry", country, "US")
 PHONE_NUMBER_TYPE = Setting("phoneNumberType", one_of(names.NUMBER_TYPES, upper=True), "SIMULATOR")
-OPT_OUT_LIST_NAME = Setting("optOutListName", matching(_NAME), "")
 ALARM_EMAIL = Setting("alarmEmail", matching(_EMAIL), "")
 API_THROTTLING_RATE_LIMIT = Setting("apiThrottlingRateLimit", integer(1, 10_000), 10)
 API_THROTTLING_BURST_LIMIT = Setting("apiThrottlingBurstLimit", integer(1, 5_000), 20)

@@ -69,34 +69,30 @@ METRIC_GRAPHS: dict[str, dict[Metric, str]] = {
 
 # Alarms on the functions' own metrics: each count that means a message or its consent
 # evidence was lost, or that sending is blocked. Threshold: one in a five-minute period.
-METRIC_ALARMS: dict[Metric, tuple[str, str]] = {
-    Metric.SMS_SEND_FAILED: ("SmsSendFailures", "End User Messaging refused or failed a send."),
+# Each alarm is named after its metric (construct id ``Metric.value``), its description here.
+METRIC_ALARMS: dict[Metric, str] = {
+    Metric.SMS_SEND_FAILED: "End User Messaging refused or failed a send.",
     # Not a loss but a closed door: nobody can sign up until midnight UTC.
     Metric.CONFIRMATION_BUDGET_EXHAUSTED: (
-        "ConfirmationBudgetExhausted",
         "The day's confirmation budget (dailyConfirmationBudget) is spent: every registration "
         "is answered 429 until midnight UTC. SMS pumping (check ConfirmationSent and the "
-        "limit counters), or real demand: then raise dailyConfirmationBudget and deploy.",
+        "limit counters), or real demand: then raise dailyConfirmationBudget and deploy."
     ),
     Metric.LEDGER_WRITE_FAILED: (
-        "LedgerWriteFailures",
         "An SMS left but its consent ledger event was not written: the evidence has a gap "
-        "(the function log names the message id).",
+        "(the function log names the message id)."
     ),
     Metric.MALFORMED_INBOUND: (
-        "MalformedInbound",
-        "An inbound message could not be read and was dropped (see the inbound log).",
+        "An inbound message could not be read and was dropped (see the inbound log)."
     ),
     Metric.SEND_QUOTA_EXCEEDED: (
-        "SendQuotaExceeded",
         "End User Messaging refused a send for a quota or the account's spend limit: messages "
-        "wait in the send queue and are retried; raise the limit (docs/deploy.md).",
+        "wait in the send queue and are retried; raise the limit (docs/deploy.md)."
     ),
     Metric.CONFIRMATION_DROPPED: (
-        "ConfirmationsDropped",
         "A confirmation SMS was not sent within confirmationMaxDelaySeconds and was dropped "
         "(the person may register again): sign-ups outrun sendRatePerSecond, or sending is "
-        "blocked.",
+        "blocked."
     ),
 }
 
@@ -254,8 +250,8 @@ class Monitoring(Construct):
                 ceilings.send_queue_age_seconds,
             ),
             *(
-                alarm(alarm_id, service_metric(metric), description)
-                for metric, (alarm_id, description) in METRIC_ALARMS.items()
+                alarm(metric.value, service_metric(metric), description)
+                for metric, description in METRIC_ALARMS.items()
             ),
             alarm("Api5xx", server_errors, "The API answered 5xx: a bug or an outage."),
             alarm(

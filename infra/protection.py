@@ -32,6 +32,7 @@ from constructs import Construct
 
 from infra import names
 from infra.functions import retention
+from optin.domain.errors import WAF_BLOCKED
 
 # AWS managed rule groups (no subscription fee; each counts as one rule of the ACL).
 MANAGED_RULE_GROUPS = (
@@ -92,8 +93,8 @@ class Protection(Construct):
         rules.append(self._rate_limit(len(rules), registrations_per_ip))
         too_many = {
             "error": {
-                "code": "TOO_MANY_REQUESTS",
-                "message": "Too many requests from your network. Please try again later.",
+                "code": WAF_BLOCKED.code,
+                "message": WAF_BLOCKED.message,
                 "field": None,
             }
         }

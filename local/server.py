@@ -30,6 +30,13 @@ from urllib.parse import unquote, urlsplit
 
 from local.service import LocalService
 from local.simulator import Printer
+from optin.domain.errors import (
+    BODY_TOO_LARGE,
+    NOT_JSON_MEDIA_TYPE,
+    AdminErrorCode,
+    ErrorCode,
+    GatewayAnswer,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_ROOT = ROOT / "web"
@@ -175,7 +182,12 @@ class LocalHandler(BaseHTTPRequestHandler):
             self.console(f"error  ! {method} {path}: see the traceback above")
             self._send_json(
                 HTTPStatus.INTERNAL_SERVER_ERROR,
-                {"error": {"code": "INTERNAL_ERROR", "message": "local mode failed; see console"}},
+                {
+                    "error": {
+                        "code": ErrorCode.INTERNAL_ERROR,
+                        "message": "local mode failed; see console",
+                    }
+                },
             )
 
     # POST /register ---------------------------------------------------------------------
@@ -183,10 +195,7 @@ class LocalHandler(BaseHTTPRequestHandler):
     def _register(self) -> None:
         body = self._read_body()
         if body is None:
-            self._send_json(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                {"error": {"code": "PAYLOAD_TOO_LARGE", "message": "The request is too large."}},
-            )
+            self._gateway_error(BODY_TOO_LARGE)
             return
         number = self._number_in(body)
         before = self._status_of(number)
@@ -303,7 +312,12 @@ class LocalHandler(BaseHTTPRequestHandler):
         if body is None:
             return self._send_json(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                {"error": {"code": "PAYLOAD_TOO_LARGE", "message": "The request is too large."}},
+                {
+                    "error": {
+                        "code": AdminErrorCode.PAYLOAD_TOO_LARGE,
+                        "message": f"The body is at most {MAX_BODY_BYTES} bytes.",
+                    }
+                },
             )
         status, headers, text = self.service.admin(method, path, query, body)
         self.console(f"admin  > {method} {_masked_path(path)} -> {status}")
@@ -414,14 +428,13 @@ class LocalHandler(BaseHTTPRequestHandler):
 
     def _unsupported_media_type(self) -> None:
         self.close_connection = True  # the body is left unread
+        self._gateway_error(NOT_JSON_MEDIA_TYPE)
+
+    def _gateway_error(self, answer: GatewayAnswer) -> None:
+        """What API Gateway answers on AWS, in its words (optin.domain.errors)."""
         self._send_json(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            {
-                "error": {
-                    "code": "UNSUPPORTED_MEDIA_TYPE",
-                    "message": "Send Content-Type: application/json.",
-                }
-            },
+            HTTPStatus(answer.status),
+            {"error": {"code": answer.code, "message": answer.message, "field": None}},
         )
 
     def _method_not_allowed(self, allowed: str) -> None:

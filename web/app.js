@@ -37,6 +37,8 @@
   var TIMEOUT_MS = 20000;
 
   var config = null;
+  // The API's error codes, from config.json (errorCodes: the service's one definition).
+  var CODE = {};
   var sending = false;
   var el = {};
 
@@ -68,29 +70,29 @@
 
   function errorMessage(code, field, retryAfter) {
     switch (code) {
-      case "INVALID_JSON":
+      case CODE.INVALID_JSON:
         return "Your browser sent the form in a way we could not read. Please reload the page and try again.";
-      case "MISSING_FIELD":
+      case CODE.MISSING_FIELD:
         return "Please fill in your " + labelOf(field) + ".";
-      case "INVALID_FIELD":
+      case CODE.INVALID_FIELD:
         return "Please check your " + labelOf(field) +
           ": use 1 to 100 letters, without special characters.";
-      case "INVALID_PHONE_NUMBER":
+      case CODE.INVALID_PHONE_NUMBER:
         return "This is not a valid phone number. Check the number and the country.";
-      case "CONSENT_REQUIRED":
+      case CODE.CONSENT_REQUIRED:
         return "Please check the box to agree to receive text messages.";
-      case "UNSUPPORTED_COUNTRY":
+      case CODE.UNSUPPORTED_COUNTRY:
         return "Sorry, we can only send text messages to numbers in " + countryList() + ".";
-      case "NOT_A_MOBILE_NUMBER":
+      case CODE.NOT_A_MOBILE_NUMBER:
         return "This number cannot receive text messages. Please enter a mobile phone number.";
-      case "PAYLOAD_TOO_LARGE":
+      case CODE.PAYLOAD_TOO_LARGE:
         return "Your answers are too long. Please shorten them and try again.";
-      case "UNSUPPORTED_MEDIA_TYPE":
+      case CODE.UNSUPPORTED_MEDIA_TYPE:
         return "Your browser sent the form in a format we do not accept. Please reload the page and try again.";
-      case "TOO_MANY_REQUESTS":
+      case CODE.TOO_MANY_REQUESTS:
         return "Too many sign-ups right now. If we just sent you a text message, please check your phone; " +
           "otherwise try again " + retryText(retryAfter) + ".";
-      case "SMS_UNAVAILABLE":
+      case CODE.SMS_UNAVAILABLE:
         return "We cannot send text messages right now. Nothing was lost: please try again in a few minutes.";
       case "NETWORK":
         return "We could not reach our server. Check your connection and try again.";
@@ -109,11 +111,11 @@
   // needs a letter, as the API rules.
   function checkField(field, value) {
     var text = value.trim();
-    if (!text) return field.required ? { code: "MISSING_FIELD", field: field.key } : null;
+    if (!text) return field.required ? { code: CODE.MISSING_FIELD, field: field.key } : null;
     var invisible = INVISIBLE.test(text.replace(JOINER_BETWEEN_LETTERS, "$1"));
     var letterless = field.kind === "name" && !LETTER.test(text);
     if (characters(text) > field.maxLength || invisible || letterless) {
-      return { code: "INVALID_FIELD", field: field.key };
+      return { code: CODE.INVALID_FIELD, field: field.key };
     }
     return null;
   }
@@ -135,33 +137,33 @@
 
   function checkPhone(value, country) {
     var text = value.length > 4 * PHONE_MAX ? value.trim() : pastedNumber(value);
-    if (!text) return { code: "MISSING_FIELD", field: "phoneNumber" };
+    if (!text) return { code: CODE.MISSING_FIELD, field: "phoneNumber" };
     if (text.length > PHONE_MAX || !PHONE_CHARACTERS.test(text) || text.lastIndexOf("+") > 0) {
-      return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
+      return { code: CODE.INVALID_PHONE_NUMBER, field: "phoneNumber" };
     }
     var digits = text.replace(/\D/g, "");
     if (text.charAt(0) === "+") {
       if (digits.length < 8 || digits.length > 15 || digits.charAt(0) === "0") {
-        return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
+        return { code: CODE.INVALID_PHONE_NUMBER, field: "phoneNumber" };
       }
       var codes = config.allowedCountries.map(function (c) { return CALLING_CODES[c]; });
       var known = codes.every(Boolean);
       var allowed = codes.some(function (code) { return code && digits.indexOf(code) === 0; });
-      if (known && !allowed) return { code: "UNSUPPORTED_COUNTRY", field: "phoneNumber" };
+      if (known && !allowed) return { code: CODE.UNSUPPORTED_COUNTRY, field: "phoneNumber" };
       if (digits.charAt(0) === "1" && !/^1[2-9]\d{2}[2-9]\d{6}$/.test(digits)) {
-        return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
+        return { code: CODE.INVALID_PHONE_NUMBER, field: "phoneNumber" };
       }
       return null;
     }
     if (CALLING_CODES[country] === "1") {
       var national = digits.length === 11 && digits.charAt(0) === "1" ? digits.slice(1) : digits;
       if (!/^[2-9]\d{2}[2-9]\d{6}$/.test(national)) {
-        return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
+        return { code: CODE.INVALID_PHONE_NUMBER, field: "phoneNumber" };
       }
       return null;
     }
     if (digits.length < 6 || digits.length > 15) {
-      return { code: "INVALID_PHONE_NUMBER", field: "phoneNumber" };
+      return { code: CODE.INVALID_PHONE_NUMBER, field: "phoneNumber" };
     }
     return null;
   }
@@ -173,13 +175,13 @@
       if (problem) problems.push(problem);
     });
     if (config.allowedCountries.indexOf(values.country) < 0) {
-      problems.push({ code: "UNSUPPORTED_COUNTRY", field: "country" });
+      problems.push({ code: CODE.UNSUPPORTED_COUNTRY, field: "country" });
     } else {
       var phone = checkPhone(values.phoneNumber, values.country);
       if (phone) problems.push(phone);
     }
     if (config.requireConsentCheckbox && values.consent !== true) {
-      problems.push({ code: "CONSENT_REQUIRED", field: "consent" });
+      problems.push({ code: CODE.CONSENT_REQUIRED, field: "consent" });
     }
     return problems;
   }
@@ -353,11 +355,11 @@
       return;
     }
     var error = (document && document.error) || {};
-    var code = error.code || (response.status === 503 ? "SMS_UNAVAILABLE" : "UNKNOWN");
+    var code = error.code || (response.status === 503 ? CODE.SMS_UNAVAILABLE : "UNKNOWN");
     var message = errorMessage(code, FIELD_ALIASES[error.field] || error.field,
       parseRetryAfter(response.headers.get("Retry-After")));
     var input = error.field ? showFieldError(error.field, message) : null;
-    showResult("error", code === "TOO_MANY_REQUESTS" ? "Please wait" : "We could not sign you up", message);
+    showResult("error", code === CODE.TOO_MANY_REQUESTS ? "Please wait" : "We could not sign you up", message);
     if (input) input.focus();
     else revealResult();
   }
@@ -494,7 +496,7 @@
 
   function checkConfig(c) {
     var needed = ["apiUrl", "brandName", "programDescription", "messageFrequency", "disclosure",
-      "disclosureVersion", "allowedCountries", "defaultCountry", "confirmKeyword"];
+      "disclosureVersion", "allowedCountries", "defaultCountry", "confirmKeyword", "errorCodes"];
     return c && needed.every(function (key) { return c[key]; }) &&
       Array.isArray(c.allowedCountries) && c.allowedCountries.length > 0;
   }
@@ -517,6 +519,7 @@
       .then(function (loaded) {
         if (!checkConfig(loaded)) throw new Error("config.json is incomplete");
         config = loaded;
+        CODE = loaded.errorCodes;
         renderConfig();
         loadBotCheck();
       })

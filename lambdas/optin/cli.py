@@ -36,12 +36,14 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import quote, urlencode, urlsplit
 
+from optin.domain.model import Dimension, Status  # pure: the CLI stays free of AWS libraries
+
 NOT_FOUND = 1
 FAILED = 2
 PROG = "python -m optin.cli"
 COMMAND = "optin"  # the console script `pip install .` puts on the PATH
-STATUSES = ("PENDING", "CONFIRMED", "OPTED_OUT", "EXPIRED")
-DIMENSIONS = ("status", "source", "country")
+STATUSES = tuple(status.value for status in Status)
+DIMENSIONS = tuple(dimension.value for dimension in Dimension)
 TIMEOUT_SECONDS = 60
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")

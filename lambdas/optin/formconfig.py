@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from optin.domain.errors import ErrorCode
 from optin.domain.subscribers.fields import FIELDS
 from optin.settings import Settings
 
@@ -37,4 +38,6 @@ def form_config(settings: Settings, api_url: str) -> dict[str, Any]:
             }
             for field in FIELDS
         ],
+        # The API's error codes, as the form names them (it has no copy of its own).
+        "errorCodes": {code.name: code.value for code in ErrorCode},
     }

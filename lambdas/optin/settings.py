@@ -81,7 +81,7 @@ SETTINGS: Mapping[str, Setting[Any]] = {
     "protect_configuration_id": Setting(
         _stack("the protect configuration"), text, "", "PROTECT_CONFIGURATION_ID"
     ),
-    "opt_out_list_name": Setting(_stack("the opt-out list"), text, "", "OPT_OUT_LIST_NAME"),
+    "opt_out_list_name": Setting("optOutListName", text, "", "OPT_OUT_LIST_NAME"),
     # Empty where nothing sets them (tests, local mode until it fills them in).
     "send_queue_url": Setting(_stack("the transactional send queue"), text, "", "SEND_QUEUE_URL"),
     "broadcast_queue_url": Setting(

@@ -23,7 +23,7 @@ import pytest
 from local.events import LambdaContext
 from local.service import admin_event, proxy_answer
 from optin import cli
-from optin.domain.model import EventType, Status
+from optin.domain.model import Dimension, EventType, Status
 from tests.support.lifecycle import NUMBER, arrange, register, reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -399,3 +399,23 @@ def test_the_cli_needs_no_phone_number_library(capsys, monkeypatch):
         server.shutdown()
         server.server_close()
     assert capsys.readouterr().err.splitlines() == ["optin: no subscriber +1******0142"]
+
+
+def test_the_cli_takes_its_statuses_and_dimensions_from_the_model_and_stays_light():
+    assert tuple(status.value for status in Status) == cli.STATUSES
+    assert tuple(dimension.value for dimension in Dimension) == cli.DIMENSIONS
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, optin.cli; print(sorted(m for m in sys.modules"
+            " if m.split('.')[0] in ('boto3', 'botocore', 'aws_lambda_powertools')))",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "lambdas")},
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip() == "[]"

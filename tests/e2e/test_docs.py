@@ -67,8 +67,8 @@ def test_the_configuration_reference_names_every_setting_and_variable() -> None:
             (ROOT / "infra" / "config.py").read_text(),
         )
     )
-    assert {"stackName", "originationIdentity", "logLevel"} <= context_keys
     context_keys |= {key for key in ENVIRONMENT.values() if not key.startswith("(")}
+    assert {"stackName", "originationIdentity", "logLevel"} <= context_keys
     missing = sorted(key for key in context_keys if f"`{key}`" not in reference)
     assert not missing
     variables = [*ENVIRONMENT, "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_SERVICE_NAME"]

@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from optin.domain import errors
+from optin.domain.errors import ErrorCode
 from tests.support.errors import status_and_code
-from tests.support.local_mode import COOLDOWN_SECONDS, LocalMode
+from tests.support.local_mode import COOLDOWN_SECONDS, ROOT, LocalMode
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +41,20 @@ def test_config_json_points_the_form_at_this_server(local_mode: LocalMode) -> No
     assert config["disclosureVersion"].startswith("d-")
     for part in ("STOP", "HELP", "rates may apply", config["termsUrl"], config["privacyUrl"]):
         assert part in config["disclosure"]
+
+
+def test_the_form_names_the_apis_error_codes_only_from_config_json(local_mode: LocalMode) -> None:
+    """The form's codes are the service's one definition (ErrorCode), served in config.json;
+    web/app.js writes none of them out, so neither side can drift from the other."""
+    status, config = local_mode.json("GET", "/config.json")
+    assert status == 200
+    assert config["errorCodes"] == {code.name: code.value for code in ErrorCode}
+    script = (ROOT / "web" / "app.js").read_text()
+    named = set(re.findall(r"\bCODE\.([A-Z_]+)", script))
+    assert named
+    assert named <= set(config["errorCodes"])
+    quoted = set(re.findall(r"[\"']([A-Z][A-Z_]+)[\"']", script))
+    assert not quoted & {code.value for code in ErrorCode}
 
 
 @pytest.mark.parametrize(

@@ -158,3 +158,20 @@ def test_every_alarmed_metric_is_one_the_functions_emit() -> None:
     assert {Metric.SMS_SEND_FAILED, Metric.LEDGER_WRITE_FAILED, Metric.MALFORMED_INBOUND} <= set(
         METRIC_ALARMS
     )
+
+
+def test_each_metric_alarm_is_named_after_its_metric(new_number: Synthesized) -> None:
+    alarms = {
+        logical_id: resource
+        for logical_id, resource in new_number.template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    for metric, description in METRIC_ALARMS.items():
+        [named] = [
+            properties
+            for logical_id, properties in alarms.items()
+            if logical_id.startswith(f"Monitoring{metric.value}")
+        ]
+        [watched] = named["Properties"]["Metrics"]
+        assert watched["MetricStat"]["Metric"]["MetricName"] == metric.value
+        assert named["Properties"]["AlarmDescription"] == description

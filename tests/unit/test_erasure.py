@@ -9,7 +9,15 @@ import pytest
 
 from optin.domain.errors import Dependency, DependencyUnavailable
 from optin.domain.language.messages import Template
-from optin.domain.model import ConsentEvent, Dimension, ErasedNumber, EventType, Status, Subscriber
+from optin.domain.model import (
+    ConsentEvent,
+    Dimension,
+    ErasedNumber,
+    EventSource,
+    EventType,
+    Status,
+    Subscriber,
+)
 from optin.domain.subscribers.erasure import erase_subscriber, kept_status, scrub
 from optin.domain.subscribers.lifecycle import RegistrationOutcome
 from tests.support.fakes import MemoryStore
@@ -175,7 +183,7 @@ def test_scrub_keeps_only_what_names_no_one():
         },
     )
     scrubbed = scrub(event)
-    assert scrubbed.source == "registration form"
+    assert scrubbed.source == EventSource.FORM
     assert scrubbed.details == {
         "disclosureVersion": "d-0123456789ab",
         "fromStatus": "",
@@ -201,3 +209,19 @@ def test_the_memory_store_counts_what_it_erases(ports):
     }
     erase(ports)
     assert store.segment_counts(Dimension.STATUS) == {}
+
+
+@pytest.mark.parametrize("source", list(EventSource))
+def test_every_source_the_service_writes_survives_the_scrub(source):
+    event = ConsentEvent(EventType.REGISTERED, datetime(2026, 11, 23, tzinfo=UTC), source, {})
+    assert scrub(event).source == source
+
+
+def test_an_erased_registrations_events_keep_only_sources_the_service_knows(ports):
+    register(ports)
+    assert EventSource.FORM in {event.source for event in ports.store.events(NUMBER)}
+    erase(ports)
+    [kept] = ports.store.erased_ledger.values()
+    sources = [event.source for event in kept]
+    assert EventSource.FORM in sources
+    assert set(sources) <= set(EventSource)

@@ -1,8 +1,10 @@
+import dataclasses
 import json
 
 import pytest
 
-from optin.settings import SettingError, Settings
+from optin.domain.rules import Policy
+from optin.settings import SETTINGS, SettingError, Settings
 from tests.support.fakes import BASE_ENV, DOCUMENTED_DEFAULTS, documented_settings
 
 
@@ -78,3 +80,16 @@ def test_the_form_url_is_an_https_or_loopback_address(url):
 def test_a_form_url_people_could_not_trust_is_refused(url):
     with pytest.raises(SettingError, match="formUrl"):
         Settings.from_env({**BASE_ENV, "FORM_URL": url})
+
+
+def test_the_policy_takes_every_default_from_the_settings():
+    fields = dataclasses.fields(Policy)
+    assert fields
+    for field in fields:
+        assert field.default is dataclasses.MISSING, field.name
+        assert field.default_factory is dataclasses.MISSING, field.name
+    policy = Settings.from_env(BASE_ENV).rules.policy
+    assert policy.send_rate == SETTINGS["send_rate_per_second"].default
+    assert policy.max_broadcast_parts == SETTINGS["max_broadcast_parts"].default
+    assert policy.broadcast_name_characters == SETTINGS["broadcast_name_characters"].default
+    assert policy.quiet_hours == SETTINGS["quiet_hours"].default

@@ -58,6 +58,7 @@ class EventSource(enum.StrEnum):
     SMS = "sms"  # a reply from the handset
     PLATFORM = "platform"  # End User Messaging refused a send (opt-out list)
     OPERATOR = "operator"  # an operator's command
+    HOUSEKEEPING = "housekeeping"  # the scheduled clean-up (expiry, erasure of the unconfirmed)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from optin.domain.broadcasts.quiet_hours import LEGAL, Window
-from optin.domain.broadcasts.text import NAME_CHARACTERS
+from optin.domain.broadcasts.quiet_hours import Window
 from optin.domain.language.messages import Texts
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Time and volume limits of the confirmation flow."""
+    """Time and volume limits of the confirmation flow. No field has a default: each one's
+    default is written once, in ``optin.settings.SETTINGS``, which builds the policy."""
 
     window: timedelta  # how long a confirmation (or re-subscription) request stays open
     cooldown: timedelta  # between two confirmation SMS to one number
@@ -24,17 +24,17 @@ class Policy:
     confirmations_per_prefix_per_hour: int  # to the numbers of one prefix, per UTC hour
     daily_confirmation_budget: int  # to every number, per UTC day
     allow_voip: bool
-    send_rate: int = 1  # message parts per second the origination identity may send
+    send_rate: int  # message parts per second the origination identity may send
     # A confirmation still queued this long after its registration is dropped.
-    confirmation_max_delay: timedelta = timedelta(seconds=900)
+    confirmation_max_delay: timedelta
     # Broadcasts: the most message parts a text may take (worst case of the names), the
     # characters a name is cut to in one, and the least time between two broadcasts to one
     # subscriber.
-    max_broadcast_parts: int = 3
-    broadcast_name_characters: int = NAME_CHARACTERS
-    broadcast_min_interval: timedelta = timedelta(hours=12)
+    max_broadcast_parts: int
+    broadcast_name_characters: int
+    broadcast_min_interval: timedelta
     # The local hours a broadcast may reach a subscriber (quietHours; the law's by default).
-    quiet_hours: Window = LEGAL
+    quiet_hours: Window
 
 
 @dataclass(frozen=True)

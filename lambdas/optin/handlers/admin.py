@@ -21,8 +21,8 @@ from optin import runtime
 from optin.domain.broadcasts import broadcast
 from optin.domain.broadcasts.model import BroadcastPolicy
 from optin.domain.broadcasts.text import BroadcastTextError
-from optin.domain.errors import DependencyUnavailable
-from optin.domain.model import Status
+from optin.domain.errors import AdminErrorCode, DependencyUnavailable
+from optin.domain.model import EventSource, Status
 from optin.domain.operator import requests
 from optin.domain.operator import views as operator
 from optin.domain.ports import ConcurrentUpdate, InvalidCursor, Store
@@ -122,7 +122,7 @@ def erase(phone_number: str) -> Response[str]:
         _store(),
         number,
         requested_by=_caller(),
-        source="operator",
+        source=EventSource.OPERATOR,
         clock=current.ports.clock,
         opt_out_list=current.opt_out_list,
     )
@@ -197,7 +197,7 @@ def _bad_broadcast(error: BroadcastTextError) -> Response[str]:
 
 @app.exception_handler(InvalidCursor)
 def _bad_cursor(error: InvalidCursor) -> Response[str]:
-    return _error(400, "INVALID_CURSOR", "cursor is not one this API handed out.")
+    return _error(400, AdminErrorCode.INVALID_CURSOR, "cursor is not one this API handed out.")
 
 
 @app.exception_handler(DependencyUnavailable)
@@ -206,23 +206,23 @@ def _unavailable(error: DependencyUnavailable) -> Response[str]:
     logger.warning(
         "operator request: dependency unavailable", extra={"dependency": error.dependency.value}
     )
-    return _error(503, "UNAVAILABLE", f"{error} Nothing was changed by halves: retry.")
+    return _error(503, AdminErrorCode.UNAVAILABLE, f"{error} Nothing was changed by halves: retry.")
 
 
 @app.exception_handler(ConcurrentUpdate)
 def _conflict(error: ConcurrentUpdate) -> Response[str]:
-    return _error(409, "CONFLICT", "The subscriber kept changing meanwhile: retry.")
+    return _error(409, AdminErrorCode.CONFLICT, "The subscriber kept changing meanwhile: retry.")
 
 
 @app.not_found
 def _no_route(error: Exception) -> Response[str]:
-    return _error(404, "NOT_FOUND", "No such route.")
+    return _error(404, AdminErrorCode.NOT_FOUND, "No such route.")
 
 
 @app.exception_handler(Exception)
 def _bug(error: Exception) -> Response[str]:
     logger.error("operator request failed unexpectedly", exc_info=error)
-    return _error(500, "INTERNAL_ERROR", "Something went wrong on our side.")
+    return _error(500, AdminErrorCode.INTERNAL_ERROR, "Something went wrong on our side.")
 
 
 @entry_point(correlation_paths.API_GATEWAY_REST)
@@ -259,7 +259,9 @@ def _caller() -> str:
     """Who acts: the IAM caller (the method is IAM-authorised), "local" in local mode."""
     caller = _identity(app.current_event.raw_event)
     if not caller:
-        raise requests.RequestRefused(403, "FORBIDDEN", "The request carries no caller identity.")
+        raise requests.RequestRefused(
+            403, AdminErrorCode.FORBIDDEN, "The request carries no caller identity."
+        )
     return caller
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from optin.domain.errors import (
     DependencyUnavailable,
+    ErrorCode,
     InvalidJson,
     PayloadTooLarge,
     RegistrationError,
@@ -33,7 +34,7 @@ MAX_USER_AGENT = 512
 # The public API names any dependency being down this way (its contract predates the
 # distinction); metrics and logs name the dependency, and only logs say what failed.
 UNAVAILABLE_STATUS = 503
-UNAVAILABLE_CODE = "SMS_UNAVAILABLE"
+UNAVAILABLE_CODE = ErrorCode.SMS_UNAVAILABLE
 UNAVAILABLE_MESSAGE = (
     "We can't send text messages right now. Nothing was lost: please try again in a few minutes."
 )

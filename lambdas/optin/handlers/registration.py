@@ -16,6 +16,7 @@ from optin.domain.errors import (
     BudgetExhausted,
     Dependency,
     DependencyUnavailable,
+    ErrorCode,
     PrefixLimitReached,
     RegistrationError,
 )
@@ -48,7 +49,7 @@ Refusal = RegistrationError | DependencyUnavailable
 # A result, a refusal (4xx, or 503 while a dependency is down), or a bug (500).
 Outcome = RegistrationResult | Refusal | Exception
 
-INTERNAL_ERROR = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}
+INTERNAL_ERROR = {"code": ErrorCode.INTERNAL_ERROR, "message": "Something went wrong on our side."}
 
 
 @entry_point(correlation_paths.API_GATEWAY_REST)

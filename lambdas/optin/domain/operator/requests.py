@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from optin.domain.broadcasts.model import Segment
+from optin.domain.errors import AdminErrorCode
 from optin.domain.model import Dimension, Status, SubscriberFilter
 from optin.domain.operator.views import MAX_REASON_CHARACTERS
 
@@ -32,7 +33,7 @@ _BROADCAST_FIELDS = frozenset(("text", "segment", "sendAt", "dryRun"))
 class RequestRefused(Exception):
     """A request the operator API refuses: its status, code and message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: AdminErrorCode, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -40,10 +41,10 @@ class RequestRefused(Exception):
 
 
 def not_found(message: str = "No subscriber with this number.") -> RequestRefused:
-    return RequestRefused(404, "NOT_FOUND", message)
+    return RequestRefused(404, AdminErrorCode.NOT_FOUND, message)
 
 
-def bad_request(message: str, code: str = "BAD_REQUEST") -> RequestRefused:
+def bad_request(message: str, code: AdminErrorCode = AdminErrorCode.BAD_REQUEST) -> RequestRefused:
     return RequestRefused(400, code, message)
 
 
@@ -62,7 +63,8 @@ def phone_number(raw: str) -> str:
     number = decoded_number(raw)
     if not _E164.match(number):
         raise bad_request(
-            "The path must end with an E.164 number, like +12065550142.", "INVALID_PHONE_NUMBER"
+            "The path must end with an E.164 number, like +12065550142.",
+            AdminErrorCode.INVALID_PHONE_NUMBER,
         )
     return number
 
@@ -125,13 +127,15 @@ def moment(name: str, raw: str | None) -> datetime | None:
 
 def json_object(raw: str, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE", f"The body is at most {max_bytes} bytes.")
+        raise RequestRefused(
+            413, AdminErrorCode.PAYLOAD_TOO_LARGE, f"The body is at most {max_bytes} bytes."
+        )
     try:
         document = json.loads(raw) if raw.strip() else {}
     except ValueError:
-        raise bad_request("The body is not valid JSON.", "INVALID_JSON") from None
+        raise bad_request("The body is not valid JSON.", AdminErrorCode.INVALID_JSON) from None
     if not isinstance(document, dict):
-        raise bad_request("The body must be a JSON object.", "INVALID_JSON")
+        raise bad_request("The body must be a JSON object.", AdminErrorCode.INVALID_JSON)
     return document
 
 
@@ -139,7 +143,9 @@ def removal_reason(body: dict[str, Any]) -> str:
     """The reason an operator gives for removing a subscriber, trimmed."""
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise bad_request('Give a reason: {"reason": "asked by e-mail"}.', "MISSING_REASON")
+        raise bad_request(
+            'Give a reason: {"reason": "asked by e-mail"}.', AdminErrorCode.MISSING_REASON
+        )
     if len(reason) > MAX_REASON_CHARACTERS:
         raise bad_request(f"reason is at most {MAX_REASON_CHARACTERS} characters.")
     return reason.strip()
@@ -158,13 +164,13 @@ class BroadcastRequest:
 def broadcast_request(body: dict[str, Any], now: datetime) -> BroadcastRequest:
     unknown = sorted(set(body) - _BROADCAST_FIELDS)
     if unknown:
-        raise bad_request(f"Unknown field {unknown[0]!r}.", "INVALID_FIELD")
+        raise bad_request(f"Unknown field {unknown[0]!r}.", AdminErrorCode.INVALID_FIELD)
     dry_run = body.get("dryRun", False)
     if not isinstance(dry_run, bool):
-        raise bad_request("dryRun must be true or false.", "INVALID_FIELD")
+        raise bad_request("dryRun must be true or false.", AdminErrorCode.INVALID_FIELD)
     send_at = instant(body.get("sendAt"), "sendAt")
     if send_at is not None and send_at < now - SEND_AT_GRACE:
-        raise bad_request("sendAt is in the past.", "INVALID_FIELD")
+        raise bad_request("sendAt is in the past.", AdminErrorCode.INVALID_FIELD)
     return BroadcastRequest(
         text=body.get("text"),
         segment=segment(body.get("segment")),
@@ -177,24 +183,30 @@ def segment(raw: Any) -> Segment:
     if raw is None:
         return Segment()
     if not isinstance(raw, dict):
-        raise bad_request("segment must be a JSON object.", "INVALID_FIELD")
+        raise bad_request("segment must be a JSON object.", AdminErrorCode.INVALID_FIELD)
     unknown = sorted(set(raw) - _SEGMENT_FIELDS)
     if unknown:
         raise bad_request(
             f"Unknown segment field {unknown[0]!r}: use {', '.join(sorted(_SEGMENT_FIELDS))}.",
-            "INVALID_FIELD",
+            AdminErrorCode.INVALID_FIELD,
         )
     source, country = raw.get("source"), raw.get("country")
     if source is not None and (not isinstance(source, str) or not source):
-        raise bad_request("segment.source must be a non-empty string.", "INVALID_FIELD")
+        raise bad_request(
+            "segment.source must be a non-empty string.", AdminErrorCode.INVALID_FIELD
+        )
     if country is not None and (
         not isinstance(country, str) or not _COUNTRY.match(country.upper())
     ):
-        raise bad_request("segment.country must be an ISO 3166-1 alpha-2 code.", "INVALID_FIELD")
+        raise bad_request(
+            "segment.country must be an ISO 3166-1 alpha-2 code.", AdminErrorCode.INVALID_FIELD
+        )
     after = instant(raw.get("confirmedAfter"), "segment.confirmedAfter")
     before = instant(raw.get("confirmedBefore"), "segment.confirmedBefore")
     if after is not None and before is not None and after >= before:
-        raise bad_request("confirmedAfter must be before confirmedBefore.", "INVALID_FIELD")
+        raise bad_request(
+            "confirmedAfter must be before confirmedBefore.", AdminErrorCode.INVALID_FIELD
+        )
     return Segment(
         source=source,
         country=country.upper() if isinstance(country, str) else None,
@@ -208,11 +220,13 @@ def instant(raw: Any, name: str) -> datetime | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD")
+        raise bad_request(f"{name} must be an ISO 8601 date-time.", AdminErrorCode.INVALID_FIELD)
     try:
         return _parse_moment(raw, name)
     except (RequestRefused, OverflowError):
-        raise bad_request(f"{name} must be an ISO 8601 date-time.", "INVALID_FIELD") from None
+        raise bad_request(
+            f"{name} must be an ISO 8601 date-time.", AdminErrorCode.INVALID_FIELD
+        ) from None
 
 
 def _parse_moment(raw: str, name: str) -> datetime:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from optin.domain.model import ConsentEvent, Dimension, EventType, Subscriber, SubscriberFilter
+from optin.domain.model import (
+    ConsentEvent,
+    Dimension,
+    EventSource,
+    EventType,
+    Subscriber,
+    SubscriberFilter,
+)
 from optin.domain.ports import LedgerEntry, OperatorStore, OptOutList, SubscriberStore, utc_now
 from optin.domain.subscribers import lifecycle
 from optin.domain.subscribers.fields import FIELDS
@@ -43,7 +50,7 @@ def remove_subscriber(
         clock,
         lifecycle.removed_by_operator,
         EventType.REMOVED_BY_OPERATOR,
-        source="operator",
+        source=EventSource.OPERATOR,
         details={"operator": operator, "reason": reason},
     )
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from optin.domain.broadcasts.broadcast import receipt_tally
 from optin.domain.broadcasts.model import Tally
 from optin.domain.language.messages import Template
-from optin.domain.model import ConsentEvent, EventType
+from optin.domain.model import ConsentEvent, EventSource, EventType
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     AlreadyProcessed,
@@ -105,7 +105,7 @@ def record_delivery(receipt: Receipt, ports: Ports) -> DeliveryResult:
     event = ConsentEvent(
         type=EventType.DELIVERED if outcome is DeliveryOutcome.DELIVERED else EventType.FAILED,
         at=receipt.at,
-        source="platform",
+        source=EventSource.PLATFORM,
         details={
             "messageId": receipt.message_id,
             "messageKey": receipt.key,

@@ -31,7 +31,7 @@ from optin.domain.errors import (
     SendThrottled,
 )
 from optin.domain.language.messages import Template
-from optin.domain.model import ConsentEvent, EventType, Subscriber
+from optin.domain.model import ConsentEvent, EventSource, EventType, Subscriber
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     AlreadyProcessed,
@@ -533,8 +533,8 @@ def _erased_since(ports: Ports, message: OutboundMessage) -> bool:
     return erased is not None and erased.erased_at >= message.queued_at
 
 
-def _source(message: OutboundMessage) -> str:
-    return "registration" if message.kind == Template.CONFIRMATION else "sms"
+def _source(message: OutboundMessage) -> EventSource:
+    return EventSource.REGISTRATION if message.kind == Template.CONFIRMATION else EventSource.SMS
 
 
 def _about(message: OutboundMessage) -> dict[str, str]:

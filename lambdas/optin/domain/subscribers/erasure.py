@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from optin.domain.model import ConsentEvent, ErasedNumber, EventType, Status, Subscriber
+from optin.domain.model import (
+    ConsentEvent,
+    ErasedNumber,
+    EventSource,
+    EventType,
+    Status,
+    Subscriber,
+)
 from optin.domain.ports import (
     MAX_ATTEMPTS,
     ConcurrentUpdate,
@@ -50,18 +57,16 @@ KEPT_DETAILS = KEPT_EVIDENCE | frozenset(
         "snsTimestamp",
     }
 )
-# Event sources the service itself writes; any other source is the page a person came from.
-SERVICE_SOURCES = frozenset(
-    {"sms", "operator", "platform", "registration", "registration form", "housekeeping"}
-)
-FORM_SOURCE = "registration form"
+# Event sources the service itself writes: every one is kept. Any other source is the page a
+# person came from (written before pages moved to the ``page`` detail): it becomes the form's.
+SERVICE_SOURCES = frozenset(EventSource)
 
 
 def scrub(event: ConsentEvent) -> ConsentEvent:
     """The event without personal data: kept details only, the page source replaced."""
     return replace(
         event,
-        source=event.source if event.source in SERVICE_SOURCES else FORM_SOURCE,
+        source=event.source if event.source in SERVICE_SOURCES else EventSource.FORM,
         details={key: value for key, value in event.details.items() if key in KEPT_DETAILS},
     )
 

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from optin.domain.model import ConsentEvent, EventType, Status, Subscriber
+from optin.domain.model import ConsentEvent, EventSource, EventType, Status, Subscriber
 from optin.domain.ports import ConcurrentUpdate, OperatorStore, Store, SubscriberStore
 from optin.domain.subscribers.erasure import erase_subscriber
 
 PAGE_SIZE = 100
-SOURCE = "housekeeping"
+SOURCE = EventSource.HOUSEKEEPING
 
 
 @dataclass(frozen=True)

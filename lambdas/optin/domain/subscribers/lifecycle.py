@@ -291,7 +291,7 @@ def decide_reply(
     inbound = ConsentEvent(
         type=EventType.INBOUND,
         at=now,
-        source="sms",
+        source=EventSource.SMS,
         details={
             "body": reply.body,
             "keyword": reply.keyword.value,
@@ -432,7 +432,7 @@ def _transition(
     return ConsentEvent(
         type=kind,
         at=now,
-        source="sms",
+        source=EventSource.SMS,
         details={
             "fromStatus": before.status.value,
             "toStatus": after.status.value,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from optin.domain.model import ConsentEvent, EventType, Subscriber
+from optin.domain.model import ConsentEvent, EventSource, EventType, Subscriber
 from optin.domain.ports import MAX_ATTEMPTS, ConcurrentUpdate, Ports, SubscriberStore
 from optin.domain.subscribers import lifecycle
 
@@ -23,7 +23,7 @@ def mark_platform_opted_out(ports: Ports, e164: str, *, via: str) -> None:
             ports.clock,
             lambda existing, now: lifecycle.platform_opted_out(existing, now, via),
             EventType.SMS_BLOCKED_OPTED_OUT,
-            source="platform",
+            source=EventSource.PLATFORM,
             details={},
         )
     except ConcurrentUpdate:
