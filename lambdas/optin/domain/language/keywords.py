@@ -4,8 +4,14 @@ Every reply is normalised first (``normalise_reply``): NFKC, case-fold, accents 
 (``Arrêt`` is ``arret``), invisible format characters dropped, and any code point that
 cannot be encoded (an unpaired surrogate) replaced with U+FFFD, so no reply can raise.
 
-- Opt-out: any whole word of the reply is an opt-out word ("please stop", "I said STOP",
-  "yes stop"), or the reply says "opt out" or "stop all".
+- Opt-out: any whole word or run of words of the reply is an opt-out word or phrase
+  ("please stop", "I said STOP", "yes stop", "no more texts thanks", "wrong number"), or
+  the reply starts with a word that opts out only there ("Alto", "no more"), or it is only
+  a stop-sign emoji. The words and phrases, in English, Spanish and French, are data in
+  ``opt_out_phrases``. Before this one comparison the reply is also folded
+  (``fold_for_opt_out``): look-alike letters of other scripts, spaced or dotted letters,
+  digits and symbols standing for letters, long runs of one letter; and curated
+  misspellings count. Nothing of this folding applies to the other keywords.
 - Help: the first word is a help word, and no opt-out word is present.
 - Confirm: the first word, punctuation stripped at its ends, is a confirm keyword, and no
   opt-out word is present: "Yes!" and " yes please" confirm; "yesterday", "eyes" and
@@ -20,6 +26,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from optin.domain.language import opt_out_phrases
+
 OPT_OUT_WORDS = frozenset(
     word.casefold()
     for word in (
@@ -27,7 +35,7 @@ OPT_OUT_WORDS = frozenset(
         "REMOVE", "REVOKE", "OPTOUT", "OPT-OUT", "ARRET", "TD",
     )
 )  # fmt: skip
-OPT_OUT_PHRASES = ("opt out", "stop all")
+OPT_OUT_PHRASES = ("opt out", "stop all", *opt_out_phrases.ANYWHERE, *opt_out_phrases.MISSPELLINGS)
 HELP_WORDS = frozenset(word.casefold() for word in ("HELP", "INFO", "AIDE"))
 OPT_IN_WORDS = frozenset(word.casefold() for word in ("START", "UNSTOP"))
 
@@ -106,31 +114,72 @@ def _contains(words: tuple[str, ...], sequence: tuple[str, ...]) -> bool:
     )
 
 
+_CONFUSABLES = str.maketrans(opt_out_phrases.CONFUSABLES)
+_LEET = str.maketrans(opt_out_phrases.LEET)
+_LEET_CHARACTERS = re.escape("".join(opt_out_phrases.LEET))
+# A run of at least three single letters (or digits and symbols standing for letters) kept
+# apart by spaces, dots, hyphens, underscores or asterisks: "s t o p", "S.T.O.P", "s-t-0-p".
+_LETTER_LIKE = rf"(?:[^\W_]|[{_LEET_CHARACTERS}])"
+_SPACED = re.compile(rf"(?<![^\W_]){_LETTER_LIKE}(?:[\s.\-_*]+{_LETTER_LIKE}){{2,}}(?![^\W_])")
+_SEPARATORS = re.compile(r"[\s.\-_*]+")
+_REPEATED = re.compile(r"([^\W\d_])\1{2,}")  # "stooooop", "stopppp"
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_EMOJI = frozenset(opt_out_phrases.EMOJI)
+
+
+def _unleet(token: str) -> str:
+    return token.translate(_LEET) if _HAS_LETTER.search(token) else token
+
+
+def fold_for_opt_out(body: str) -> str:
+    """The reply as compared with the opt-out words only: ``normalise_reply``, then
+    look-alike letters as Latin ones, spaced or dotted letters joined, digits and symbols
+    inside a word read as the letters they stand for, and a letter typed three or more
+    times in a row read once. Never used for confirming, help or START."""
+    text = normalise_reply(body).translate(_CONFUSABLES)
+    text = _SPACED.sub(lambda match: _SEPARATORS.sub("", match.group()), text)
+    text = " ".join(_unleet(token) for token in text.split())
+    return _REPEATED.sub(r"\1", text)
+
+
 def _opt_out_sequences(spelled: Iterable[str]) -> frozenset[tuple[str, ...]]:
     """Opt-out words and phrases as runs of words ("opt-out" is "opt", "out")."""
-    return frozenset(words for words in map(_words, map(normalise_reply, spelled)) if words)
+    return frozenset(words for words in map(_words, map(fold_for_opt_out, spelled)) if words)
 
 
 _DEFAULT_OPT_OUT = _opt_out_sequences([*OPT_OUT_WORDS, *OPT_OUT_PHRASES])
+_LEADING_OPT_OUT = _opt_out_sequences(opt_out_phrases.LEADING)
 
 
-def _asks_to_opt_out(words: tuple[str, ...], sequences: frozenset[tuple[str, ...]]) -> bool:
-    return any(_contains(words, sequence) for sequence in sequences)
+def _only_stop_signs(text: str) -> bool:
+    signs = "".join(text.split())
+    return bool(signs) and set(signs) <= _EMOJI
+
+
+def _asks_to_opt_out(body: str, configured: Iterable[str]) -> bool:
+    text = fold_for_opt_out(body)
+    words = _words(text)
+    sequences = _DEFAULT_OPT_OUT | _opt_out_sequences(configured)
+    return (
+        any(_contains(words, sequence) for sequence in sequences)
+        or any(words[: len(sequence)] == sequence for sequence in _LEADING_OPT_OUT)
+        or _only_stop_signs(text)
+    )
 
 
 def has_opt_out_word(body: str, opt_out_words: Iterable[str] = ()) -> bool:
-    """Whether any whole word (or run of words) of the reply asks to opt out."""
-    sequences = _DEFAULT_OPT_OUT | _opt_out_sequences(opt_out_words)
-    return _asks_to_opt_out(_words(normalise_reply(body)), sequences)
+    """Whether the reply asks to opt out: an opt-out word or phrase anywhere (or run of
+    words), a leading one at its start, or stop-sign emoji alone."""
+    return _asks_to_opt_out(body, opt_out_words)
 
 
 def classify(
     body: str, confirm_keywords: Iterable[str], *, opt_out_words: Iterable[str] = ()
 ) -> Keyword:
     """What a reply asks for; ``opt_out_words`` adds configured opt-out words or phrases."""
-    text = normalise_reply(body)
-    if _asks_to_opt_out(_words(text), _DEFAULT_OPT_OUT | _opt_out_sequences(opt_out_words)):
+    if _asks_to_opt_out(body, opt_out_words):
         return Keyword.OPT_OUT
+    text = normalise_reply(body)
     word = _first_word(text)
     if not word:
         return Keyword.UNMATCHED
