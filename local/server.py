@@ -431,11 +431,12 @@ class LocalHandler(BaseHTTPRequestHandler):
         self._gateway_error(NOT_JSON_MEDIA_TYPE)
 
     def _gateway_error(self, answer: GatewayAnswer) -> None:
-        """What API Gateway answers on AWS, in its words (optin.domain.errors)."""
-        self._send_json(
-            HTTPStatus(answer.status),
-            {"error": {"code": answer.code, "message": answer.message, "field": None}},
-        )
+        """What API Gateway answers on AWS, in its words (optin.domain.errors); the
+        registration API's error shape names a field, the operator API's does not."""
+        error: dict[str, Any] = {"code": answer.code, "message": answer.message}
+        if not self.path.startswith("/admin"):
+            error["field"] = None
+        self._send_json(HTTPStatus(answer.status), {"error": error})
 
     def _method_not_allowed(self, allowed: str) -> None:
         content = json.dumps(
