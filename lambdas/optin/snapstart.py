@@ -47,7 +47,7 @@ def _local_after(hook: Hook) -> Hook:
 
 def _registrars() -> tuple[Callable[[Hook], Any], Callable[[Hook], Any]]:
     try:
-        from snapshot_restore_py import (  # type: ignore[import-not-found]
+        from snapshot_restore_py import (
             register_after_restore,
             register_before_snapshot,
         )
@@ -102,10 +102,10 @@ def prime() -> None:
     refuses = _Refuses()
     ports = replace(
         current.ports,
-        store=refuses,  # type: ignore[arg-type]
-        sender=refuses,  # type: ignore[arg-type]
-        queue=refuses,  # type: ignore[arg-type]
-        bucket=refuses,  # type: ignore[arg-type]
+        store=refuses,
+        sender=refuses,
+        queue=refuses,
+        bucket=refuses,
         lookup=OfflineLookup(),
     )
     event = {
