@@ -214,6 +214,10 @@ class OptInFunction(Construct):
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_size,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A replaced version is deleted: each kept version's snapshot is charged for.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if snap_start
+            else None,
             # With SnapStart the alias is invoked: its own invoke config says these.
             retry_attempts=None if snap_start else retry_attempts,
             on_failure=None if snap_start else on_failure,

@@ -68,6 +68,8 @@ def test_each_alias_is_live_on_a_published_version_of_its_function(new_number):
         assert version_id in versions
         function_id = new_number.logical_id(_function(new_number, name).function)
         assert versions[version_id]["Properties"]["FunctionName"] == {"Ref": function_id}
+        # A replaced version (and its cached snapshot) is deleted, not kept.
+        assert versions[version_id]["DeletionPolicy"] == "Delete"
 
 
 def test_the_api_invokes_the_registration_alias(new_number):
