@@ -107,10 +107,9 @@ def handler(name):
 
     subscriber_item = json.loads(os.environ.get("BENCH_SUBSCRIBER_ITEM") or "null")
     answer = _answers(subscriber_item)
-    clients = {id(c): c for c in (ports.store._client, ports.sender._client)}
-    for client in clients.values():
-        client.meta.events.register("before-send", answer)
-    # The send queue's client is built on its first use: it takes its events from the session.
+    ports.store._client.meta.events.register("before-send", answer)
+    # The send queue's and End User Messaging's clients are built on their first use (never,
+    # on a path that does not call them): they take their events from the session.
     import boto3
 
     boto3.DEFAULT_SESSION._session.register("before-send", answer)

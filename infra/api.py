@@ -127,7 +127,7 @@ class Api(Construct):
         )
         register.add_method(
             "POST",
-            apigateway.LambdaIntegration(registration.function, proxy=True),
+            apigateway.LambdaIntegration(registration.target, proxy=True),
             request_validator=validator,
             request_models={"application/json": self._request_model()},
         )

@@ -23,6 +23,7 @@ from optin.configuration import (
     XRAY_SDK_TRACING,
     Reader,
     Setting,
+    boolean,
     country,
     integer,
     matching,
@@ -93,6 +94,8 @@ BOT_CHALLENGE = Setting("botChallenge", one_of(BOT_CHALLENGES), "none")
 SENDER_MAX_CONCURRENCY = Setting("senderMaxConcurrency", integer(2, 1000), 2)
 # Alarm when the oldest transactional message has waited this long (up to SQS's 14 days).
 ALARM_SEND_QUEUE_AGE_SECONDS = Setting("alarmSendQueueAgeSeconds", integer(60, 1_209_600), 300)
+# Registration, inbound and sender restored from a snapshot of a primed container.
+SNAP_START = Setting("snapStart", boolean, True)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class DeployConfig:
     checked: Settings
     # Function environment from context; the stack adds STACK_VARIABLES and ALLOWED_ORIGINS.
     settings_environment: Mapping[str, str] = field(default_factory=dict)
+    snap_start: bool = True
 
     def function_environment(
         self, stack_values: Mapping[str, str], site_origin: str
@@ -203,6 +207,7 @@ def load(context: Callable[[str], Any]) -> DeployConfig:
         allowed_origins=checked.allowed_origins,
         checked=checked,
         settings_environment=settings_environment,
+        snap_start=reader.read(SNAP_START),
     )
 
 

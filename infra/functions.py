@@ -1,15 +1,17 @@
 """How the functions are built: what each one is, runtime, architecture, logging, role,
-layer."""
+layer, SnapStart."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Fn, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -56,20 +58,37 @@ class FunctionSpec:
     description: str
     timeout_seconds: int
     memory_size: int = 256
+    # Restored from a snapshot when the snapStart setting is on: the functions whose cold
+    # start someone waits for (a form's answer, a YES, a confirmation's send).
+    snap_start: bool = False
+
+
+# The alias every caller invokes when SnapStart is on: SnapStart applies to published
+# versions only, so the event sources, the SNS subscription and the API point at this.
+LIVE_ALIAS = "live"
 
 
 # Every function of the stack.
 REGISTRATION = FunctionSpec(
-    "Registration", names.REGISTRATION_HANDLER, "SMS opt-in: the web form's POST /register", 10
+    "Registration",
+    names.REGISTRATION_HANDLER,
+    "SMS opt-in: the web form's POST /register",
+    10,
+    snap_start=True,
 )
 INBOUND = FunctionSpec(
     "Inbound",
     names.INBOUND_HANDLER,
     "SMS opt-in: replies from the two-way channel (YES, STOP, HELP)",
     30,
+    snap_start=True,
 )
 SENDER = FunctionSpec(
-    "Sender", names.SENDER_HANDLER, "SMS opt-in: sends queued SMS at the number's pace", 30
+    "Sender",
+    names.SENDER_HANDLER,
+    "SMS opt-in: sends queued SMS at the number's pace",
+    30,
+    snap_start=True,
 )
 DELIVERY = FunctionSpec(
     "Delivery", names.DELIVERY_HANDLER, "SMS opt-in: delivery events into the consent ledger", 30
@@ -107,6 +126,7 @@ class FunctionFactory:
         powertools_version: str,
         log_retention_days: int,
         log_level: str,
+        snap_start: bool = False,
     ) -> None:
         self.code = function_code(RUNTIME, names.PYTHON_VERSION)
         parameter = names.POWERTOOLS_LAYER_PARAMETER.format(
@@ -119,6 +139,7 @@ class FunctionFactory:
         )
         self._log_retention_days = log_retention_days
         self._log_level = log_level
+        self._snap_start = snap_start
 
     def create(
         self,
@@ -141,7 +162,12 @@ class FunctionFactory:
 
 class OptInFunction(Construct):
     """A function with its own role (nothing attached but what the caller grants) and
-    its own log group (JSON logs, explicit retention)."""
+    its own log group (JSON logs, explicit retention).
+
+    ``target`` is what callers invoke: with SnapStart, the ``live`` alias of the function's
+    published version (which also carries the asynchronous retries and failure
+    destination, since those are set per qualifier); otherwise the function itself.
+    """
 
     def __init__(
         self,
@@ -155,6 +181,7 @@ class OptInFunction(Construct):
     ) -> None:
         super().__init__(scope, spec.construct_id)
         description = spec.description
+        snap_start = spec.snap_start and factory._snap_start
         self.log_group = operational_log_group(self, "Logs", factory._log_retention_days)
         self.role = iam.Role(
             self,
@@ -186,6 +213,45 @@ class OptInFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_size,
-            retry_attempts=retry_attempts,
-            on_failure=on_failure,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A replaced version is deleted: each kept version's snapshot is charged for.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if snap_start
+            else None,
+            # With SnapStart the alias is invoked: its own invoke config says these.
+            retry_attempts=None if snap_start else retry_attempts,
+            on_failure=None if snap_start else on_failure,
+        )
+        self.alias: lambda_.Alias | None = None
+        self.target: lambda_.IFunction = self.function
+        if snap_start:
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                description=f"{description}: the published version callers invoke",
+                retry_attempts=retry_attempts,
+                on_failure=on_failure,
+            )
+            self.target = self.alias
+
+    def subscribe(self, topic: sns.ITopic, construct_id: str) -> None:
+        """Have ``topic`` invoke ``target``. The alias's ARN is spelled as the function's
+        ARN and the alias name (what the alias's own ARN is): the template validator
+        expects a function on a ``lambda`` subscription and flags an alias reference."""
+        if self.alias is None:
+            topic.add_subscription(subscriptions.LambdaSubscription(self.function))
+            return
+        self.alias.add_permission(
+            f"AllowInvoke{construct_id}",
+            principal=iam.ServicePrincipal("sns.amazonaws.com"),
+            source_arn=topic.topic_arn,
+        )
+        sns.Subscription(
+            self,
+            construct_id,
+            topic=topic,
+            protocol=sns.SubscriptionProtocol.LAMBDA,
+            endpoint=Fn.join(":", [self.function.function_arn, LIVE_ALIAS]),
         )

@@ -19,7 +19,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_smsvoice as smsvoice
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
@@ -354,5 +353,5 @@ class Messaging(Construct):
                 resources=[self.opt_out_list_arn],
             )
         )
-        self.inbound_topic.add_subscription(subscriptions.LambdaSubscription(inbound.function))
+        inbound.subscribe(self.inbound_topic, "InboundTopic")
         return inbound

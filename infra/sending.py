@@ -150,7 +150,7 @@ class Sending(Construct):
             (self.transactional, self._sender_max_concurrency),
             (self.broadcast, MIN_EVENT_SOURCE_CONCURRENCY),
         ):
-            sender.function.add_event_source(
+            sender.target.add_event_source(
                 event_sources.SqsEventSource(
                     send_queue.queue,
                     batch_size=SEND_BATCH_SIZE,

@@ -38,6 +38,7 @@ class OptInStack(Stack):
             powertools_version=config.powertools_version,
             log_retention_days=config.log_retention_days,
             log_level=config.log_level,
+            snap_start=config.snap_start,
         )
         self.data = Data(self, "Data")
         self.admin = Admin(self, "Admin")

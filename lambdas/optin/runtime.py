@@ -44,11 +44,11 @@ def from_environment() -> Runtime:
     from optin.adapters.opt_out_list import PlatformOptOutList
     from optin.adapters.queue import SqsSendQueue
     from optin.adapters.secrets import SecretKey
-    from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, sms_client
+    from optin.adapters.sms import CarrierNumberLookup, EndUserMessagingSender, LazySmsClient
     from optin.domain.subscribers.phone import OfflineLookup
 
     settings = Settings.from_env()
-    client = sms_client()
+    client = LazySmsClient()  # built when the sender, a carrier lookup or the list first needs it
     dynamodb = dynamodb_client()
     lookup: NumberLookup = (
         CarrierNumberLookup(client) if settings.number_lookup == "carrier" else OfflineLookup()

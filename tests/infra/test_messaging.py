@@ -44,9 +44,9 @@ def test_the_inbound_function_is_subscribed_to_the_topic(each_mode: Synthesized)
         if s["Properties"]["Protocol"] == "lambda" and s["Properties"]["TopicArn"] == topic
     ]
     assert subscription["TopicArn"] == topic
-    assert subscription["Endpoint"] == {
-        "Fn::GetAtt": [each_mode.logical_id(each_mode.stack.inbound.function), "Arn"]
-    }
+    # SnapStart (on by default): the function's live alias, spelled from the function's ARN.
+    function_arn = {"Fn::GetAtt": [each_mode.logical_id(each_mode.stack.inbound.function), "Arn"]}
+    assert subscription["Endpoint"] == {"Fn::Join": [":", [function_arn, "live"]]}
 
 
 def test_the_dead_letter_queue_is_encrypted_and_tls_only(each_mode: Synthesized) -> None:

@@ -37,11 +37,13 @@ def send_queues(synth: Synthesized) -> dict[str, Any]:
 
 def event_sources(synth: Synthesized) -> dict[str, dict[str, Any]]:
     """The sender's event source mappings, by the queue they read."""
-    sender = {"Ref": synth.logical_id(synth.stack.sender.function)}
+    # SnapStart (on by default): the sender's live alias.
+    alias = {"Ref": synth.logical_id(synth.stack.sender.alias)}
     by_queue = {}
     for mapping in synth.resources("AWS::Lambda::EventSourceMapping").values():
         mapping_properties = mapping["Properties"]
-        assert mapping_properties["FunctionName"] == sender
+        name = mapping_properties["FunctionName"]["Fn::Join"][1]
+        assert name == [{"Fn::Select": [6, {"Fn::Split": [":", alias]}]}, ":live"]
         queue_id = mapping_properties["EventSourceArn"]["Fn::GetAtt"][0]
         by_queue[queue_id] = mapping_properties
     return by_queue

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from optin import runtime
+from optin import runtime, snapstart
 from optin.domain.language.keywords import classify, encodable
 from optin.domain.ports import Ports
 from optin.domain.subscribers.lifecycle import Reply, ReplyOutcome
@@ -40,6 +40,8 @@ _OUTCOME_METRICS = {
     ReplyOutcome.UNKNOWN_SENDER: Metric.UNMATCHED_REPLY,
     ReplyOutcome.HELP: Metric.HELP_REQUESTED,
 }
+
+snapstart.register()  # SnapStart: prime before the snapshot, refresh after a restore
 
 
 class MalformedMessage(ValueError):

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from optin import runtime
+from optin import runtime, snapstart
 from optin.domain.errors import (
     BudgetExhausted,
     Dependency,
@@ -50,6 +50,8 @@ Refusal = RegistrationError | DependencyUnavailable
 Outcome = RegistrationResult | Refusal | Exception
 
 INTERNAL_ERROR = {"code": ErrorCode.INTERNAL_ERROR, "message": "Something went wrong on our side."}
+
+snapstart.register()  # SnapStart: prime before the snapshot, refresh after a restore
 
 
 @entry_point(correlation_paths.API_GATEWAY_REST)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from optin import runtime
+from optin import runtime, snapstart
 from optin.adapters.queue import MalformedQueueMessage, decode
 from optin.domain.broadcasts.broadcast import PlanResult, plan_step
 from optin.domain.errors import Dependency, DependencyUnavailable
@@ -60,6 +60,8 @@ _OUTCOME_METRICS = {
     # not an opt-out; a wait for quiet hours is a deferral.
     SendOutcome.WAITING_QUIET_HOURS: Metric.SEND_DEFERRED,
 }
+
+snapstart.register()  # SnapStart: prime before the snapshot, refresh after a restore
 
 
 @dataclass(frozen=True)
