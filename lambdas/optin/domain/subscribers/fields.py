@@ -75,6 +75,5 @@ FIELDS: tuple[SubscriberField, ...] = (
     ),
 )
 
-BY_KEY = {field.key: field for field in FIELDS}
 # Ledger details of the registration evidence that erasure keeps.
 KEPT_EVIDENCE = frozenset(field.evidence_key for field in FIELDS if not field.erased)
